@@ -1,0 +1,42 @@
+import SchemaBuilder from "@pothos/core";
+import DirectivesPlugin from "@pothos/plugin-directives";
+import FederationPlugin from "@pothos/plugin-federation";
+import RelayPlugin from "@pothos/plugin-relay";
+import type { Loaders } from "./loaders.ts";
+import type { AiSearchClient, CallOptions } from "./upstream/client.ts";
+
+/** What every resolver sees. Built fresh for each operation, so nothing here leaks between callers. */
+export interface Context {
+  upstream: AiSearchClient;
+  /** Signal, request id and (in pass-through mode) the caller's credentials for upstream calls. */
+  call: CallOptions;
+  loaders: Loaders;
+}
+
+interface Types {
+  Context: Context;
+  Scalars: {
+    JSON: { Input: unknown; Output: unknown };
+    DateTime: { Input: Date; Output: Date | string | number };
+  };
+  DefaultFieldNullability: false;
+  DefaultInputFieldRequiredness: false;
+}
+
+/** The builder's resolved types, for helpers that take Pothos field builders. */
+export type SchemaTypes = PothosSchemaTypes.ExtendDefaultTypes<Types>;
+
+export const builder = new SchemaBuilder<Types>({
+  // Federation wraps resolvers, so it comes after the plugins whose behaviour it must see.
+  plugins: [RelayPlugin, DirectivesPlugin, FederationPlugin],
+  defaultFieldNullability: false,
+  relay: {
+    clientMutationId: "omit",
+    cursorType: "String",
+    nodesOnConnection: true,
+    nodeTypeOptions: { description: "An object with a globally unique, opaque `id` (Relay)." },
+    pageInfoTypeOptions: { description: "Where a page of a connection sits in the whole list." },
+    nodeQueryOptions: { description: "Fetches any object by its global `id`." },
+    nodesQueryOptions: { description: "Fetches several objects by their global ids, in order." },
+  },
+});

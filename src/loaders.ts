@@ -1,0 +1,124 @@
+import DataLoader from "dataloader";
+import type { AiSearchClient, CallOptions } from "./upstream/client.ts";
+import { UpstreamError } from "./upstream/errors.ts";
+import type { Instance, InstanceStats, Namespace } from "./upstream/types.ts";
+
+/** An instance as the graph sees it: always knows the namespace it was read from. */
+export type InstanceRecord = Instance & { namespace: string };
+
+export interface InstanceKey {
+  namespace: string;
+  id: string;
+}
+
+export interface Loaders {
+  namespace: DataLoader<string, Namespace | null>;
+  instance: DataLoader<InstanceKey, InstanceRecord | null, string>;
+  instanceStats: DataLoader<InstanceKey, InstanceStats | null, string>;
+}
+
+/** The largest page the upstream serves; fewer round trips when a namespace is listed whole. */
+const LIST_PAGE_SIZE = 100;
+/** A namespace listing stops here, so a misbehaving upstream cannot keep a request paging forever. */
+const MAX_LIST_PAGES = 50;
+
+const instanceCacheKey = (key: InstanceKey) => `${key.namespace}/${key.id}`;
+
+function isNotFound(error: unknown): boolean {
+  return error instanceof UpstreamError && error.status === 404;
+}
+
+/**
+ * Per-operation loaders. Created with the context, so their caches live exactly as long as one
+ * operation and never mix callers (who may carry different upstream credentials).
+ */
+export function createLoaders(upstream: AiSearchClient, call: CallOptions): Loaders {
+  // One listing per namespace per operation, however many batches ask for instances of it.
+  const listings = new Map<string, Promise<Map<string, InstanceRecord> | null>>();
+
+  const listNamespace = (namespace: string) => {
+    let listing = listings.get(namespace);
+    if (!listing) {
+      listing = listAllInstances(upstream, namespace, call);
+      listings.set(namespace, listing);
+    }
+    return listing;
+  };
+
+  const instance = new DataLoader<InstanceKey, InstanceRecord | null, string>(
+    async (keys) => {
+      const byNamespace = new Map<string, Promise<Map<string, InstanceRecord> | null>>();
+      for (const key of keys) byNamespace.set(key.namespace, listNamespace(key.namespace));
+      const settled = new Map<string, Map<string, InstanceRecord> | null | Error>();
+      await Promise.all(
+        [...byNamespace].map(async ([namespace, listing]) => {
+          settled.set(namespace, await listing.catch((error: Error) => error));
+        }),
+      );
+      return keys.map((key) => {
+        const found = settled.get(key.namespace);
+        if (found instanceof Error) return found;
+        return found?.get(key.id) ?? null;
+      });
+    },
+    { cacheKeyFn: instanceCacheKey },
+  );
+
+  const namespace = new DataLoader<string, Namespace | null>((names) =>
+    Promise.all(
+      names.map((name) =>
+        upstream.getNamespace(name, call).catch((error: unknown) => {
+          if (isNotFound(error)) return null;
+          return error as Error;
+        }),
+      ),
+    ),
+  );
+
+  const instanceStats = new DataLoader<InstanceKey, InstanceStats | null, string>(
+    (keys) =>
+      Promise.all(
+        keys.map((key) =>
+          upstream.getInstanceStats(key.namespace, key.id, call).catch((error: unknown) => {
+            if (isNotFound(error)) return null;
+            return error as Error;
+          }),
+        ),
+      ),
+    { cacheKeyFn: instanceCacheKey },
+  );
+
+  return { namespace, instance, instanceStats };
+}
+
+async function listAllInstances(
+  upstream: AiSearchClient,
+  namespace: string,
+  call: CallOptions,
+): Promise<Map<string, InstanceRecord> | null> {
+  const found = new Map<string, InstanceRecord>();
+  try {
+    for (let page = 1; page <= MAX_LIST_PAGES; page++) {
+      const result = await upstream.listInstances(
+        namespace,
+        { page, perPage: LIST_PAGE_SIZE },
+        call,
+      );
+      for (const item of result.items) found.set(item.id, { ...item, namespace });
+      const seen = (page - 1) * LIST_PAGE_SIZE + result.items.length;
+      const total = result.totalCount ?? Number.POSITIVE_INFINITY;
+      if (result.items.length < LIST_PAGE_SIZE || seen >= total) break;
+    }
+  } catch (error) {
+    if (isNotFound(error)) return null;
+    throw error;
+  }
+  return found;
+}
+
+/** Instances that arrive in a listing are remembered, so later lookups in the operation are free. */
+export function primeInstances(loaders: Loaders, instances: readonly InstanceRecord[]): void {
+  for (const record of instances) {
+    loaders.instance.prime({ namespace: record.namespace, id: record.id }, record);
+  }
+}

@@ -1,0 +1,144 @@
+import { type Context, builder } from "../builder.ts";
+import type { Chunk, InstanceError, ScoringDetails } from "../upstream/types.ts";
+import { FusionMethod, knownOrNull } from "./enums.ts";
+import { InstanceRef } from "./instance.ts";
+
+/** Chunks remember the namespace they were retrieved from, so `Chunk.instance` can be looked up. */
+export interface ChunkRecord {
+  namespace: string;
+  chunk: Chunk;
+}
+
+export interface InstanceErrorRecord {
+  namespace: string;
+  error: InstanceError;
+}
+
+export const toChunkRecords = (namespace: string, chunks: readonly Chunk[]): ChunkRecord[] =>
+  chunks.map((chunk) => ({ namespace, chunk }));
+
+export const toInstanceErrorRecords = (
+  namespace: string,
+  errors: readonly InstanceError[] | undefined,
+): InstanceErrorRecord[] => (errors ?? []).map((error) => ({ namespace, error }));
+
+const loadInstance = (namespace: string, id: string, context: Context) =>
+  context.loaders.instance.load({ namespace, id });
+
+export const ScoringDetailsRef = builder.objectRef<ScoringDetails>("ScoringDetails").implement({
+  description: "How a chunk's score came about, per retrieval method.",
+  fields: (t) => ({
+    fusionMethod: t.field({
+      type: FusionMethod,
+      nullable: true,
+      description: "How keyword and vector results were merged.",
+      resolve: (d) => knownOrNull(["max", "rrf"] as const, d.fusion_method),
+    }),
+    keywordRank: t.int({
+      nullable: true,
+      description: "1-based rank in the keyword results.",
+      resolve: (d) => d.keyword_rank ?? null,
+    }),
+    keywordScore: t.float({
+      nullable: true,
+      description: "Keyword (BM25) score.",
+      resolve: (d) => d.keyword_score ?? null,
+    }),
+    rerankingScore: t.float({
+      nullable: true,
+      description: "Score given by the reranker.",
+      resolve: (d) => d.reranking_score ?? null,
+    }),
+    vectorRank: t.int({
+      nullable: true,
+      description: "1-based rank in the vector results.",
+      resolve: (d) => d.vector_rank ?? null,
+    }),
+    vectorScore: t.float({
+      nullable: true,
+      description: "Vector similarity score.",
+      resolve: (d) => d.vector_score ?? null,
+    }),
+  }),
+});
+
+const ChunkItemRef = builder
+  .objectRef<NonNullable<Chunk["item"]>>("ChunkItem")
+  .implement({
+    description: "The source item (file, page) a chunk was cut from.",
+    fields: (t) => ({
+      key: t.exposeString("key", { description: "The item's key, e.g. its path in the bucket." }),
+      metadata: t.field({
+        type: "JSON",
+        nullable: true,
+        description: "Metadata stored with the item (title, folder, custom fields).",
+        resolve: (item) => item.metadata ?? null,
+      }),
+      timestamp: t.field({
+        type: "DateTime",
+        nullable: true,
+        description: "When the item was last modified.",
+        // The wire carries seconds since the epoch.
+        resolve: (item) => (item.timestamp == null ? null : new Date(item.timestamp * 1000)),
+      }),
+    }),
+  });
+
+export const ChunkRef = builder.objectRef<ChunkRecord>("Chunk").implement({
+  description: "A passage retrieved from an instance, with the score that ranked it.",
+  fields: (t) => ({
+    id: t.id({ description: "The chunk's upstream id.", resolve: ({ chunk }) => chunk.id }),
+    instanceId: t.string({
+      description: "Id of the instance it came from.",
+      resolve: ({ chunk }) => chunk.instance_id,
+    }),
+    instance: t.field({
+      type: InstanceRef,
+      nullable: true,
+      description: "The instance it came from (batched: one lookup per namespace per operation).",
+      resolve: (record, _args, context) => loadInstance(record.namespace, record.chunk.instance_id, context),
+    }),
+    score: t.float({
+      description: "Final relevance score; higher is better.",
+      resolve: ({ chunk }) => chunk.score,
+    }),
+    text: t.string({ description: "The passage's text.", resolve: ({ chunk }) => chunk.text }),
+    type: t.string({
+      description: "Content type of the passage, e.g. `text`.",
+      resolve: ({ chunk }) => chunk.type,
+    }),
+    item: t.field({
+      type: ChunkItemRef,
+      nullable: true,
+      description: "The source item.",
+      resolve: ({ chunk }) => chunk.item ?? null,
+    }),
+    scoringDetails: t.field({
+      type: ScoringDetailsRef,
+      nullable: true,
+      description: "Per-method scores and ranks.",
+      resolve: ({ chunk }) => chunk.scoring_details ?? null,
+    }),
+  }),
+});
+
+export const InstanceErrorRef = builder.objectRef<InstanceErrorRecord>("InstanceError").implement({
+  description:
+    "An instance that failed during a multi-instance request. The other instances still answered.",
+  fields: (t) => ({
+    instanceId: t.string({
+      description: "Id of the instance that failed.",
+      resolve: ({ error }) => error.instance_id,
+    }),
+    instance: t.field({
+      type: InstanceRef,
+      nullable: true,
+      description: "The instance that failed, when it exists.",
+      resolve: (record, _args, context) => loadInstance(record.namespace, record.error.instance_id, context),
+    }),
+    message: t.string({
+      description: "What went wrong, as the upstream reported it.",
+      resolve: ({ error }) => error.message,
+    }),
+  }),
+});

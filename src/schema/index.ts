@@ -1,0 +1,21 @@
+import { builder } from "../builder.ts";
+import "./scalars.ts";
+import "./enums.ts";
+import "./root.ts";
+import "./namespace.ts";
+import "./instance.ts";
+import "./chunk.ts";
+import "./message.ts";
+import "./ai-search-options.ts";
+import "./search.ts";
+import "./chat-completion.ts";
+import "./chat-completion-stream.ts";
+
+/**
+ * The served schema is the Federation 2 subgraph schema, so the same graph works on its own and
+ * composed into a supergraph.
+ */
+export const schema = builder.toSubGraphSchema({
+  linkUrl: "https://specs.apollo.dev/federation/v2.6",
+  federationDirectives: ["@key", "@shareable"],
+});

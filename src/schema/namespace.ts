@@ -1,0 +1,120 @@
+import { resolveOffsetConnection } from "@pothos/plugin-relay";
+import { builder } from "../builder.ts";
+import type { Namespace } from "../upstream/types.ts";
+import { InstanceRef, listInstancesConnection } from "./instance.ts";
+import { notFound } from "../graphql-errors.ts";
+import { DEFAULT_PAGE_SIZE, fetchWindow, MAX_PAGE_SIZE } from "./pagination.ts";
+
+export const NamespaceRef = builder.objectRef<Namespace>("Namespace");
+
+builder.node(NamespaceRef, {
+  description:
+    "A group of AI Search instances. Questions are asked of a namespace, which searches the chosen instances in parallel.",
+  id: { resolve: (namespace) => namespace.name },
+  loadOne: (name, context) => context.loaders.namespace.load(name),
+  fields: (t) => ({
+    name: t.exposeString("name", { description: "The namespace's unique name (a slug)." }),
+    description: t.string({
+      nullable: true,
+      description: "What the namespace holds, as written by its owner.",
+      resolve: (namespace) => namespace.description ?? null,
+    }),
+    createdAt: t.field({
+      type: "DateTime",
+      description: "When the namespace was created.",
+      resolve: (namespace) => namespace.created_at,
+    }),
+    publicEndpointId: t.string({
+      nullable: true,
+      description: "The id of the namespace's public endpoint, when it has one.",
+      resolve: (namespace) => namespace.public_endpoint_id ?? null,
+    }),
+    instances: t.connection(
+      {
+        type: InstanceRef,
+        description: "The instances in this namespace, oldest first.",
+        args: {
+          search: t.arg.string({ description: "Keep instances whose id or settings match." }),
+        },
+        resolve: (namespace, args, context) =>
+          listInstancesConnection(namespace.name, args, context),
+      },
+      {
+        description: "A page of instances.",
+        fields: (c) => ({
+          totalCount: c.int({
+            nullable: true,
+            description: "How many instances match, across all pages (when the upstream tells).",
+            resolve: (connection) => (connection as { totalCount?: number }).totalCount ?? null,
+          }),
+        }),
+      },
+    ),
+    instance: t.field({
+      type: InstanceRef,
+      nullable: true,
+      description: "One instance of this namespace by its Cloudflare id; null when there is none.",
+      args: { id: t.arg.string({ required: true, description: "The instance id." }) },
+      resolve: (namespace, args, context) =>
+        context.loaders.instance.load({ namespace: namespace.name, id: args.id }),
+    }),
+  }),
+});
+
+builder.asEntity(NamespaceRef, {
+  key: builder.selection<{ name: string }>("name"),
+  resolveReference: (reference, context) => context.loaders.namespace.load(reference.name),
+});
+
+builder.queryFields((t) => ({
+  namespaces: t.connection(
+    {
+      type: NamespaceRef,
+      description: "The account's namespaces, as the upstream orders them.",
+      args: {
+        search: t.arg.string({ description: "Keep namespaces whose name or description match." }),
+      },
+      resolve: async (_root, args, context) => {
+        let totalCount: number | undefined;
+        const connection = await resolveOffsetConnection(
+          { args, defaultSize: DEFAULT_PAGE_SIZE, maxSize: MAX_PAGE_SIZE },
+          async ({ offset, limit }) => {
+            const window = await fetchWindow(offset, limit, (page, perPage) =>
+              context.upstream.listNamespaces(
+                { page, perPage, search: args.search ?? undefined },
+                context.call,
+              ),
+            );
+            totalCount = window.totalCount;
+            for (const namespace of window.items) {
+              context.loaders.namespace.prime(namespace.name, namespace);
+            }
+            return window.items;
+          },
+        );
+        return { ...connection, totalCount };
+      },
+    },
+    {
+      description: "A page of namespaces.",
+      fields: (c) => ({
+        totalCount: c.int({
+          nullable: true,
+          description: "How many namespaces match, across all pages (when the upstream tells).",
+          resolve: (connection) => (connection as { totalCount?: number }).totalCount ?? null,
+        }),
+      }),
+    },
+  ),
+  namespace: t.field({
+    type: NamespaceRef,
+    nullable: true,
+    description: "One namespace by name. Errors with NOT_FOUND when there is none.",
+    args: { name: t.arg.string({ required: true, description: "The namespace name." }) },
+    resolve: async (_root, args, context) => {
+      const namespace = await context.loaders.namespace.load(args.name);
+      if (!namespace) throw notFound(`namespace "${args.name}" does not exist`);
+      return namespace;
+    },
+  }),
+}));

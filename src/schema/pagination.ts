@@ -1,0 +1,33 @@
+/** The most a client may ask for in one connection page; also the upstream's largest page. */
+export const MAX_PAGE_SIZE = 100;
+/** Page size when a client gives neither `first` nor `last`. */
+export const DEFAULT_PAGE_SIZE = 20;
+
+export interface UpstreamPage<T> {
+  items: T[];
+  totalCount?: number;
+}
+
+/**
+ * Relay connections count by offset; the upstream counts by page. Reads the upstream pages that
+ * cover `[offset, offset + limit)` (at most two or three, since `limit` is capped) and slices.
+ */
+export async function fetchWindow<T>(
+  offset: number,
+  limit: number,
+  fetchPage: (page: number, perPage: number) => Promise<UpstreamPage<T>>,
+): Promise<UpstreamPage<T>> {
+  const perPage = Math.min(Math.max(limit, 1), MAX_PAGE_SIZE);
+  let page = Math.floor(offset / perPage) + 1;
+  const skip = offset - (page - 1) * perPage;
+  const items: T[] = [];
+  let totalCount: number | undefined;
+  while (items.length < skip + limit) {
+    const result = await fetchPage(page, perPage);
+    totalCount = result.totalCount;
+    items.push(...result.items);
+    if (result.items.length < perPage) break;
+    page++;
+  }
+  return { items: items.slice(skip, skip + limit), totalCount };
+}

@@ -1,0 +1,5 @@
+import { builder } from "../builder.ts";
+
+builder.queryType({ description: "Read namespaces, instances and search results." });
+builder.mutationType({ description: "Ask questions of the indexed content." });
+builder.subscriptionType({ description: "Live answers, relayed as the upstream writes them." });

@@ -1,0 +1,61 @@
+import type { Plugin } from "graphql-yoga";
+
+export interface HealthOptions {
+  /** Resolves when the upstream answered a cheap request; rejects otherwise. */
+  probeUpstream: () => Promise<void>;
+  /**
+   * Path answering 200 while the process runs (liveness).
+   * @default "/healthz"
+   */
+  healthPath?: string;
+  /**
+   * Path answering 200 once the upstream has answered, 503 before (readiness).
+   * @default "/readyz"
+   */
+  readyPath?: string;
+  /**
+   * While not ready, how often a readiness request may re-probe the upstream.
+   * @default 1000
+   */
+  reprobeIntervalMs?: number;
+}
+
+const json = (status: number, body: object) =>
+  new Response(JSON.stringify(body), {
+    status,
+    headers: { "content-type": "application/json", "cache-control": "no-store" },
+  });
+
+/** Liveness and readiness endpoints. Readiness latches once the upstream has answered. */
+export function useHealth(options: HealthOptions): Plugin & { probe(): Promise<boolean> } {
+  const healthPath = options.healthPath ?? "/healthz";
+  const readyPath = options.readyPath ?? "/readyz";
+  const interval = options.reprobeIntervalMs ?? 1000;
+  let ready = false;
+  let lastProbe = 0;
+  let probing: Promise<boolean> | undefined;
+
+  const probe = (): Promise<boolean> => {
+    probing ??= options
+      .probeUpstream()
+      .then(() => (ready = true))
+      .catch(() => false)
+      .finally(() => {
+        lastProbe = Date.now();
+        probing = undefined;
+      });
+    return probing;
+  };
+
+  return {
+    probe,
+    async onRequest({ url, endResponse }) {
+      if (url.pathname === healthPath) {
+        endResponse(json(200, { status: "ok" }));
+      } else if (url.pathname === readyPath) {
+        if (!ready && Date.now() - lastProbe >= interval) await probe();
+        endResponse(ready ? json(200, { status: "ready" }) : json(503, { status: "starting" }));
+      }
+    },
+  };
+}

@@ -1,0 +1,58 @@
+import { createParser } from "eventsource-parser";
+import { createClient } from "graphql-ws";
+import WebSocket from "ws";
+
+export interface StreamEventResult {
+  data?: { chatCompletionStream: Record<string, unknown> & { __typename: string } } | null;
+  errors?: { message: string; extensions?: Record<string, unknown> }[];
+}
+
+/** A graphql-ws client on a real WebSocket; `dispose` closes it. */
+export function wsClient(graphqlUrl: string) {
+  return createClient({
+    url: graphqlUrl.replace(/^http/, "ws"),
+    webSocketImpl: WebSocket,
+    retryAttempts: 0,
+    lazy: true,
+  });
+}
+
+/**
+ * Subscribes over Yoga's GraphQL-over-SSE ("distinct connections" mode) and yields each `next`
+ * payload. Breaking out of the loop aborts the HTTP request, as a closed browser tab would.
+ */
+export async function* sseSubscribe(
+  graphqlUrl: string,
+  query: string,
+  variables: Record<string, unknown>,
+): AsyncGenerator<StreamEventResult> {
+  const controller = new AbortController();
+  const response = await fetch(graphqlUrl, {
+    method: "POST",
+    headers: { "content-type": "application/json", accept: "text/event-stream" },
+    body: JSON.stringify({ query, variables }),
+    signal: controller.signal,
+  });
+  if (!response.ok || !response.body) throw new Error(`SSE request failed: ${response.status}`);
+  const pending: StreamEventResult[] = [];
+  let completed = false;
+  const parser = createParser({
+    onEvent(event) {
+      if (event.event === "complete") completed = true;
+      else if (event.data) pending.push(JSON.parse(event.data));
+    },
+  });
+  const decoder = new TextDecoder();
+  const reader = response.body.getReader();
+  try {
+    while (!completed) {
+      while (pending.length > 0) yield pending.shift()!;
+      const { value, done } = await reader.read();
+      if (done) break;
+      parser.feed(decoder.decode(value, { stream: true }));
+    }
+    while (pending.length > 0) yield pending.shift()!;
+  } finally {
+    controller.abort();
+  }
+}

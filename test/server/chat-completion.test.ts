@@ -1,0 +1,135 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type GatewayHarness, startGateway } from "../helpers/gateway.ts";
+
+const ASK = /* GraphQL */ `
+  mutation Ask($input: ChatCompletionInput!) {
+    chatCompletion(input: $input) {
+      id
+      model
+      object
+      content
+      choices { index finishReason message { role content } }
+      chunks {
+        id instanceId score text type
+        item { key metadata timestamp }
+        scoringDetails { fusionMethod keywordRank keywordScore }
+      }
+      errors { instanceId message instance { instanceId } }
+    }
+  }
+`;
+
+type Ask = {
+  chatCompletion: {
+    model: string;
+    content: string;
+    choices: { message: { role: string; content: string } }[];
+    chunks: {
+      instanceId: string;
+      score: number;
+      item: { key: string; timestamp: string | null };
+      scoringDetails: { fusionMethod: string | null; keywordRank: number | null } | null;
+    }[];
+    errors: { instanceId: string; message: string; instance: unknown }[];
+  };
+};
+
+let harness: GatewayHarness;
+const upstreamRequests = () => harness.local.requests.filter((r) => r.path.includes("/ai-search/"));
+
+beforeAll(async () => {
+  harness = await startGateway();
+});
+afterAll(() => harness.close());
+
+describe("Mutation.chatCompletion", () => {
+  it("answers from several instances with chunks and scoring details", async () => {
+    const { status, body } = await harness.graphql<Ask>(ASK, {
+      input: {
+        instanceIds: ["gateway-docs", "ai-search-concepts"],
+        messages: [{ role: "USER", content: "How are chunks ranked and fused?" }],
+      },
+    });
+    expect(status).toBe(200);
+    expect(body.errors).toBeUndefined();
+    const completion = body.data!.chatCompletion;
+    expect(completion.content.length).toBeGreaterThan(0);
+    expect(completion.choices[0]!.message.role).toBe("ASSISTANT");
+    expect(completion.choices[0]!.message.content).toBe(completion.content);
+    expect(completion.chunks.length).toBeGreaterThan(0);
+    const instances = new Set(completion.chunks.map((c) => c.instanceId));
+    for (const id of instances) expect(["gateway-docs", "ai-search-concepts"]).toContain(id);
+    for (const chunk of completion.chunks) {
+      expect(chunk.item.key).toMatch(/\S/);
+      expect(chunk.scoringDetails?.keywordRank).toBeGreaterThanOrEqual(1);
+      expect(chunk.scoringDetails?.fusionMethod).toBe("RRF");
+      expect(Number.isNaN(Date.parse(chunk.item.timestamp ?? ""))).toBe(false);
+    }
+    const scores = completion.chunks.map((c) => c.score);
+    expect([...scores].sort((a, b) => b - a)).toEqual(scores);
+    expect(completion.errors).toEqual([]);
+  });
+
+  it("surfaces a failing instance as data while the others answer", async () => {
+    const { body } = await harness.graphql<Ask>(ASK, {
+      input: {
+        instanceIds: ["gateway-docs", "no-such-instance"],
+        messages: [{ role: "USER", content: "What does the gateway do?" }],
+      },
+    });
+    expect(body.errors).toBeUndefined();
+    const completion = body.data!.chatCompletion;
+    expect(completion.chunks.length).toBeGreaterThan(0);
+    expect(completion.chunks.every((c) => c.instanceId === "gateway-docs")).toBe(true);
+    expect(completion.errors).toHaveLength(1);
+    expect(completion.errors[0]).toMatchObject({ instanceId: "no-such-instance", instance: null });
+    expect(completion.errors[0]!.message).toMatch(/\S/);
+  });
+
+  it("maps an unknown namespace to NOT_FOUND", async () => {
+    const { body } = await harness.graphql<Ask>(ASK, {
+      input: {
+        namespace: "no-such-namespace",
+        instanceIds: ["gateway-docs"],
+        messages: [{ role: "USER", content: "hello" }],
+      },
+    });
+    expect(body.data).toBeNull();
+    expect(body.errors?.[0]?.extensions?.code).toBe("NOT_FOUND");
+  });
+});
+
+describe("bad input never reaches the upstream", () => {
+  const valid = {
+    instanceIds: ["gateway-docs"],
+    messages: [{ role: "USER", content: "hello" }],
+  };
+  const cases: [string, Record<string, unknown>, string][] = [
+    ["empty messages", { ...valid, messages: [] }, "BAD_USER_INPUT"],
+    ["no instance ids", { ...valid, instanceIds: [] }, "BAD_USER_INPUT"],
+    ["hostile namespace ..", { ...valid, namespace: ".." }, "BAD_USER_INPUT"],
+    ["hostile namespace path", { ...valid, namespace: "default/../../x" }, "BAD_USER_INPUT"],
+    ["hostile namespace encoded", { ...valid, namespace: "%2e%2e" }, "BAD_USER_INPUT"],
+    ["hostile namespace query", { ...valid, namespace: "a?b=1" }, "BAD_USER_INPUT"],
+    ["upper-case namespace", { ...valid, namespace: "Default" }, "BAD_USER_INPUT"],
+    ["hostile instance id", { ...valid, instanceIds: ["../secrets"] }, "BAD_USER_INPUT"],
+    ["newline in instance id", { ...valid, instanceIds: ["a\nb"] }, "BAD_USER_INPUT"],
+    ["wrong enum", { ...valid, messages: [{ role: "WIZARD", content: "x" }] }, "BAD_USER_INPUT"],
+    ["content and parts", { ...valid, messages: [{ role: "USER", content: "x", parts: [] }] }, "BAD_USER_INPUT"],
+    ["no user message", { ...valid, messages: [{ role: "SYSTEM", content: "x" }] }, "BAD_USER_INPUT"],
+    ["threshold out of range", { ...valid, retrieval: { matchThreshold: 7 } }, "BAD_USER_INPUT"],
+    ["filters not an object", { ...valid, retrieval: { filters: [1, 2] } }, "BAD_USER_INPUT"],
+    ["hostile model", { ...valid, model: "x\r\nHost: evil" }, "BAD_USER_INPUT"],
+  ];
+
+  it.each(cases)("%s", async (_name, input, code) => {
+    harness.local.resetRequests();
+    const { body } = await harness.graphql(ASK, { input });
+    expect(body.data ?? null).toBeNull();
+    const error = body.errors?.[0];
+    // Variable coercion failures (wrong enum) are reported by GraphQL itself before execution.
+    expect([code, "GRAPHQL_VALIDATION_FAILED"]).toContain(error?.extensions?.code ?? "none");
+    expect(JSON.stringify(body)).not.toMatch(/stack|at .*\.ts:\d+/);
+    expect(upstreamRequests()).toEqual([]);
+  });
+});

@@ -1,0 +1,115 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type GatewayHarness, type GraphQLBody, startGateway } from "../helpers/gateway.ts";
+
+interface NamespacesPage {
+  namespaces: {
+    totalCount: number;
+    pageInfo: { hasNextPage: boolean; endCursor: string };
+    nodes: { name: string }[];
+  };
+}
+
+let harness: GatewayHarness;
+
+beforeAll(async () => {
+  harness = await startGateway();
+});
+afterAll(() => harness.close());
+
+describe("namespaces, instances and nodes", () => {
+  it("pages through namespaces with Relay cursors", async () => {
+    const names: string[] = [];
+    let after: string | null = null;
+    for (let page = 0; page < 10; page++) {
+      const { body }: { body: GraphQLBody<NamespacesPage> } = await harness.graphql(
+        `query($after: String) { namespaces(first: 1, after: $after) { totalCount pageInfo { hasNextPage endCursor } nodes { name } } }`,
+        { after },
+      );
+      expect(body.errors).toBeUndefined();
+      const connection: NamespacesPage["namespaces"] = body.data!.namespaces;
+      names.push(...connection.nodes.map((n) => n.name));
+      if (!connection.pageInfo.hasNextPage) {
+        expect(names).toHaveLength(connection.totalCount);
+        break;
+      }
+      after = connection.pageInfo.endCursor;
+    }
+    expect(names).toContain("default");
+    expect(new Set(names).size).toBe(names.length);
+  });
+
+  it("lists instances of a namespace and reads their stats", async () => {
+    const { body } = await harness.graphql<{
+      namespace: {
+        id: string;
+        instances: { totalCount: number; nodes: { id: string; instanceId: string; stats: { completed: number } }[] };
+      };
+    }>(`{ namespace(name: "default") { id instances(first: 10) { totalCount nodes { id instanceId stats { completed } } } } }`);
+    expect(body.errors).toBeUndefined();
+    const { instances } = body.data!.namespace;
+    expect(instances.totalCount).toBe(instances.nodes.length);
+    expect(instances.nodes.map((n) => n.instanceId)).toContain("gateway-docs");
+    for (const node of instances.nodes) expect(node.stats.completed).toBeGreaterThan(0);
+  });
+
+  it("refetches namespaces and instances by global id", async () => {
+    const { body } = await harness.graphql<{
+      namespace: { id: string };
+      instance: { id: string };
+    }>(`{ namespace(name: "default") { id } instance(namespace: "default", id: "gateway-docs") { id } }`);
+    const ids = [body.data!.namespace.id, body.data!.instance.id];
+    const refetched = await harness.graphql<{ nodes: { __typename: string; name?: string; instanceId?: string }[] }>(
+      `query($ids: [ID!]!) { nodes(ids: $ids) { __typename ... on Namespace { name } ... on Instance { instanceId } } }`,
+      { ids },
+    );
+    expect(refetched.body.errors).toBeUndefined();
+    expect(refetched.body.data!.nodes).toEqual([
+      { __typename: "Namespace", name: "default" },
+      { __typename: "Instance", instanceId: "gateway-docs" },
+    ]);
+  });
+
+  it("reports an unknown namespace as NOT_FOUND and a hostile one as BAD_USER_INPUT", async () => {
+    harness.local.resetRequests();
+    const hostile = await harness.graphql(`{ namespace(name: "../accounts") { name } }`);
+    expect(hostile.body.errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
+    expect(harness.local.requests).toEqual([]);
+    const unknown = await harness.graphql(`{ namespace(name: "nope") { name } }`);
+    expect(unknown.body.errors?.[0]?.extensions?.code).toBe("NOT_FOUND");
+  });
+
+  it("searches several instances without generating an answer", async () => {
+    const { body } = await harness.graphql<{
+      search: { searchQuery: string; chunks: { instanceId: string; instance: { instanceId: string } }[] };
+    }>(
+      `{ search(input: { instanceIds: ["gateway-docs", "frontend-recipes"], query: "subscription" }) { searchQuery chunks { instanceId instance { instanceId } } } }`,
+    );
+    expect(body.errors).toBeUndefined();
+    expect(body.data!.search.searchQuery).toBe("subscription");
+    expect(body.data!.search.chunks.length).toBeGreaterThan(0);
+  });
+
+  it("serves health and readiness", async () => {
+    const health = await fetch(`${harness.gateway.url}/healthz`);
+    expect(health.status).toBe(200);
+    let ready = await fetch(`${harness.gateway.url}/readyz`);
+    for (let i = 0; i < 20 && ready.status !== 200; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      ready = await fetch(`${harness.gateway.url}/readyz`);
+    }
+    expect(ready.status).toBe(200);
+  });
+
+  it("echoes a safe request id and replaces an unsafe one", async () => {
+    const safe = await harness.graphql(`{ __typename }`, undefined, { "x-request-id": "trace-123" });
+    expect(safe.headers.get("x-request-id")).toBe("trace-123");
+    const unsafe = await harness.graphql(`{ __typename }`, undefined, { "x-request-id": "a b<c>" });
+    expect(unsafe.headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it("serves GraphiQL to browsers", async () => {
+    const page = await fetch(harness.gateway.graphqlUrl, { headers: { accept: "text/html" } });
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain("GraphiQL");
+  });
+});
