@@ -35,7 +35,12 @@ export const builder = new SchemaBuilder<Types>({
     cursorType: "String",
     nodesOnConnection: true,
     nodeTypeOptions: { description: "An object with a globally unique, opaque `id` (Relay)." },
-    pageInfoTypeOptions: { description: "Where a page of a connection sits in the whole list." },
+    pageInfoTypeOptions: {
+      description: "Where a page of a connection sits in the whole list.",
+      // Every Relay subgraph defines the same PageInfo; Federation 2 only composes that when all
+      // of them mark it shareable.
+      shareable: true,
+    },
     nodeQueryOptions: { description: "Fetches any object by its global `id`." },
     nodesQueryOptions: { description: "Fetches several objects by their global ids, in order." },
   },

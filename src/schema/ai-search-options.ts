@@ -58,7 +58,8 @@ const RetrievalInput = builder.inputType("RetrievalInput", {
     contextExpansion: t.int({ description: "Neighbouring chunks to add around each hit (0–10)." }),
     filters: t.field({
       type: "JSON",
-      description: 'Metadata filter, e.g. `{"folder": "guides"}` or `{"folder": {"$in": ["a", "b"]}}`.',
+      description:
+        'Metadata filter, e.g. `{"folder": "guides"}` or `{"folder": {"$in": ["a", "b"]}}`.',
     }),
     returnOnFailure: t.boolean({ description: "Answer even when retrieval fails." }),
     boostBy: t.field({ type: [BoostByInput], description: "Metadata boosts." }),
@@ -97,9 +98,13 @@ function compact<T extends object>(value: T): T | undefined {
 }
 
 export function validateInstanceIds(ids: readonly string[]): string[] {
-  if (ids.length === 0) throw badUserInput("`instanceIds` must name at least one instance", "instanceIds");
+  if (ids.length === 0)
+    throw badUserInput("`instanceIds` must name at least one instance", "instanceIds");
   if (ids.length > MAX_INSTANCE_IDS) {
-    throw badUserInput(`\`instanceIds\` may name at most ${MAX_INSTANCE_IDS} instances`, "instanceIds");
+    throw badUserInput(
+      `\`instanceIds\` may name at most ${MAX_INSTANCE_IDS} instances`,
+      "instanceIds",
+    );
   }
   for (const id of ids) {
     if (!SLUG_PATTERN.test(id)) {
@@ -124,7 +129,10 @@ export function toAiSearchOptions(
   return {
     instance_ids: validateInstanceIds(instanceIds),
     cache: options?.cache
-      ? compact({ enabled: options.cache.enabled ?? undefined, cache_threshold: options.cache.threshold ?? undefined })
+      ? compact({
+          enabled: options.cache.enabled ?? undefined,
+          cache_threshold: options.cache.threshold ?? undefined,
+        })
       : undefined,
     query_rewrite: options?.queryRewrite
       ? compact({
@@ -136,7 +144,12 @@ export function toAiSearchOptions(
     reranking: options?.reranking
       ? compact({
           enabled: options.reranking.enabled ?? undefined,
-          match_threshold: inRange(options.reranking.matchThreshold, 0, 1, "reranking.matchThreshold"),
+          match_threshold: inRange(
+            options.reranking.matchThreshold,
+            0,
+            1,
+            "reranking.matchThreshold",
+          ),
           model: options.reranking.model ?? undefined,
         })
       : undefined,
@@ -150,7 +163,9 @@ export function toAiSearchOptions(
           context_expansion: inRange(r.contextExpansion, 0, 10, "retrieval.contextExpansion"),
           filters: (r.filters as JsonObject | null) ?? undefined,
           return_on_failure: r.returnOnFailure ?? undefined,
-          boost_by: r.boostBy?.map((b) => compact({ field: b.field, direction: b.direction ?? undefined })!),
+          boost_by: r.boostBy?.map(
+            (b) => compact({ field: b.field, direction: b.direction ?? undefined })!,
+          ),
         })
       : undefined,
   };

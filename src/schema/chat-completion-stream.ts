@@ -8,8 +8,8 @@ import type {
   StreamEvent,
 } from "../upstream/types.ts";
 import {
-  type ChatCompletionRecord,
   ChatCompletionInput,
+  type ChatCompletionRecord,
   ChatCompletionRef,
   toChatCompletionRequest,
 } from "./chat-completion.ts";
@@ -21,64 +21,71 @@ type StreamedEvent =
   | { kind: "done"; completion: ChatCompletionRecord }
   | { kind: "failed"; code: string; message: string; retryable: boolean };
 
-const ChunksEvent = builder.objectRef<Extract<StreamedEvent, { kind: "chunks" }>>("ChatCompletionChunksEvent").implement({
-  description: "First event: the chunks retrieved as context, before any text.",
-  isTypeOf: (event) => (event as StreamedEvent).kind === "chunks",
-  fields: (t) => ({
-    chunks: t.field({
-      type: [ChunkRef],
-      description: "The retrieved chunks, best first.",
-      resolve: (e) => toChunkRecords(e.namespace, e.chunks),
+const ChunksEvent = builder
+  .objectRef<Extract<StreamedEvent, { kind: "chunks" }>>("ChatCompletionChunksEvent")
+  .implement({
+    description: "First event: the chunks retrieved as context, before any text.",
+    isTypeOf: (event) => (event as StreamedEvent).kind === "chunks",
+    fields: (t) => ({
+      chunks: t.field({
+        type: [ChunkRef],
+        description: "The retrieved chunks, best first.",
+        resolve: (e) => toChunkRecords(e.namespace, e.chunks),
+      }),
+      errors: t.field({
+        type: [InstanceErrorRef],
+        description: "Instances that failed to retrieve.",
+        resolve: (e) => toInstanceErrorRecords(e.namespace, e.errors),
+      }),
     }),
-    errors: t.field({
-      type: [InstanceErrorRef],
-      description: "Instances that failed to retrieve.",
-      resolve: (e) => toInstanceErrorRecords(e.namespace, e.errors),
-    }),
-  }),
-});
+  });
 
-const DeltaEvent = builder.objectRef<Extract<StreamedEvent, { kind: "delta" }>>("ChatCompletionDeltaEvent").implement({
-  description: "A piece of the answer's text, in order.",
-  isTypeOf: (event) => (event as StreamedEvent).kind === "delta",
-  fields: (t) => ({
-    sequence: t.exposeInt("sequence", {
-      description: "0-based position among the deltas; a jump means a delta was lost.",
+const DeltaEvent = builder
+  .objectRef<Extract<StreamedEvent, { kind: "delta" }>>("ChatCompletionDeltaEvent")
+  .implement({
+    description: "A piece of the answer's text, in order.",
+    isTypeOf: (event) => (event as StreamedEvent).kind === "delta",
+    fields: (t) => ({
+      sequence: t.exposeInt("sequence", {
+        description: "0-based position among the deltas; a jump means a delta was lost.",
+      }),
+      content: t.exposeString("content", { description: "Text to append to the answer." }),
+      finishReason: t.string({
+        nullable: true,
+        description: "Set on the last delta: why generation stopped.",
+        resolve: (e) => e.finishReason,
+      }),
     }),
-    content: t.exposeString("content", { description: "Text to append to the answer." }),
-    finishReason: t.string({
-      nullable: true,
-      description: "Set on the last delta: why generation stopped.",
-      resolve: (e) => e.finishReason,
-    }),
-  }),
-});
+  });
 
-const DoneEvent = builder.objectRef<Extract<StreamedEvent, { kind: "done" }>>("ChatCompletionDoneEvent").implement({
-  description: "Last event of a successful stream: the whole completion, assembled.",
-  isTypeOf: (event) => (event as StreamedEvent).kind === "done",
-  fields: (t) => ({
-    completion: t.field({
-      type: ChatCompletionRef,
-      description: "The completion, as the mutation would have returned it.",
-      resolve: (e) => e.completion,
+const DoneEvent = builder
+  .objectRef<Extract<StreamedEvent, { kind: "done" }>>("ChatCompletionDoneEvent")
+  .implement({
+    description: "Last event of a successful stream: the whole completion, assembled.",
+    isTypeOf: (event) => (event as StreamedEvent).kind === "done",
+    fields: (t) => ({
+      completion: t.field({
+        type: ChatCompletionRef,
+        description: "The completion, as the mutation would have returned it.",
+        resolve: (e) => e.completion,
+      }),
     }),
-  }),
-});
+  });
 
-const FailedEvent = builder.objectRef<Extract<StreamedEvent, { kind: "failed" }>>("ChatCompletionFailedEvent").implement({
-  description: "Last event of a stream that broke after it started.",
-  isTypeOf: (event) => (event as StreamedEvent).kind === "failed",
-  fields: (t) => ({
-    code: t.exposeString("code", { description: "Stable error code, as in `extensions.code`." }),
-    message: t.exposeString("message", { description: "What went wrong, safe to show." }),
-    retryable: t.exposeBoolean("retryable", { description: "Whether asking again may work." }),
-  }),
-});
+const FailedEvent = builder
+  .objectRef<Extract<StreamedEvent, { kind: "failed" }>>("ChatCompletionFailedEvent")
+  .implement({
+    description: "Last event of a stream that broke after it started.",
+    isTypeOf: (event) => (event as StreamedEvent).kind === "failed",
+    fields: (t) => ({
+      code: t.exposeString("code", { description: "Stable error code, as in `extensions.code`." }),
+      message: t.exposeString("message", { description: "What went wrong, safe to show." }),
+      retryable: t.exposeBoolean("retryable", { description: "Whether asking again may work." }),
+    }),
+  });
 
 const ChatCompletionStreamEvent = builder.unionType("ChatCompletionStreamEvent", {
-  description:
-    "An event of a streamed answer: chunks first, then deltas, then done (or failed).",
+  description: "An event of a streamed answer: chunks first, then deltas, then done (or failed).",
   types: [ChunksEvent, DeltaEvent, DoneEvent, FailedEvent],
 });
 
@@ -95,7 +102,9 @@ function assemble(
     model: meta.model,
     created: meta.created,
     object: "chat.completion",
-    choices: [{ index: 0, message: { role: "assistant", content }, finish_reason: meta.finishReason }],
+    choices: [
+      { index: 0, message: { role: "assistant", content }, finish_reason: meta.finishReason },
+    ],
     chunks,
     errors,
   };
@@ -139,7 +148,10 @@ function relay(
             finishReason: event.finishReason,
           });
         } else {
-          await push({ kind: "done", completion: assemble(namespace, chunks, errors, content, meta) });
+          await push({
+            kind: "done",
+            completion: assemble(namespace, chunks, errors, content, meta),
+          });
         }
       }
     } catch (error) {

@@ -36,7 +36,10 @@ export function toChatCompletionRequest(input: ChatCompletionInputShape): {
 } {
   const namespace = validateNamespace(input.namespace);
   if (input.model != null && !MODEL_PATTERN.test(input.model)) {
-    throw badUserInput("`model` must be a model id such as `@cf/meta/llama-3.3-70b-instruct-fp8-fast`", "model");
+    throw badUserInput(
+      "`model` must be a model id such as `@cf/meta/llama-3.3-70b-instruct-fp8-fast`",
+      "model",
+    );
   }
   return {
     namespace,
@@ -72,52 +75,55 @@ const ChatCompletionChoiceRef = builder
     }),
   });
 
-export const ChatCompletionRef = builder.objectRef<ChatCompletionRecord>("ChatCompletion").implement({
-  description: "A generated answer with the chunks it was grounded on.",
-  fields: (t) => ({
-    id: t.string({
-      nullable: true,
-      description: "The completion's upstream id.",
-      resolve: ({ response }) => response.id ?? null,
+export const ChatCompletionRef = builder
+  .objectRef<ChatCompletionRecord>("ChatCompletion")
+  .implement({
+    description: "A generated answer with the chunks it was grounded on.",
+    fields: (t) => ({
+      id: t.string({
+        nullable: true,
+        description: "The completion's upstream id.",
+        resolve: ({ response }) => response.id ?? null,
+      }),
+      model: t.string({
+        nullable: true,
+        description: "The model that wrote the answer.",
+        resolve: ({ response }) => response.model ?? null,
+      }),
+      object: t.string({
+        nullable: true,
+        description: "The upstream object type, e.g. `chat.completion`.",
+        resolve: ({ response }) => response.object ?? null,
+      }),
+      created: t.field({
+        type: "DateTime",
+        nullable: true,
+        description: "When the answer was generated.",
+        resolve: ({ response }) =>
+          response.created == null ? null : new Date(response.created * 1000),
+      }),
+      content: t.string({
+        nullable: true,
+        description: "Shortcut: the first choice's text.",
+        resolve: ({ response }) => messageText(response.choices[0]?.message.content ?? null),
+      }),
+      choices: t.field({
+        type: [ChatCompletionChoiceRef],
+        description: "The generated answers (usually one).",
+        resolve: ({ response }) => response.choices,
+      }),
+      chunks: t.field({
+        type: [ChunkRef],
+        description: "The chunks retrieved as context, best first.",
+        resolve: ({ namespace, response }) => toChunkRecords(namespace, response.chunks ?? []),
+      }),
+      errors: t.field({
+        type: [InstanceErrorRef],
+        description: "Instances that failed; the answer used the others.",
+        resolve: ({ namespace, response }) => toInstanceErrorRecords(namespace, response.errors),
+      }),
     }),
-    model: t.string({
-      nullable: true,
-      description: "The model that wrote the answer.",
-      resolve: ({ response }) => response.model ?? null,
-    }),
-    object: t.string({
-      nullable: true,
-      description: "The upstream object type, e.g. `chat.completion`.",
-      resolve: ({ response }) => response.object ?? null,
-    }),
-    created: t.field({
-      type: "DateTime",
-      nullable: true,
-      description: "When the answer was generated.",
-      resolve: ({ response }) => (response.created == null ? null : new Date(response.created * 1000)),
-    }),
-    content: t.string({
-      nullable: true,
-      description: "Shortcut: the first choice's text.",
-      resolve: ({ response }) => messageText(response.choices[0]?.message.content ?? null),
-    }),
-    choices: t.field({
-      type: [ChatCompletionChoiceRef],
-      description: "The generated answers (usually one).",
-      resolve: ({ response }) => response.choices,
-    }),
-    chunks: t.field({
-      type: [ChunkRef],
-      description: "The chunks retrieved as context, best first.",
-      resolve: ({ namespace, response }) => toChunkRecords(namespace, response.chunks ?? []),
-    }),
-    errors: t.field({
-      type: [InstanceErrorRef],
-      description: "Instances that failed; the answer used the others.",
-      resolve: ({ namespace, response }) => toInstanceErrorRecords(namespace, response.errors),
-    }),
-  }),
-});
+  });
 
 builder.mutationFields((t) => ({
   chatCompletion: t.field({

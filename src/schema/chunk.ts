@@ -1,4 +1,4 @@
-import { type Context, builder } from "../builder.ts";
+import { builder, type Context } from "../builder.ts";
 import type { Chunk, InstanceError, ScoringDetails } from "../upstream/types.ts";
 import { FusionMethod, knownOrNull } from "./enums.ts";
 import { InstanceRef } from "./instance.ts";
@@ -62,27 +62,25 @@ export const ScoringDetailsRef = builder.objectRef<ScoringDetails>("ScoringDetai
   }),
 });
 
-const ChunkItemRef = builder
-  .objectRef<NonNullable<Chunk["item"]>>("ChunkItem")
-  .implement({
-    description: "The source item (file, page) a chunk was cut from.",
-    fields: (t) => ({
-      key: t.exposeString("key", { description: "The item's key, e.g. its path in the bucket." }),
-      metadata: t.field({
-        type: "JSON",
-        nullable: true,
-        description: "Metadata stored with the item (title, folder, custom fields).",
-        resolve: (item) => item.metadata ?? null,
-      }),
-      timestamp: t.field({
-        type: "DateTime",
-        nullable: true,
-        description: "When the item was last modified.",
-        // The wire carries seconds since the epoch.
-        resolve: (item) => (item.timestamp == null ? null : new Date(item.timestamp * 1000)),
-      }),
+const ChunkItemRef = builder.objectRef<NonNullable<Chunk["item"]>>("ChunkItem").implement({
+  description: "The source item (file, page) a chunk was cut from.",
+  fields: (t) => ({
+    key: t.exposeString("key", { description: "The item's key, e.g. its path in the bucket." }),
+    metadata: t.field({
+      type: "JSON",
+      nullable: true,
+      description: "Metadata stored with the item (title, folder, custom fields).",
+      resolve: (item) => item.metadata ?? null,
     }),
-  });
+    timestamp: t.field({
+      type: "DateTime",
+      nullable: true,
+      description: "When the item was last modified.",
+      // The wire carries seconds since the epoch.
+      resolve: (item) => (item.timestamp == null ? null : new Date(item.timestamp * 1000)),
+    }),
+  }),
+});
 
 export const ChunkRef = builder.objectRef<ChunkRecord>("Chunk").implement({
   description: "A passage retrieved from an instance, with the score that ranked it.",
@@ -96,7 +94,8 @@ export const ChunkRef = builder.objectRef<ChunkRecord>("Chunk").implement({
       type: InstanceRef,
       nullable: true,
       description: "The instance it came from (batched: one lookup per namespace per operation).",
-      resolve: (record, _args, context) => loadInstance(record.namespace, record.chunk.instance_id, context),
+      resolve: (record, _args, context) =>
+        loadInstance(record.namespace, record.chunk.instance_id, context),
     }),
     score: t.float({
       description: "Final relevance score; higher is better.",
@@ -134,7 +133,8 @@ export const InstanceErrorRef = builder.objectRef<InstanceErrorRecord>("Instance
       type: InstanceRef,
       nullable: true,
       description: "The instance that failed, when it exists.",
-      resolve: (record, _args, context) => loadInstance(record.namespace, record.error.instance_id, context),
+      resolve: (record, _args, context) =>
+        loadInstance(record.namespace, record.error.instance_id, context),
     }),
     message: t.string({
       description: "What went wrong, as the upstream reported it.",

@@ -1,9 +1,9 @@
 import { decodeGlobalID, resolveOffsetConnection } from "@pothos/plugin-relay";
-import { type Context, builder } from "../builder.ts";
-import { type InstanceRecord, primeInstances } from "../loaders.ts";
+import { builder, type Context } from "../builder.ts";
 import { notFound } from "../graphql-errors.ts";
+import { type InstanceRecord, primeInstances } from "../loaders.ts";
 import type { InstanceStats } from "../upstream/types.ts";
-import { FusionMethod, InstanceType, CacheThreshold, knownOrNull } from "./enums.ts";
+import { CacheThreshold, FusionMethod, InstanceType, knownOrNull } from "./enums.ts";
 import { NamespaceRef } from "./namespace.ts";
 import { DEFAULT_PAGE_SIZE, fetchWindow, MAX_PAGE_SIZE } from "./pagination.ts";
 
@@ -122,7 +122,8 @@ const InstanceStatsRef = builder.objectRef<InstanceStats>("InstanceStats").imple
 });
 
 builder.node(InstanceRef, {
-  description: "An AI Search instance: one index of content, searched on its own or in a namespace.",
+  description:
+    "An AI Search instance: one index of content, searched on its own or in a namespace.",
   id: { resolve: (instance) => `${instance.namespace}${INSTANCE_ID_SEPARATOR}${instance.id}` },
   loadOne: (localId, context) => context.loaders.instance.load(parseInstanceGlobalId(localId)),
   fields: (t) => ({
@@ -292,7 +293,13 @@ builder.asEntity(InstanceRef, {
 /** Backs `Namespace.instances`: one upstream list call per page window. */
 export async function listInstancesConnection(
   namespace: string,
-  args: { first?: number | null; last?: number | null; after?: string | null; before?: string | null; search?: string | null },
+  args: {
+    first?: number | null;
+    last?: number | null;
+    after?: string | null;
+    before?: string | null;
+    search?: string | null;
+  },
   context: Context,
 ) {
   let totalCount: number | undefined;
@@ -319,15 +326,20 @@ builder.queryFields((t) => ({
   instance: t.field({
     type: InstanceRef,
     nullable: true,
-    description: "One instance by namespace and Cloudflare id. Errors with NOT_FOUND when there is none.",
+    description:
+      "One instance by namespace and Cloudflare id. Errors with NOT_FOUND when there is none.",
     args: {
-      namespace: t.arg.string({ defaultValue: "default", description: "The namespace to look in." }),
+      namespace: t.arg.string({
+        defaultValue: "default",
+        description: "The namespace to look in.",
+      }),
       id: t.arg.string({ required: true, description: "The instance id." }),
     },
     resolve: async (_root, args, context) => {
       const namespace = args.namespace ?? "default";
       const instance = await context.loaders.instance.load({ namespace, id: args.id });
-      if (!instance) throw notFound(`instance "${args.id}" does not exist in namespace "${namespace}"`);
+      if (!instance)
+        throw notFound(`instance "${args.id}" does not exist in namespace "${namespace}"`);
       return instance;
     },
   }),

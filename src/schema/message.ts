@@ -56,12 +56,16 @@ function toContentPart(part: ContentPartInputShape, where: string): ContentPart 
       if (part.text == null) throw badUserInput(`${where}: a TEXT part needs \`text\``, where);
       return { type: "text", text: part.text };
     case "image_url":
-      if (!part.imageUrl) throw badUserInput(`${where}: an IMAGE_URL part needs \`imageUrl\``, where);
+      if (!part.imageUrl)
+        throw badUserInput(`${where}: an IMAGE_URL part needs \`imageUrl\``, where);
       return { type: "image_url", image_url: { url: part.imageUrl } };
     case "file": {
       const file = part.file;
       if (!file || (!file.fileData && !file.fileId)) {
-        throw badUserInput(`${where}: a FILE part needs \`file.fileData\` or \`file.fileId\``, where);
+        throw badUserInput(
+          `${where}: a FILE part needs \`file.fileData\` or \`file.fileId\``,
+          where,
+        );
       }
       return {
         type: "file",
@@ -101,7 +105,10 @@ export function toWireMessages(messages: readonly ChatMessageInputShape[]): Chat
   });
   const total = wire.reduce((n, m) => n + textLength(m), 0);
   if (total > MAX_MESSAGE_TEXT) {
-    throw badUserInput(`the messages' text may be at most ${MAX_MESSAGE_TEXT} characters`, "messages");
+    throw badUserInput(
+      `the messages' text may be at most ${MAX_MESSAGE_TEXT} characters`,
+      "messages",
+    );
   }
   if (!wire.some((m) => m.role === "user" && textLength(m) > 0)) {
     throw badUserInput("`messages` needs at least one USER message with text", "messages");

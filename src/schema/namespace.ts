@@ -1,8 +1,8 @@
 import { resolveOffsetConnection } from "@pothos/plugin-relay";
 import { builder } from "../builder.ts";
+import { notFound } from "../graphql-errors.ts";
 import type { Namespace } from "../upstream/types.ts";
 import { InstanceRef, listInstancesConnection } from "./instance.ts";
-import { notFound } from "../graphql-errors.ts";
 import { DEFAULT_PAGE_SIZE, fetchWindow, MAX_PAGE_SIZE } from "./pagination.ts";
 
 export const NamespaceRef = builder.objectRef<Namespace>("Namespace");

@@ -6,8 +6,8 @@ import { aiSearchOptionFields, toAiSearchOptions } from "./ai-search-options.ts"
 import {
   type ChunkRecord,
   ChunkRef,
-  InstanceErrorRef,
   type InstanceErrorRecord,
+  InstanceErrorRef,
   toChunkRecords,
   toInstanceErrorRecords,
 } from "./chunk.ts";
@@ -77,7 +77,8 @@ const SearchResultRef = builder.objectRef<SearchRecord>("SearchResult").implemen
 builder.queryFields((t) => ({
   search: t.field({
     type: SearchResultRef,
-    description: "Retrieves chunks from several instances of a namespace in parallel, without generating an answer.",
+    description:
+      "Retrieves chunks from several instances of a namespace in parallel, without generating an answer.",
     args: { input: t.arg({ type: SearchInput, required: true, description: "What to search." }) },
     resolve: async (_root, { input }, context) => {
       const namespace = validateNamespace(input.namespace);

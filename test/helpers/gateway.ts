@@ -1,5 +1,11 @@
+import type { TypedDocumentNode } from "@graphql-typed-document-node/core";
+import { print } from "graphql";
 import { loadConfig } from "../../src/config.ts";
-import { type LocalAiSearch, type LocalAiSearchOptions, startLocalAiSearch } from "../../src/local/server.ts";
+import {
+  type LocalAiSearch,
+  type LocalAiSearchOptions,
+  startLocalAiSearch,
+} from "../../src/local/server.ts";
 import { buildApp, type RunningGateway } from "../../src/server/app.ts";
 
 export const TEST_TOKEN = "test-token-0123456789";
@@ -7,13 +13,28 @@ export const TEST_TOKEN = "test-token-0123456789";
 export interface GatewayHarness {
   local: LocalAiSearch;
   gateway: RunningGateway;
-  /** POSTs one GraphQL operation and returns the parsed body and the HTTP status. */
+  /**
+   * POSTs one GraphQL operation and returns the parsed body and the HTTP status. Given a typed
+   * document (`operations/generated/graphql.ts`), the variables and the result are typed by it.
+   */
+  graphql<TResult, TVariables extends Record<string, unknown>>(
+    document: TypedDocumentNode<TResult, TVariables>,
+    variables: TVariables,
+    headers?: Record<string, string>,
+  ): Promise<GraphQLResponse<TResult>>;
+  /** The same for a query string, for operations that have no typed document. */
   graphql<T = Record<string, unknown>>(
     query: string,
     variables?: Record<string, unknown>,
     headers?: Record<string, string>,
-  ): Promise<{ status: number; body: GraphQLBody<T>; headers: Headers }>;
+  ): Promise<GraphQLResponse<T>>;
   close(): Promise<void>;
+}
+
+export interface GraphQLResponse<T> {
+  status: number;
+  body: GraphQLBody<T>;
+  headers: Headers;
 }
 
 export interface GraphQLBody<T> {
@@ -29,7 +50,11 @@ export async function startGateway(
   localOptions: LocalAiSearchOptions = {},
   env: Record<string, string> = {},
 ): Promise<GatewayHarness> {
-  const local = await startLocalAiSearch({ streamDelayMs: 0, apiToken: TEST_TOKEN, ...localOptions });
+  const local = await startLocalAiSearch({
+    streamDelayMs: 0,
+    apiToken: TEST_TOKEN,
+    ...localOptions,
+  });
   const app = buildApp(
     loadConfig({
       NODE_ENV: "test",
@@ -44,7 +69,12 @@ export async function startGateway(
   return {
     local,
     gateway,
-    async graphql(query, variables, headers) {
+    async graphql(
+      document: string | TypedDocumentNode,
+      variables?: Record<string, unknown>,
+      headers?: Record<string, string>,
+    ) {
+      const query = typeof document === "string" ? document : print(document);
       const response = await fetch(gateway.graphqlUrl, {
         method: "POST",
         headers: { "content-type": "application/json", accept: "application/json", ...headers },

@@ -1,10 +1,13 @@
+import type { TypedDocumentNode } from "@graphql-typed-document-node/core";
 import { createParser } from "eventsource-parser";
-import { createClient } from "graphql-ws";
+import { print } from "graphql";
+import { type Client, createClient } from "graphql-ws";
 import WebSocket from "ws";
 
-export interface StreamEventResult {
-  data?: { chatCompletionStream: Record<string, unknown> & { __typename: string } } | null;
-  errors?: { message: string; extensions?: Record<string, unknown> }[];
+/** One result of a subscription, typed by the document it came from. */
+export interface StreamResult<T> {
+  data?: T | null;
+  errors?: readonly { message: string; extensions?: Record<string, unknown> }[];
 }
 
 /** A graphql-ws client on a real WebSocket; `dispose` closes it. */
@@ -17,15 +20,25 @@ export function wsClient(graphqlUrl: string) {
   });
 }
 
+/** Subscribes with a typed document over graphql-ws; results are typed by the document. */
+export function wsSubscribe<TResult, TVariables extends Record<string, unknown>>(
+  client: Client,
+  document: TypedDocumentNode<TResult, TVariables>,
+  variables: TVariables,
+): AsyncIterableIterator<StreamResult<TResult>> {
+  return client.iterate<TResult>({ query: print(document), variables });
+}
+
 /**
  * Subscribes over Yoga's GraphQL-over-SSE ("distinct connections" mode) and yields each `next`
  * payload. Breaking out of the loop aborts the HTTP request, as a closed browser tab would.
  */
-export async function* sseSubscribe(
+export async function* sseSubscribe<TResult, TVariables extends Record<string, unknown>>(
   graphqlUrl: string,
-  query: string,
-  variables: Record<string, unknown>,
-): AsyncGenerator<StreamEventResult> {
+  document: TypedDocumentNode<TResult, TVariables>,
+  variables: TVariables,
+): AsyncGenerator<StreamResult<TResult>> {
+  const query = print(document);
   const controller = new AbortController();
   const response = await fetch(graphqlUrl, {
     method: "POST",
@@ -34,7 +47,7 @@ export async function* sseSubscribe(
     signal: controller.signal,
   });
   if (!response.ok || !response.body) throw new Error(`SSE request failed: ${response.status}`);
-  const pending: StreamEventResult[] = [];
+  const pending: StreamResult<TResult>[] = [];
   let completed = false;
   const parser = createParser({
     onEvent(event) {

@@ -65,7 +65,9 @@ describe("instance lookups are batched per operation", () => {
   });
 
   it("returns null for an instance missing from the listing, with no extra call", async () => {
-    const { body } = await harness.graphql<{ namespace: { x: unknown; y: { instanceId: string } } }>(
+    const { body } = await harness.graphql<{
+      namespace: { x: unknown; y: { instanceId: string } };
+    }>(
       `{ namespace(name: "default") { x: instance(id: "missing-one") { instanceId } y: instance(id: "gateway-docs") { instanceId } } }`,
     );
     expect(body.errors).toBeUndefined();

@@ -1,49 +1,49 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  AskDocument,
+  AskStreamDocument,
+  type AskStreamSubscription,
+  type ChatCompletionInput,
+} from "../../operations/generated/graphql.ts";
 import { type GatewayHarness, startGateway } from "../helpers/gateway.ts";
-import { type StreamEventResult, sseSubscribe, wsClient } from "../helpers/streams.ts";
+import { type StreamResult, sseSubscribe, wsClient, wsSubscribe } from "../helpers/streams.ts";
 
-const STREAM = /* GraphQL */ `
-  subscription Stream($input: ChatCompletionInput!) {
-    chatCompletionStream(input: $input) {
-      __typename
-      ... on ChatCompletionChunksEvent { chunks { instanceId item { key } } errors { instanceId } }
-      ... on ChatCompletionDeltaEvent { sequence content finishReason }
-      ... on ChatCompletionDoneEvent { completion { content model chunks { instanceId } } }
-      ... on ChatCompletionFailedEvent { code message retryable }
-    }
-  }
-`;
-
-const input = {
+const input: ChatCompletionInput = {
   instanceIds: ["gateway-docs", "ai-search-concepts"],
   messages: [{ role: "USER", content: "How does streaming of answers work?" }],
 };
 
-type Event = Record<string, unknown> & { __typename: string };
+type Event = AskStreamSubscription["chatCompletionStream"];
+type EventOf<K extends Event["__typename"]> = Extract<Event, { __typename: K }>;
+
+/** Asserts the kind of an event and narrows it to that kind. */
+function expectEvent<K extends Event["__typename"]>(event: Event | undefined, typename: K) {
+  expect(event?.__typename).toBe(typename);
+  return event as EventOf<K>;
+}
 
 /** Checks chunks → deltas (contiguous) → done, and that the deltas add up to the final text. */
 function expectWellFormed(events: Event[]) {
-  expect(events[0]!.__typename).toBe("ChatCompletionChunksEvent");
-  expect((events[0]!.chunks as unknown[]).length).toBeGreaterThan(0);
-  const deltas = events.slice(1, -1);
-  expect(deltas.length).toBeGreaterThan(1);
-  deltas.forEach((delta, i) => {
-    expect(delta.__typename).toBe("ChatCompletionDeltaEvent");
-    expect(delta.sequence).toBe(i);
+  const streamedChunks = expectEvent(events[0], "ChatCompletionChunksEvent").chunks;
+  expect(streamedChunks.length).toBeGreaterThan(0);
+  const deltas = events.slice(1, -1).map((delta, i) => {
+    const event = expectEvent(delta, "ChatCompletionDeltaEvent");
+    expect(event.sequence).toBe(i);
+    return event;
   });
-  const done = events.at(-1)!;
-  expect(done.__typename).toBe("ChatCompletionDoneEvent");
-  const completion = done.completion as { content: string; chunks: { instanceId: string }[] };
+  expect(deltas.length).toBeGreaterThan(1);
+  const { completion } = expectEvent(events.at(-1), "ChatCompletionDoneEvent");
   expect(deltas.map((d) => d.content).join("")).toBe(completion.content);
-  expect(completion.content.length).toBeGreaterThan(0);
-  const streamedChunks = events[0]!.chunks as { instanceId: string }[];
-  expect(completion.chunks.map((c) => c.instanceId)).toEqual(streamedChunks.map((c) => c.instanceId));
+  expect(completion.content?.length).toBeGreaterThan(0);
+  expect(completion.chunks.map((c) => c.instanceId)).toEqual(
+    streamedChunks.map((c) => c.instanceId),
+  );
 }
 
-const eventsOf = (results: StreamEventResult[]) =>
+const eventsOf = (results: StreamResult<AskStreamSubscription>[]) =>
   results.map((r) => {
     expect(r.errors).toBeUndefined();
-    return r.data!.chatCompletionStream as Event;
+    return r.data!.chatCompletionStream;
   });
 
 describe("Subscription.chatCompletionStream", () => {
@@ -57,17 +57,14 @@ describe("Subscription.chatCompletionStream", () => {
   it("relays chunks, deltas and done over graphql-ws, matching the mutation's answer", async () => {
     const client = wsClient(harness.gateway.graphqlUrl);
     try {
-      const results: StreamEventResult[] = [];
-      for await (const result of client.iterate({ query: STREAM, variables: { input } })) {
-        results.push(result as StreamEventResult);
+      const results: StreamResult<AskStreamSubscription>[] = [];
+      for await (const result of wsSubscribe(client, AskStreamDocument, { input })) {
+        results.push(result);
       }
       const events = eventsOf(results);
       expectWellFormed(events);
-      const mutation = await harness.graphql<{ chatCompletion: { content: string } }>(
-        `mutation($input: ChatCompletionInput!) { chatCompletion(input: $input) { content } }`,
-        { input },
-      );
-      const done = events.at(-1)!.completion as { content: string };
+      const mutation = await harness.graphql(AskDocument, { input });
+      const done = expectEvent(events.at(-1), "ChatCompletionDoneEvent").completion;
       expect(done.content).toBe(mutation.body.data!.chatCompletion.content);
     } finally {
       await client.dispose();
@@ -75,8 +72,10 @@ describe("Subscription.chatCompletionStream", () => {
   });
 
   it("relays the same events over SSE", async () => {
-    const results: StreamEventResult[] = [];
-    for await (const result of sseSubscribe(harness.gateway.graphqlUrl, STREAM, { input })) {
+    const results: StreamResult<AskStreamSubscription>[] = [];
+    for await (const result of sseSubscribe(harness.gateway.graphqlUrl, AskStreamDocument, {
+      input,
+    })) {
       results.push(result);
     }
     expectWellFormed(eventsOf(results));
@@ -88,8 +87,8 @@ describe("Subscription.chatCompletionStream", () => {
     try {
       const aborted = harness.local.waitForAbort("/chat/completions", 10_000);
       let deltas = 0;
-      for await (const result of client.iterate({ query: STREAM, variables: { input } })) {
-        const event = (result as StreamEventResult).data!.chatCompletionStream;
+      for await (const result of wsSubscribe(client, AskStreamDocument, { input })) {
+        const event = result.data!.chatCompletionStream;
         if (event.__typename === "ChatCompletionDeltaEvent" && ++deltas === 2) break;
       }
       const request = await aborted;
@@ -103,8 +102,13 @@ describe("Subscription.chatCompletionStream", () => {
     harness.local.resetRequests();
     const aborted = harness.local.waitForAbort("/chat/completions", 10_000);
     let deltas = 0;
-    for await (const result of sseSubscribe(harness.gateway.graphqlUrl, STREAM, { input })) {
-      if (result.data?.chatCompletionStream.__typename === "ChatCompletionDeltaEvent" && ++deltas === 2) {
+    for await (const result of sseSubscribe(harness.gateway.graphqlUrl, AskStreamDocument, {
+      input,
+    })) {
+      if (
+        result.data?.chatCompletionStream.__typename === "ChatCompletionDeltaEvent" &&
+        ++deltas === 2
+      ) {
         break;
       }
     }
@@ -114,8 +118,10 @@ describe("Subscription.chatCompletionStream", () => {
   it("ends with a typed failure event when the upstream breaks mid-stream", async () => {
     harness.local.setFaults({ malformedSse: true, match: "/chat/completions", times: 1 });
     try {
-      const results: StreamEventResult[] = [];
-      for await (const result of sseSubscribe(harness.gateway.graphqlUrl, STREAM, { input })) {
+      const results: StreamResult<AskStreamSubscription>[] = [];
+      for await (const result of sseSubscribe(harness.gateway.graphqlUrl, AskStreamDocument, {
+        input,
+      })) {
         results.push(result);
       }
       const events = eventsOf(results);
@@ -135,9 +141,9 @@ describe("Subscription.chatCompletionStream", () => {
     const client = wsClient(harness.gateway.graphqlUrl);
     try {
       const bad = { ...input, namespace: "../../etc" };
-      const results: StreamEventResult[] = [];
-      for await (const result of client.iterate({ query: STREAM, variables: { input: bad } })) {
-        results.push(result as StreamEventResult);
+      const results: StreamResult<AskStreamSubscription>[] = [];
+      for await (const result of wsSubscribe(client, AskStreamDocument, { input: bad })) {
+        results.push(result);
       }
       expect(results).toHaveLength(1);
       expect(results[0]!.data ?? null).toBeNull();

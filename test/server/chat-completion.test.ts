@@ -1,38 +1,7 @@
+import { print } from "graphql";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { AskDocument } from "../../operations/generated/graphql.ts";
 import { type GatewayHarness, startGateway } from "../helpers/gateway.ts";
-
-const ASK = /* GraphQL */ `
-  mutation Ask($input: ChatCompletionInput!) {
-    chatCompletion(input: $input) {
-      id
-      model
-      object
-      content
-      choices { index finishReason message { role content } }
-      chunks {
-        id instanceId score text type
-        item { key metadata timestamp }
-        scoringDetails { fusionMethod keywordRank keywordScore }
-      }
-      errors { instanceId message instance { instanceId } }
-    }
-  }
-`;
-
-type Ask = {
-  chatCompletion: {
-    model: string;
-    content: string;
-    choices: { message: { role: string; content: string } }[];
-    chunks: {
-      instanceId: string;
-      score: number;
-      item: { key: string; timestamp: string | null };
-      scoringDetails: { fusionMethod: string | null; keywordRank: number | null } | null;
-    }[];
-    errors: { instanceId: string; message: string; instance: unknown }[];
-  };
-};
 
 let harness: GatewayHarness;
 const upstreamRequests = () => harness.local.requests.filter((r) => r.path.includes("/ai-search/"));
@@ -44,7 +13,7 @@ afterAll(() => harness.close());
 
 describe("Mutation.chatCompletion", () => {
   it("answers from several instances with chunks and scoring details", async () => {
-    const { status, body } = await harness.graphql<Ask>(ASK, {
+    const { status, body } = await harness.graphql(AskDocument, {
       input: {
         instanceIds: ["gateway-docs", "ai-search-concepts"],
         messages: [{ role: "USER", content: "How are chunks ranked and fused?" }],
@@ -53,17 +22,17 @@ describe("Mutation.chatCompletion", () => {
     expect(status).toBe(200);
     expect(body.errors).toBeUndefined();
     const completion = body.data!.chatCompletion;
-    expect(completion.content.length).toBeGreaterThan(0);
+    expect(completion.content?.length).toBeGreaterThan(0);
     expect(completion.choices[0]!.message.role).toBe("ASSISTANT");
     expect(completion.choices[0]!.message.content).toBe(completion.content);
     expect(completion.chunks.length).toBeGreaterThan(0);
     const instances = new Set(completion.chunks.map((c) => c.instanceId));
     for (const id of instances) expect(["gateway-docs", "ai-search-concepts"]).toContain(id);
     for (const chunk of completion.chunks) {
-      expect(chunk.item.key).toMatch(/\S/);
+      expect(chunk.item?.key).toMatch(/\S/);
       expect(chunk.scoringDetails?.keywordRank).toBeGreaterThanOrEqual(1);
       expect(chunk.scoringDetails?.fusionMethod).toBe("RRF");
-      expect(Number.isNaN(Date.parse(chunk.item.timestamp ?? ""))).toBe(false);
+      expect(Number.isNaN(Date.parse(chunk.item?.timestamp ?? ""))).toBe(false);
     }
     const scores = completion.chunks.map((c) => c.score);
     expect([...scores].sort((a, b) => b - a)).toEqual(scores);
@@ -71,7 +40,7 @@ describe("Mutation.chatCompletion", () => {
   });
 
   it("surfaces a failing instance as data while the others answer", async () => {
-    const { body } = await harness.graphql<Ask>(ASK, {
+    const { body } = await harness.graphql(AskDocument, {
       input: {
         instanceIds: ["gateway-docs", "no-such-instance"],
         messages: [{ role: "USER", content: "What does the gateway do?" }],
@@ -87,7 +56,7 @@ describe("Mutation.chatCompletion", () => {
   });
 
   it("maps an unknown namespace to NOT_FOUND", async () => {
-    const { body } = await harness.graphql<Ask>(ASK, {
+    const { body } = await harness.graphql(AskDocument, {
       input: {
         namespace: "no-such-namespace",
         instanceIds: ["gateway-docs"],
@@ -115,16 +84,27 @@ describe("bad input never reaches the upstream", () => {
     ["hostile instance id", { ...valid, instanceIds: ["../secrets"] }, "BAD_USER_INPUT"],
     ["newline in instance id", { ...valid, instanceIds: ["a\nb"] }, "BAD_USER_INPUT"],
     ["wrong enum", { ...valid, messages: [{ role: "WIZARD", content: "x" }] }, "BAD_USER_INPUT"],
-    ["content and parts", { ...valid, messages: [{ role: "USER", content: "x", parts: [] }] }, "BAD_USER_INPUT"],
-    ["no user message", { ...valid, messages: [{ role: "SYSTEM", content: "x" }] }, "BAD_USER_INPUT"],
+    [
+      "content and parts",
+      { ...valid, messages: [{ role: "USER", content: "x", parts: [] }] },
+      "BAD_USER_INPUT",
+    ],
+    [
+      "no user message",
+      { ...valid, messages: [{ role: "SYSTEM", content: "x" }] },
+      "BAD_USER_INPUT",
+    ],
     ["threshold out of range", { ...valid, retrieval: { matchThreshold: 7 } }, "BAD_USER_INPUT"],
     ["filters not an object", { ...valid, retrieval: { filters: [1, 2] } }, "BAD_USER_INPUT"],
     ["hostile model", { ...valid, model: "x\r\nHost: evil" }, "BAD_USER_INPUT"],
   ];
 
+  // These inputs are wrong on purpose, so they go out as the untyped text of the same operation.
+  const ask = print(AskDocument);
+
   it.each(cases)("%s", async (_name, input, code) => {
     harness.local.resetRequests();
-    const { body } = await harness.graphql(ASK, { input });
+    const { body } = await harness.graphql(ask, { input });
     expect(body.data ?? null).toBeNull();
     const error = body.errors?.[0];
     // Variable coercion failures (wrong enum) are reported by GraphQL itself before execution.

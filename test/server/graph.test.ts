@@ -1,13 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type GatewayHarness, type GraphQLBody, startGateway } from "../helpers/gateway.ts";
-
-interface NamespacesPage {
-  namespaces: {
-    totalCount: number;
-    pageInfo: { hasNextPage: boolean; endCursor: string };
-    nodes: { name: string }[];
-  };
-}
+import {
+  InstanceDocument,
+  NamespacesDocument,
+  SearchDocument,
+} from "../../operations/generated/graphql.ts";
+import { type GatewayHarness, startGateway } from "../helpers/gateway.ts";
 
 let harness: GatewayHarness;
 
@@ -18,18 +15,22 @@ afterAll(() => harness.close());
 
 describe("namespaces, instances and nodes", () => {
   it("pages through namespaces with Relay cursors", async () => {
+    const fetchPage = async (after: string | null) => {
+      const { body } = await harness.graphql(NamespacesDocument, {
+        first: 1,
+        after,
+        instancesFirst: 1,
+      });
+      expect(body.errors).toBeUndefined();
+      return body.data!.namespaces;
+    };
     const names: string[] = [];
     let after: string | null = null;
     for (let page = 0; page < 10; page++) {
-      const { body }: { body: GraphQLBody<NamespacesPage> } = await harness.graphql(
-        `query($after: String) { namespaces(first: 1, after: $after) { totalCount pageInfo { hasNextPage endCursor } nodes { name } } }`,
-        { after },
-      );
-      expect(body.errors).toBeUndefined();
-      const connection: NamespacesPage["namespaces"] = body.data!.namespaces;
-      names.push(...connection.nodes.map((n) => n.name));
+      const connection = await fetchPage(after);
+      names.push(...connection.edges.map((edge) => edge.node.name));
       if (!connection.pageInfo.hasNextPage) {
-        expect(names).toHaveLength(connection.totalCount);
+        expect(names).toHaveLength(connection.totalCount!);
         break;
       }
       after = connection.pageInfo.endCursor;
@@ -42,9 +43,14 @@ describe("namespaces, instances and nodes", () => {
     const { body } = await harness.graphql<{
       namespace: {
         id: string;
-        instances: { totalCount: number; nodes: { id: string; instanceId: string; stats: { completed: number } }[] };
+        instances: {
+          totalCount: number;
+          nodes: { id: string; instanceId: string; stats: { completed: number } }[];
+        };
       };
-    }>(`{ namespace(name: "default") { id instances(first: 10) { totalCount nodes { id instanceId stats { completed } } } } }`);
+    }>(
+      `{ namespace(name: "default") { id instances(first: 10) { totalCount nodes { id instanceId stats { completed } } } } }`,
+    );
     expect(body.errors).toBeUndefined();
     const { instances } = body.data!.namespace;
     expect(instances.totalCount).toBe(instances.nodes.length);
@@ -52,13 +58,29 @@ describe("namespaces, instances and nodes", () => {
     for (const node of instances.nodes) expect(node.stats.completed).toBeGreaterThan(0);
   });
 
+  it("reads one instance with its settings, namespace and stats", async () => {
+    const { body } = await harness.graphql(InstanceDocument, {
+      namespace: "default",
+      id: "gateway-docs",
+    });
+    expect(body.errors).toBeUndefined();
+    const instance = body.data!.instance!;
+    expect(instance).toMatchObject({ instanceId: "gateway-docs", namespace: { name: "default" } });
+    expect(Number.isNaN(Date.parse(instance.createdAt))).toBe(false);
+    expect(instance.stats?.completed).toBeGreaterThan(0);
+  });
+
   it("refetches namespaces and instances by global id", async () => {
     const { body } = await harness.graphql<{
       namespace: { id: string };
       instance: { id: string };
-    }>(`{ namespace(name: "default") { id } instance(namespace: "default", id: "gateway-docs") { id } }`);
+    }>(
+      `{ namespace(name: "default") { id } instance(namespace: "default", id: "gateway-docs") { id } }`,
+    );
     const ids = [body.data!.namespace.id, body.data!.instance.id];
-    const refetched = await harness.graphql<{ nodes: { __typename: string; name?: string; instanceId?: string }[] }>(
+    const refetched = await harness.graphql<{
+      nodes: { __typename: string; name?: string; instanceId?: string }[];
+    }>(
       `query($ids: [ID!]!) { nodes(ids: $ids) { __typename ... on Namespace { name } ... on Instance { instanceId } } }`,
       { ids },
     );
@@ -79,11 +101,9 @@ describe("namespaces, instances and nodes", () => {
   });
 
   it("searches several instances without generating an answer", async () => {
-    const { body } = await harness.graphql<{
-      search: { searchQuery: string; chunks: { instanceId: string; instance: { instanceId: string } }[] };
-    }>(
-      `{ search(input: { instanceIds: ["gateway-docs", "frontend-recipes"], query: "subscription" }) { searchQuery chunks { instanceId instance { instanceId } } } }`,
-    );
+    const { body } = await harness.graphql(SearchDocument, {
+      input: { instanceIds: ["gateway-docs", "frontend-recipes"], query: "subscription" },
+    });
     expect(body.errors).toBeUndefined();
     expect(body.data!.search.searchQuery).toBe("subscription");
     expect(body.data!.search.chunks.length).toBeGreaterThan(0);
@@ -101,7 +121,9 @@ describe("namespaces, instances and nodes", () => {
   });
 
   it("echoes a safe request id and replaces an unsafe one", async () => {
-    const safe = await harness.graphql(`{ __typename }`, undefined, { "x-request-id": "trace-123" });
+    const safe = await harness.graphql(`{ __typename }`, undefined, {
+      "x-request-id": "trace-123",
+    });
     expect(safe.headers.get("x-request-id")).toBe("trace-123");
     const unsafe = await harness.graphql(`{ __typename }`, undefined, { "x-request-id": "a b<c>" });
     expect(unsafe.headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);

@@ -1,0 +1,64 @@
+/* eslint-disable */
+import * as types from './graphql.ts';
+import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-node/core';
+
+/**
+ * Map of all GraphQL operations in the project.
+ *
+ * This map has several performance disadvantages:
+ * 1. It is not tree-shakeable, so it will include all operations in the project.
+ * 2. It is not minifiable, so the string of a GraphQL query will be multiple times inside the bundle.
+ * 3. It does not support dead code elimination, so it will add unused operations.
+ *
+ * Therefore it is highly recommended to use the babel or swc plugin for production.
+ * Learn more about it here: https://the-guild.dev/graphql/codegen/plugins/presets/preset-client#reducing-bundle-size
+ */
+type Documents = {
+    "subscription AskStream($input: ChatCompletionInput!) {\n  chatCompletionStream(input: $input) {\n    __typename\n    ... on ChatCompletionChunksEvent {\n      chunks {\n        id\n        instanceId\n        score\n        item {\n          key\n        }\n      }\n      errors {\n        instanceId\n        message\n      }\n    }\n    ... on ChatCompletionDeltaEvent {\n      sequence\n      content\n      finishReason\n    }\n    ... on ChatCompletionDoneEvent {\n      completion {\n        id\n        model\n        content\n        chunks {\n          instanceId\n        }\n      }\n    }\n    ... on ChatCompletionFailedEvent {\n      code\n      message\n      retryable\n    }\n  }\n}": typeof types.AskStreamDocument,
+    "mutation Ask($input: ChatCompletionInput!) {\n  chatCompletion(input: $input) {\n    id\n    model\n    object\n    content\n    choices {\n      index\n      finishReason\n      message {\n        role\n        content\n      }\n    }\n    chunks {\n      ...ChunkFields\n    }\n    errors {\n      instanceId\n      message\n      instance {\n        instanceId\n      }\n    }\n  }\n}\n\nfragment ChunkFields on Chunk {\n  id\n  instanceId\n  score\n  text\n  type\n  item {\n    key\n    metadata\n    timestamp\n  }\n  scoringDetails {\n    fusionMethod\n    keywordRank\n    keywordScore\n  }\n}": typeof types.AskDocument,
+    "query Namespaces($first: Int, $after: String, $instancesFirst: Int) {\n  namespaces(first: $first, after: $after) {\n    totalCount\n    pageInfo {\n      hasNextPage\n      endCursor\n    }\n    edges {\n      cursor\n      node {\n        id\n        name\n        description\n        createdAt\n        instances(first: $instancesFirst) {\n          totalCount\n          nodes {\n            id\n            instanceId\n            status\n            chunkSize\n          }\n        }\n      }\n    }\n  }\n}\n\nquery Instance($namespace: String!, $id: String!) {\n  instance(namespace: $namespace, id: $id) {\n    id\n    instanceId\n    createdAt\n    modifiedAt\n    type\n    fusionMethod\n    maxNumResults\n    indexMethod {\n      keyword\n      vector\n    }\n    namespace {\n      name\n    }\n    stats {\n      completed\n      engine {\n        r2 {\n          objectCount\n          payloadSizeBytes\n        }\n      }\n    }\n  }\n}": typeof types.NamespacesDocument,
+    "query Search($input: SearchInput!) {\n  search(input: $input) {\n    searchQuery\n    queryKind\n    chunks {\n      id\n      instanceId\n      score\n      text\n      instance {\n        instanceId\n      }\n      scoringDetails {\n        fusionMethod\n        keywordRank\n        keywordScore\n      }\n    }\n    errors {\n      instanceId\n      message\n    }\n  }\n}": typeof types.SearchDocument,
+};
+const documents: Documents = {
+    "subscription AskStream($input: ChatCompletionInput!) {\n  chatCompletionStream(input: $input) {\n    __typename\n    ... on ChatCompletionChunksEvent {\n      chunks {\n        id\n        instanceId\n        score\n        item {\n          key\n        }\n      }\n      errors {\n        instanceId\n        message\n      }\n    }\n    ... on ChatCompletionDeltaEvent {\n      sequence\n      content\n      finishReason\n    }\n    ... on ChatCompletionDoneEvent {\n      completion {\n        id\n        model\n        content\n        chunks {\n          instanceId\n        }\n      }\n    }\n    ... on ChatCompletionFailedEvent {\n      code\n      message\n      retryable\n    }\n  }\n}": types.AskStreamDocument,
+    "mutation Ask($input: ChatCompletionInput!) {\n  chatCompletion(input: $input) {\n    id\n    model\n    object\n    content\n    choices {\n      index\n      finishReason\n      message {\n        role\n        content\n      }\n    }\n    chunks {\n      ...ChunkFields\n    }\n    errors {\n      instanceId\n      message\n      instance {\n        instanceId\n      }\n    }\n  }\n}\n\nfragment ChunkFields on Chunk {\n  id\n  instanceId\n  score\n  text\n  type\n  item {\n    key\n    metadata\n    timestamp\n  }\n  scoringDetails {\n    fusionMethod\n    keywordRank\n    keywordScore\n  }\n}": types.AskDocument,
+    "query Namespaces($first: Int, $after: String, $instancesFirst: Int) {\n  namespaces(first: $first, after: $after) {\n    totalCount\n    pageInfo {\n      hasNextPage\n      endCursor\n    }\n    edges {\n      cursor\n      node {\n        id\n        name\n        description\n        createdAt\n        instances(first: $instancesFirst) {\n          totalCount\n          nodes {\n            id\n            instanceId\n            status\n            chunkSize\n          }\n        }\n      }\n    }\n  }\n}\n\nquery Instance($namespace: String!, $id: String!) {\n  instance(namespace: $namespace, id: $id) {\n    id\n    instanceId\n    createdAt\n    modifiedAt\n    type\n    fusionMethod\n    maxNumResults\n    indexMethod {\n      keyword\n      vector\n    }\n    namespace {\n      name\n    }\n    stats {\n      completed\n      engine {\n        r2 {\n          objectCount\n          payloadSizeBytes\n        }\n      }\n    }\n  }\n}": types.NamespacesDocument,
+    "query Search($input: SearchInput!) {\n  search(input: $input) {\n    searchQuery\n    queryKind\n    chunks {\n      id\n      instanceId\n      score\n      text\n      instance {\n        instanceId\n      }\n      scoringDetails {\n        fusionMethod\n        keywordRank\n        keywordScore\n      }\n    }\n    errors {\n      instanceId\n      message\n    }\n  }\n}": types.SearchDocument,
+};
+
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ *
+ *
+ * @example
+ * ```ts
+ * const query = graphql(`query GetUser($id: ID!) { user(id: $id) { name } }`);
+ * ```
+ *
+ * The query argument is unknown!
+ * Please regenerate the types.
+ */
+export function graphql(source: string): unknown;
+
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "subscription AskStream($input: ChatCompletionInput!) {\n  chatCompletionStream(input: $input) {\n    __typename\n    ... on ChatCompletionChunksEvent {\n      chunks {\n        id\n        instanceId\n        score\n        item {\n          key\n        }\n      }\n      errors {\n        instanceId\n        message\n      }\n    }\n    ... on ChatCompletionDeltaEvent {\n      sequence\n      content\n      finishReason\n    }\n    ... on ChatCompletionDoneEvent {\n      completion {\n        id\n        model\n        content\n        chunks {\n          instanceId\n        }\n      }\n    }\n    ... on ChatCompletionFailedEvent {\n      code\n      message\n      retryable\n    }\n  }\n}"): (typeof documents)["subscription AskStream($input: ChatCompletionInput!) {\n  chatCompletionStream(input: $input) {\n    __typename\n    ... on ChatCompletionChunksEvent {\n      chunks {\n        id\n        instanceId\n        score\n        item {\n          key\n        }\n      }\n      errors {\n        instanceId\n        message\n      }\n    }\n    ... on ChatCompletionDeltaEvent {\n      sequence\n      content\n      finishReason\n    }\n    ... on ChatCompletionDoneEvent {\n      completion {\n        id\n        model\n        content\n        chunks {\n          instanceId\n        }\n      }\n    }\n    ... on ChatCompletionFailedEvent {\n      code\n      message\n      retryable\n    }\n  }\n}"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "mutation Ask($input: ChatCompletionInput!) {\n  chatCompletion(input: $input) {\n    id\n    model\n    object\n    content\n    choices {\n      index\n      finishReason\n      message {\n        role\n        content\n      }\n    }\n    chunks {\n      ...ChunkFields\n    }\n    errors {\n      instanceId\n      message\n      instance {\n        instanceId\n      }\n    }\n  }\n}\n\nfragment ChunkFields on Chunk {\n  id\n  instanceId\n  score\n  text\n  type\n  item {\n    key\n    metadata\n    timestamp\n  }\n  scoringDetails {\n    fusionMethod\n    keywordRank\n    keywordScore\n  }\n}"): (typeof documents)["mutation Ask($input: ChatCompletionInput!) {\n  chatCompletion(input: $input) {\n    id\n    model\n    object\n    content\n    choices {\n      index\n      finishReason\n      message {\n        role\n        content\n      }\n    }\n    chunks {\n      ...ChunkFields\n    }\n    errors {\n      instanceId\n      message\n      instance {\n        instanceId\n      }\n    }\n  }\n}\n\nfragment ChunkFields on Chunk {\n  id\n  instanceId\n  score\n  text\n  type\n  item {\n    key\n    metadata\n    timestamp\n  }\n  scoringDetails {\n    fusionMethod\n    keywordRank\n    keywordScore\n  }\n}"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "query Namespaces($first: Int, $after: String, $instancesFirst: Int) {\n  namespaces(first: $first, after: $after) {\n    totalCount\n    pageInfo {\n      hasNextPage\n      endCursor\n    }\n    edges {\n      cursor\n      node {\n        id\n        name\n        description\n        createdAt\n        instances(first: $instancesFirst) {\n          totalCount\n          nodes {\n            id\n            instanceId\n            status\n            chunkSize\n          }\n        }\n      }\n    }\n  }\n}\n\nquery Instance($namespace: String!, $id: String!) {\n  instance(namespace: $namespace, id: $id) {\n    id\n    instanceId\n    createdAt\n    modifiedAt\n    type\n    fusionMethod\n    maxNumResults\n    indexMethod {\n      keyword\n      vector\n    }\n    namespace {\n      name\n    }\n    stats {\n      completed\n      engine {\n        r2 {\n          objectCount\n          payloadSizeBytes\n        }\n      }\n    }\n  }\n}"): (typeof documents)["query Namespaces($first: Int, $after: String, $instancesFirst: Int) {\n  namespaces(first: $first, after: $after) {\n    totalCount\n    pageInfo {\n      hasNextPage\n      endCursor\n    }\n    edges {\n      cursor\n      node {\n        id\n        name\n        description\n        createdAt\n        instances(first: $instancesFirst) {\n          totalCount\n          nodes {\n            id\n            instanceId\n            status\n            chunkSize\n          }\n        }\n      }\n    }\n  }\n}\n\nquery Instance($namespace: String!, $id: String!) {\n  instance(namespace: $namespace, id: $id) {\n    id\n    instanceId\n    createdAt\n    modifiedAt\n    type\n    fusionMethod\n    maxNumResults\n    indexMethod {\n      keyword\n      vector\n    }\n    namespace {\n      name\n    }\n    stats {\n      completed\n      engine {\n        r2 {\n          objectCount\n          payloadSizeBytes\n        }\n      }\n    }\n  }\n}"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "query Search($input: SearchInput!) {\n  search(input: $input) {\n    searchQuery\n    queryKind\n    chunks {\n      id\n      instanceId\n      score\n      text\n      instance {\n        instanceId\n      }\n      scoringDetails {\n        fusionMethod\n        keywordRank\n        keywordScore\n      }\n    }\n    errors {\n      instanceId\n      message\n    }\n  }\n}"): (typeof documents)["query Search($input: SearchInput!) {\n  search(input: $input) {\n    searchQuery\n    queryKind\n    chunks {\n      id\n      instanceId\n      score\n      text\n      instance {\n        instanceId\n      }\n      scoringDetails {\n        fusionMethod\n        keywordRank\n        keywordScore\n      }\n    }\n    errors {\n      instanceId\n      message\n    }\n  }\n}"];
+
+export function graphql(source: string) {
+  return (documents as any)[source] ?? {};
+}
+
+export type DocumentType<TDocumentNode extends DocumentNode<any, any>> = TDocumentNode extends DocumentNode<  infer TType,  any>  ? TType  : never;
