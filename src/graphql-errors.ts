@@ -77,9 +77,17 @@ export function describeError(error: unknown): ClientFacing {
     };
   }
   if (!(error instanceof UpstreamError)) {
-    return { code: ErrorCode.INTERNAL_SERVER_ERROR, message: "Unexpected error.", retryable: false };
+    return {
+      code: ErrorCode.INTERNAL_SERVER_ERROR,
+      message: "Unexpected error.",
+      retryable: false,
+    };
   }
-  const safe = (code: ErrorCode, message: string) => ({ code, message, retryable: error.retryable });
+  const safe = (code: ErrorCode, message: string) => ({
+    code,
+    message,
+    retryable: error.retryable,
+  });
   if (error instanceof InvalidNameError || error instanceof InvalidArgumentError) {
     return safe(ErrorCode.BAD_USER_INPUT, error.message);
   }
@@ -113,7 +121,10 @@ export function describeError(error: unknown): ClientFacing {
     return safe(ErrorCode.BAD_USER_INPUT, "AI Search rejected the request as invalid.");
   }
   if (error instanceof UpstreamProtocolError || error instanceof UpstreamRedirectError) {
-    return safe(ErrorCode.UPSTREAM_BAD_RESPONSE, "AI Search sent a response the gateway cannot use.");
+    return safe(
+      ErrorCode.UPSTREAM_BAD_RESPONSE,
+      "AI Search sent a response the gateway cannot use.",
+    );
   }
   return safe(ErrorCode.UPSTREAM_ERROR, "AI Search failed to answer.");
 }

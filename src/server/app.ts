@@ -1,16 +1,11 @@
 import { randomBytes } from "node:crypto";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { createYoga } from "graphql-yoga";
 import type { GatewayConfig } from "../config.ts";
-import { createContext } from "../context.ts";
 import { type LocalAiSearch, startLocalAiSearch } from "../local/server.ts";
-import { schema } from "../schema/index.ts";
 import { AiSearchClient } from "../upstream/client.ts";
-import { maskError } from "./errors.ts";
 import { serveGraphqlWs } from "./graphql-ws.ts";
-import { useHealth } from "./useHealth.ts";
-import { requestIdOf, useRequestId } from "./useRequestId.ts";
+import { createGatewayYoga } from "./yoga.ts";
 
 export interface RunningGateway {
   /** Base URL of the gateway, e.g. `http://127.0.0.1:4000`. */
@@ -60,35 +55,13 @@ async function connectUpstream(config: GatewayConfig) {
 
 /** Composes the gateway: upstream client, Yoga with its plugins, HTTP and WebSocket servers. */
 export function buildApp(config: GatewayConfig): App {
-  let running:
-    | { close(): Promise<void>; info: RunningGateway }
-    | undefined;
+  let running: { close(): Promise<void>; info: RunningGateway } | undefined;
 
   return {
     async start() {
       if (running) return running.info;
       const upstream = await connectUpstream(config);
-      const health = useHealth({
-        probeUpstream: async () => {
-          await upstream.client.listNamespaces({ perPage: 1 });
-        },
-      });
-      const yoga = createYoga({
-        schema,
-        graphqlEndpoint: "/graphql",
-        graphiql: config.graphiql
-          ? { title: "AI Search GraphQL gateway", subscriptionsProtocol: "WS" }
-          : false,
-        landingPage: false,
-        maskedErrors: { maskError },
-        logging: false,
-        plugins: [useRequestId(), health],
-        context: (initial: { request?: Request; requestId?: string }) =>
-          createContext(upstream.client, {
-            signal: initial.request?.signal,
-            requestId: initial.requestId ?? requestIdOf(initial.request),
-          }),
-      });
+      const { yoga, health } = createGatewayYoga(config, upstream.client);
       const server = createServer(yoga);
       const ws = serveGraphqlWs(server, yoga);
       await new Promise<void>((resolve, reject) => {

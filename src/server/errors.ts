@@ -27,7 +27,10 @@ export function maskError(error: unknown): Error {
   if (isGraphQLError(error) && isGraphQLError(cause) && cause.extensions?.code === undefined) {
     // graphql-js' own errors (parse, validation, variable coercion) describe only the caller's
     // document, so their text is safe and useful; they just lack a code.
-    return located(error, { ...error.extensions, code: error.extensions.code ?? ErrorCode.BAD_USER_INPUT });
+    return located(error, {
+      ...error.extensions,
+      code: error.extensions.code ?? ErrorCode.BAD_USER_INPUT,
+    });
   }
   const client = toClientError(cause);
   return isGraphQLError(error) ? located(error, client.extensions) : client;

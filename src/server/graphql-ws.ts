@@ -23,7 +23,10 @@ export interface GraphqlWsOptions {
   connectionInitWaitTimeout?: number;
 }
 
-type EnvelopedRoot = Pick<ReturnType<YogaServerInstance<object, object>["getEnveloped"]>, "execute" | "subscribe">;
+type EnvelopedRoot = Pick<
+  ReturnType<YogaServerInstance<object, object>["getEnveloped"]>,
+  "execute" | "subscribe"
+>;
 
 /**
  * Serves the graphql-ws protocol on the HTTP server, running every operation through Yoga's

@@ -99,7 +99,11 @@ export interface ChatMessage {
   content: string | null | ContentPart[];
 }
 
-export type CacheThreshold = "super_strict_match" | "close_enough" | "flexible_friend" | "anything_goes";
+export type CacheThreshold =
+  | "super_strict_match"
+  | "close_enough"
+  | "flexible_friend"
+  | "anything_goes";
 export type RetrievalType = "vector" | "keyword" | "hybrid";
 export type KeywordMatchMode = "and" | "or";
 export type BoostDirection = "asc" | "desc" | "exists" | "not_exists";
