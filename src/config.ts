@@ -11,12 +11,23 @@ const flag = z
   .enum(["true", "false", "1", "0", "yes", "no", "on", "off"])
   .transform((v) => ["true", "1", "yes", "on"].includes(v));
 
+const positive = z.coerce.number().int().positive();
+/** Comma-separated values, e.g. `CORS_ORIGINS=https://a.example,https://b.example`. */
+const list = z.string().transform((v) =>
+  v
+    .split(",")
+    .map((item) => item.trim())
+    .filter((item) => item !== ""),
+);
+
 const environment = z.object({
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
   HOST: z.string().min(1).default("127.0.0.1"),
   PORT: port.default(4000),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
-  CLOUDFLARE_API_BASE_URL: z.url({ protocol: /^https?$/ }).default("https://api.cloudflare.com/client/v4"),
+  CLOUDFLARE_API_BASE_URL: z
+    .url({ protocol: /^https?$/ })
+    .default("https://api.cloudflare.com/client/v4"),
   CLOUDFLARE_ACCOUNT_ID: z
     .string()
     .regex(/^[A-Za-z0-9_-]{1,64}$/, "must be a Cloudflare account id (letters, digits, - and _)")
@@ -27,6 +38,40 @@ const environment = z.object({
   LOCAL_CORPUS_DIR: z.string().min(1).optional(),
   LOCAL_STREAM_DELAY_MS: z.coerce.number().int().min(0).max(10_000).default(15),
   GRAPHIQL: flag.optional(),
+  // Security (defaults depend on NODE_ENV; see `loadConfig`).
+  AUTH_REQUIRED: flag.optional(),
+  AUTH_API_KEYS: list.optional(),
+  AUTH_JWT_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
+  AUTH_JWKS_URL: z.url({ protocol: /^https?$/ }).optional(),
+  AUTH_JWT_ISSUER: z.string().min(1).optional(),
+  AUTH_JWT_AUDIENCE: z.string().min(1).optional(),
+  PASS_THROUGH_CREDENTIALS: flag.default(false),
+  PASS_THROUGH_HEADER: z
+    .string()
+    .regex(/^[a-z0-9-]{1,64}$/, "must be a lower-case header name")
+    .default("x-cloudflare-api-token"),
+  INTROSPECTION: flag.optional(),
+  TRUSTED_DOCUMENTS: z.enum(["off", "log", "enforce"]).default("off"),
+  CORS_ORIGINS: list.optional(),
+  LIMIT_DEPTH: positive.default(6),
+  LIMIT_ALIASES: positive.default(15),
+  LIMIT_DIRECTIVES: positive.default(50),
+  LIMIT_TOKENS: positive.default(1000),
+  LIMIT_COST: positive.default(5000),
+  MAX_BODY_BYTES: positive.default(1_048_576),
+  MAX_HEADER_BYTES: positive.default(16_384),
+  MAX_HEADERS: positive.default(100),
+  WS_MAX_PAYLOAD_BYTES: positive.default(1_048_576),
+  MAX_SUBSCRIPTIONS_PER_CONNECTION: positive.default(10),
+  MAX_SUBSCRIPTIONS_PER_CLIENT: positive.default(20),
+  RATE_LIMIT_PER_MINUTE: positive.default(600),
+  // Resilience
+  SHUTDOWN_TIMEOUT_MS: positive.default(10_000),
+  CIRCUIT_FAILURE_THRESHOLD: positive.default(5),
+  CIRCUIT_OPEN_MS: positive.default(10_000),
+  // Observability
+  METRICS: flag.default(true),
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
 });
 
 export type Environment = z.infer<typeof environment>;
@@ -40,6 +85,35 @@ export type UpstreamConfig =
     }
   | { kind: "local"; corpusDir?: string; streamDelayMs: number };
 
+export interface SecurityConfig {
+  /** Callers must present an API key or a JWT. */
+  authRequired: boolean;
+  apiKeys: string[];
+  jwt?: { secret?: string; jwksUrl?: string; issuer?: string; audience?: string };
+  /** Use the caller's own Cloudflare token (from `passThroughHeader`) for its upstream calls. */
+  passThroughCredentials: boolean;
+  passThroughHeader: string;
+  introspection: boolean;
+  trustedDocuments: "off" | "log" | "enforce";
+  /** Origins allowed by CORS; empty means no cross-origin browser access. */
+  corsOrigins: string[];
+}
+
+export interface LimitsConfig {
+  depth: number;
+  aliases: number;
+  directives: number;
+  tokens: number;
+  cost: number;
+  maxBodyBytes: number;
+  maxHeaderBytes: number;
+  maxHeaders: number;
+  wsMaxPayloadBytes: number;
+  maxSubscriptionsPerConnection: number;
+  maxSubscriptionsPerClient: number;
+  rateLimitPerMinute: number;
+}
+
 export interface GatewayConfig {
   env: Environment["NODE_ENV"];
   host: string;
@@ -47,6 +121,12 @@ export interface GatewayConfig {
   logLevel: Environment["LOG_LEVEL"];
   graphiql: boolean;
   upstream: UpstreamConfig;
+  security: SecurityConfig;
+  limits: LimitsConfig;
+  shutdownTimeoutMs: number;
+  circuit: { failureThreshold: number; openMs: number };
+  metrics: boolean;
+  otlpEndpoint?: string;
 }
 
 export class ConfigError extends Error {
@@ -77,13 +157,61 @@ export function loadConfig(
     throw new ConfigError(`invalid ${issue.path.join(".") || "configuration"}: ${issue.message}`);
   }
   const e = parsed.data;
+  const production = e.NODE_ENV === "production";
+  if (
+    production &&
+    (e.AUTH_REQUIRED ?? true) &&
+    !e.AUTH_API_KEYS?.length &&
+    !e.AUTH_JWT_SECRET &&
+    !e.AUTH_JWKS_URL
+  ) {
+    throw new ConfigError(
+      "production requires client authentication: set AUTH_API_KEYS, AUTH_JWT_SECRET or AUTH_JWKS_URL (or AUTH_REQUIRED=false)",
+    );
+  }
   return {
     env: e.NODE_ENV,
     host: e.HOST,
     port: e.PORT,
     logLevel: e.LOG_LEVEL,
-    graphiql: e.GRAPHIQL ?? e.NODE_ENV !== "production",
+    graphiql: e.GRAPHIQL ?? !production,
     upstream: upstreamFrom(e),
+    security: {
+      authRequired: e.AUTH_REQUIRED ?? production,
+      apiKeys: e.AUTH_API_KEYS ?? [],
+      jwt:
+        e.AUTH_JWT_SECRET || e.AUTH_JWKS_URL
+          ? {
+              secret: e.AUTH_JWT_SECRET,
+              jwksUrl: e.AUTH_JWKS_URL,
+              issuer: e.AUTH_JWT_ISSUER,
+              audience: e.AUTH_JWT_AUDIENCE,
+            }
+          : undefined,
+      passThroughCredentials: e.PASS_THROUGH_CREDENTIALS,
+      passThroughHeader: e.PASS_THROUGH_HEADER,
+      introspection: e.INTROSPECTION ?? !production,
+      trustedDocuments: e.TRUSTED_DOCUMENTS,
+      corsOrigins: e.CORS_ORIGINS ?? [],
+    },
+    limits: {
+      depth: e.LIMIT_DEPTH,
+      aliases: e.LIMIT_ALIASES,
+      directives: e.LIMIT_DIRECTIVES,
+      tokens: e.LIMIT_TOKENS,
+      cost: e.LIMIT_COST,
+      maxBodyBytes: e.MAX_BODY_BYTES,
+      maxHeaderBytes: e.MAX_HEADER_BYTES,
+      maxHeaders: e.MAX_HEADERS,
+      wsMaxPayloadBytes: e.WS_MAX_PAYLOAD_BYTES,
+      maxSubscriptionsPerConnection: e.MAX_SUBSCRIPTIONS_PER_CONNECTION,
+      maxSubscriptionsPerClient: e.MAX_SUBSCRIPTIONS_PER_CLIENT,
+      rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
+    },
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    circuit: { failureThreshold: e.CIRCUIT_FAILURE_THRESHOLD, openMs: e.CIRCUIT_OPEN_MS },
+    metrics: e.METRICS,
+    otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT,
   };
 }
 
