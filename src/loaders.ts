@@ -1,6 +1,7 @@
 import DataLoader from "dataloader";
-import type { AiSearchClient, CallOptions } from "./upstream/client.ts";
+import type { AiSearchClient } from "./upstream/client.ts";
 import { UpstreamError } from "./upstream/errors.ts";
+import type { CallOptions } from "./upstream/options.ts";
 import type { Instance, InstanceStats, Namespace } from "./upstream/types.ts";
 
 /** An instance as the graph sees it: always knows the namespace it was read from. */

@@ -4,8 +4,8 @@
  * deltas, a final frame carrying `finish_reason: "stop"`, then `data: [DONE]`.
  *
  * Per-instance errors cannot ride in the chunks event (its data is a bare array), so when
- * there are any they follow it as one `event: errors` frame whose data is the InstanceError
- * array. One `: keep-alive` comment precedes the first delta, so clients exercise comment
+ * there are any they precede it as one `event: errors` frame whose data is the InstanceError
+ * array; a reader can then pass the chunks on the moment they arrive, errors attached. One `: keep-alive` comment precedes the first delta, so clients exercise comment
  * handling in every local run.
  */
 
@@ -56,10 +56,10 @@ export async function writeCompletionStream(
     connection: "keep-alive",
     "x-accel-buffering": "no",
   });
-  await send(res, `event: chunks\ndata: ${JSON.stringify(stream.chunks)}\n\n`, signal);
   if (stream.errors.length > 0) {
     await send(res, `event: errors\ndata: ${JSON.stringify(stream.errors)}\n\n`, signal);
   }
+  await send(res, `event: chunks\ndata: ${JSON.stringify(stream.chunks)}\n\n`, signal);
   if (fault?.malformedSse) await send(res, `data: {"id": this is not JSON\n\n`, signal);
   await send(res, ": keep-alive\n\n", signal);
 

@@ -166,13 +166,14 @@ describe("streamed chat completions", () => {
     expect(events.at(-1)).toEqual({ event: undefined, data: "[DONE]" });
   });
 
-  it("sends per-instance errors as an `errors` event right after the chunks", async () => {
+  it("sends per-instance errors as an `errors` event right before the chunks", async () => {
     const response = await call(local.baseUrl, NAMESPACE_CHAT, {
       body: question("apples", ["alpha", "ghost"], { stream: true }),
     });
     const events = parseSse(await response.text());
-    expect(events[1]!.event).toBe("errors");
-    expect(JSON.parse(events[1]!.data)).toEqual([
+    expect(events[0]!.event).toBe("errors");
+    expect(events[1]!.event).toBe("chunks");
+    expect(JSON.parse(events[0]!.data)).toEqual([
       { instance_id: "ghost", message: 'instance "ghost" not found in namespace "default"' },
     ]);
   });

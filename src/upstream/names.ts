@@ -1,0 +1,73 @@
+/**
+ * Validation of everything that ends up in an upstream URL or header, run before any request
+ * leaves. Path segments are still percent-encoded afterwards: the rules keep hostile input out,
+ * encoding keeps a future loosening of the rules from becoming a path traversal.
+ */
+import { InvalidArgumentError, InvalidNameError } from "./errors.ts";
+
+/** Namespace names and instance ids: lowercase slugs (AI Search's own rule). */
+export const SLUG_PATTERN = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+/** Cloudflare account ids are 32 hex chars today; this is the looser shape we accept. */
+export const ACCOUNT_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** Upper bound of `per_page` the client will ask for; the upstream caps lists anyway. */
+export const MAX_PER_PAGE = 100;
+/** Pages beyond this are certainly a bug or an attack, not a real walk. */
+export const MAX_PAGE = 1_000_000;
+export const MAX_SEARCH_LENGTH = 256;
+
+// `typeof` first: the gateway is TypeScript, but values arrive from GraphQL and JSON at runtime.
+export function assertNamespaceName(value: unknown): asserts value is string {
+  if (typeof value !== "string" || !SLUG_PATTERN.test(value)) {
+    throw new InvalidNameError("namespace", String(SLUG_PATTERN));
+  }
+}
+
+export function assertInstanceId(value: unknown): asserts value is string {
+  if (typeof value !== "string" || !SLUG_PATTERN.test(value)) {
+    throw new InvalidNameError("instance", String(SLUG_PATTERN));
+  }
+}
+
+export function assertAccountId(value: unknown): asserts value is string {
+  if (typeof value !== "string" || !ACCOUNT_ID_PATTERN.test(value)) {
+    throw new InvalidNameError("account", String(ACCOUNT_ID_PATTERN));
+  }
+}
+
+export function assertPage(value: unknown, argument = "page"): asserts value is number {
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 1 || value > MAX_PAGE) {
+    throw new InvalidArgumentError(argument, `a positive integer up to ${MAX_PAGE}`);
+  }
+}
+
+export function assertPerPage(value: unknown): asserts value is number {
+  if (
+    typeof value !== "number" ||
+    !Number.isSafeInteger(value) ||
+    value < 1 ||
+    value > MAX_PER_PAGE
+  ) {
+    throw new InvalidArgumentError("perPage", `an integer from 1 to ${MAX_PER_PAGE}`);
+  }
+}
+
+export function assertSearch(value: unknown): asserts value is string {
+  if (typeof value !== "string" || value.length > MAX_SEARCH_LENGTH) {
+    throw new InvalidArgumentError("search", `a string of at most ${MAX_SEARCH_LENGTH} characters`);
+  }
+}
+
+/** Visible ASCII only, so a request id can never split or fold a header. */
+const REQUEST_ID_PATTERN = /^[\x21-\x7e]{1,200}$/;
+
+export function assertRequestId(value: unknown): asserts value is string {
+  if (typeof value !== "string" || !REQUEST_ID_PATTERN.test(value)) {
+    throw new InvalidArgumentError("requestId", "1 to 200 visible ASCII characters");
+  }
+}
+
+/** `encodeURIComponent` for a segment that already passed its rule. */
+export function segment(value: string): string {
+  return encodeURIComponent(value);
+}

@@ -1,0 +1,439 @@
+/**
+ * Client behaviour against a scripted stub server: headers, envelopes, error mapping, caps,
+ * retries and the failures the real local AI Search cannot produce on cue (resets mid-body,
+ * oversized bodies, wrong content types). The local AI Search itself is exercised in
+ * client.integration.test.ts.
+ */
+import { inspect } from "node:util";
+import { afterEach, describe, expect, it } from "vitest";
+import { AiSearchClient } from "../../src/upstream/client.ts";
+import {
+  InvalidArgumentError,
+  InvalidCredentialsError,
+  UpstreamAbortedError,
+  UpstreamApiError,
+  UpstreamError,
+  UpstreamNetworkError,
+  UpstreamNotFoundError,
+  UpstreamProtocolError,
+  UpstreamRateLimitedError,
+  UpstreamRedirectError,
+  UpstreamServerError,
+  UpstreamTimeoutError,
+  UpstreamUnauthenticatedError,
+} from "../../src/upstream/errors.ts";
+import type { AiSearchClientOptions } from "../../src/upstream/options.ts";
+import {
+  envelope,
+  failure,
+  type Stub,
+  type StubHandler,
+  sendJson,
+  startStub,
+} from "./stub-server.ts";
+
+const TOKEN = "tok_0123456789abcdef";
+const messages = [{ role: "user" as const, content: "hi" }];
+const completion = {
+  id: "c1",
+  choices: [{ index: 0, message: { role: "assistant", content: "ok" } }],
+  chunks: [],
+};
+
+let stubs: Stub[] = [];
+let clients: AiSearchClient[] = [];
+
+afterEach(async () => {
+  await Promise.all(clients.map((c) => c.close()));
+  await Promise.all(stubs.map((s) => s.close()));
+  stubs = [];
+  clients = [];
+});
+
+async function stub(handler: StubHandler): Promise<Stub> {
+  const s = await startStub(handler);
+  stubs.push(s);
+  return s;
+}
+
+function client(baseUrl: string, options: Partial<AiSearchClientOptions> = {}) {
+  const sleeps: number[] = [];
+  const c = new AiSearchClient({
+    baseUrl,
+    accountId: "acct",
+    credentials: { kind: "token", token: TOKEN },
+    ...options,
+    retry: {
+      random: () => 0.5,
+      sleep: async (ms) => {
+        sleeps.push(ms);
+      },
+      ...options.retry,
+    },
+  });
+  clients.push(c);
+  return { c, sleeps };
+}
+
+async function rejection(promise: Promise<unknown>): Promise<UpstreamError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof UpstreamError) return error;
+    throw error;
+  }
+  throw new Error("expected a rejection");
+}
+
+describe("requests", () => {
+  it("sends auth, user agent, accept, request id, and a JSON body", async () => {
+    const s = await stub((_req, res) => sendJson(res, 200, completion));
+    const { c } = client(s.baseUrl);
+    await c.chatCompletions("default", { messages, stream: true }, { requestId: "req-42" });
+    const [req] = s.requests;
+    expect(req?.method).toBe("POST");
+    expect(req?.url).toBe("/client/v4/accounts/acct/ai-search/namespaces/default/chat/completions");
+    expect(req?.headers.authorization).toBe(`Bearer ${TOKEN}`);
+    expect(req?.headers["x-request-id"]).toBe("req-42");
+    expect(req?.headers["user-agent"]).toMatch(/^aisearch-graphql-gateway\//);
+    expect(req?.headers.accept).toBe("application/json");
+    expect(req?.headers["content-type"]).toBe("application/json");
+    // `stream` is stripped from a JSON completion, whatever the caller passed.
+    expect(JSON.parse(req?.body ?? "")).toEqual({ messages });
+  });
+
+  it("uses per-call credentials over the client's, including the legacy key pair", async () => {
+    const s = await stub((_req, res) => sendJson(res, 200, envelope({ name: "default" })));
+    const { c } = client(s.baseUrl);
+    await c.getNamespace("default", { credentials: { kind: "token", token: "caller-token" } });
+    await c.getNamespace("default", { credentials: { kind: "key", email: "a@b.co", key: "k1" } });
+    expect(s.requests[0]?.headers.authorization).toBe("Bearer caller-token");
+    expect(s.requests[1]?.headers.authorization).toBeUndefined();
+    expect(s.requests[1]?.headers["x-auth-email"]).toBe("a@b.co");
+    expect(s.requests[1]?.headers["x-auth-key"]).toBe("k1");
+  });
+
+  it("refuses to send without credentials or with malformed per-call ones", async () => {
+    const s = await stub((_req, res) => sendJson(res, 200, envelope({ name: "default" })));
+    const { c } = client(s.baseUrl, { credentials: undefined });
+    const missing = await rejection(c.getNamespace("default"));
+    expect(missing).toBeInstanceOf(InvalidCredentialsError);
+    const malformed = await rejection(
+      c.getNamespace("default", { credentials: { kind: "token", token: `${TOKEN}\r\nx: y` } }),
+    );
+    expect(malformed).toBeInstanceOf(InvalidCredentialsError);
+    expect(inspect(malformed)).not.toContain(TOKEN);
+    expect(s.requests).toHaveLength(0);
+  });
+
+  it("keeps credentials out of the client's inspection and out of HTTP errors", async () => {
+    const s = await stub((_req, res) =>
+      sendJson(res, 401, failure(10000, "Authentication error for token")),
+    );
+    const { c } = client(s.baseUrl);
+    expect(inspect(c, { depth: 5, showHidden: true })).not.toContain(TOKEN);
+    const error = await rejection(c.getNamespace("default"));
+    expect(error).toBeInstanceOf(UpstreamUnauthenticatedError);
+    const rendered = `${inspect(error, { depth: 10, showHidden: true })} ${JSON.stringify(error)}`;
+    expect(rendered).not.toContain(TOKEN);
+  });
+
+  it("refuses a base URL that could carry credentials or a query into every request", () => {
+    for (const baseUrl of [
+      "ftp://example.com/client/v4",
+      "https://user:pass@example.com/client/v4",
+      "https://example.com/client/v4?x=1",
+      "https://example.com/client/v4#frag",
+      "not a url",
+    ]) {
+      expect(() => new AiSearchClient({ baseUrl, accountId: "acct" }), baseUrl).toThrow(
+        InvalidArgumentError,
+      );
+    }
+  });
+});
+
+describe("responses", () => {
+  it("unwraps list envelopes into pages", async () => {
+    const s = await stub((req, res) => {
+      if (req.url.includes("page=2")) {
+        sendJson(
+          res,
+          200,
+          envelope([{ name: "b" }], {
+            result_info: { page: 2, per_page: 1, count: 1, total_count: 2 },
+          }),
+        );
+      } else {
+        sendJson(res, 200, envelope([{ name: "a" }]));
+      }
+    });
+    const { c } = client(s.baseUrl);
+    expect(await c.listNamespaces({ page: 2, perPage: 1 })).toEqual({
+      items: [{ name: "b" }],
+      page: 2,
+      perPage: 1,
+      count: 1,
+      totalCount: 2,
+    });
+    expect(await c.listNamespaces()).toEqual({
+      items: [{ name: "a" }],
+      page: 1,
+      perPage: 1,
+      count: 1,
+    });
+    expect(s.requests[0]?.url).toMatch(/\/namespaces\?page=2&per_page=1$/);
+  });
+
+  it("turns success:false on a 2xx into UpstreamApiError with the Cloudflare errors", async () => {
+    const s = await stub((_req, res) => sendJson(res, 200, failure(7003, "No route for that URI")));
+    const { c } = client(s.baseUrl);
+    const error = await rejection(c.getNamespace("default"));
+    expect(error).toBeInstanceOf(UpstreamApiError);
+    expect((error as UpstreamApiError).cloudflareErrors).toEqual([
+      { code: 7003, message: "No route for that URI" },
+    ]);
+    expect(error.message).not.toContain("route");
+  });
+
+  it("maps error statuses, keeping Cloudflare errors off the message", async () => {
+    const s = await stub((_req, res) =>
+      sendJson(res, 404, failure(1000, "namespace secret-ns not found")),
+    );
+    const { c } = client(s.baseUrl);
+    const error = await rejection(c.getInstance("default", "docs"));
+    expect(error).toBeInstanceOf(UpstreamNotFoundError);
+    expect(error.status).toBe(404);
+    expect(error.operation).toBe("getInstance");
+    expect(error.attempts).toBe(1);
+    expect((error as UpstreamNotFoundError).cloudflareErrors[0]?.code).toBe(1000);
+    expect(error.message).not.toContain("secret-ns");
+  });
+
+  it.each([
+    ["malformed JSON", "{not json", "malformed-json"],
+    ["JSON that is not an object", "[1,2]", "unexpected-shape"],
+    ["an envelope without success", JSON.stringify({ result: {} }), "unexpected-shape"],
+    ["a list whose result is not an array", JSON.stringify(envelope({})), "unexpected-shape"],
+  ])("rejects %s with UpstreamProtocolError", async (_label, body, reason) => {
+    const s = await stub((_req, res) => {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(body);
+    });
+    const { c } = client(s.baseUrl);
+    const error = await rejection(c.listNamespaces());
+    expect(error).toBeInstanceOf(UpstreamProtocolError);
+    expect((error as UpstreamProtocolError).reason).toBe(reason);
+  });
+
+  it("fills in missing chunks on a completion and rejects one without choices", async () => {
+    const s = await stub((_req, res, i) =>
+      sendJson(res, 200, i === 0 ? { choices: [] } : { chunks: [] }),
+    );
+    const { c } = client(s.baseUrl);
+    expect(await c.chatCompletions("default", { messages })).toEqual({ choices: [], chunks: [] });
+    const error = await rejection(c.chatCompletions("default", { messages }));
+    expect((error as UpstreamProtocolError).reason).toBe("unexpected-shape");
+  });
+
+  it("stops reading a body over maxJsonBytes, declared or chunked", async () => {
+    const big = JSON.stringify(envelope({ name: "x".repeat(4096) }));
+    const s = await stub((req, res) => {
+      if (req.url.includes("declared")) {
+        sendJson(res, 200, JSON.parse(big));
+        return;
+      }
+      // No content-length: the cap must trip while reading, and the rest must never be read.
+      res.writeHead(200, { "content-type": "application/json" });
+      res.write(big);
+      const timer = setInterval(() => res.write(" ".repeat(1024)), 5);
+      res.on("close", () => clearInterval(timer));
+    });
+    const { c } = client(s.baseUrl, { maxJsonBytes: 1024 });
+    for (const name of ["declared", "chunked"]) {
+      const error = await rejection(c.getNamespace(name));
+      expect((error as UpstreamProtocolError).reason, name).toBe("body-too-large");
+    }
+    await expect.poll(() => s.closedSockets()).toBeGreaterThanOrEqual(1);
+  });
+
+  it("never follows a redirect, so the token never reaches the other host", async () => {
+    const elsewhere = await stub((_req, res) => sendJson(res, 200, envelope({ name: "default" })));
+    const s = await stub((_req, res) => {
+      res.writeHead(302, {
+        location: `${elsewhere.baseUrl}/accounts/acct/ai-search/namespaces/default`,
+      });
+      res.end();
+    });
+    const { c, sleeps } = client(s.baseUrl);
+    const error = await rejection(c.getNamespace("default"));
+    expect(error).toBeInstanceOf(UpstreamRedirectError);
+    expect(error.code).toBe("UPSTREAM_REDIRECT");
+    expect(s.requests).toHaveLength(1);
+    expect(elsewhere.requests).toHaveLength(0);
+    expect(sleeps).toEqual([]);
+  });
+});
+
+describe("retries", () => {
+  it("retries a read on 5xx with jittered backoff, then succeeds", async () => {
+    const s = await stub((_req, res, i) =>
+      i < 2
+        ? sendJson(res, 503, failure(1, "busy"))
+        : sendJson(res, 200, envelope({ name: "default" })),
+    );
+    const { c, sleeps } = client(s.baseUrl);
+    expect(await c.getNamespace("default")).toEqual({ name: "default" });
+    expect(s.requests).toHaveLength(3);
+    expect(sleeps).toEqual([125, 250]);
+  });
+
+  it("stops at maxRetries and reports the attempts", async () => {
+    const s = await stub((_req, res) => sendJson(res, 500, failure(1, "down")));
+    const { c, sleeps } = client(s.baseUrl, { retry: { maxRetries: 3 } });
+    const error = await rejection(c.listNamespaces());
+    expect(error).toBeInstanceOf(UpstreamServerError);
+    expect(error.attempts).toBe(4);
+    expect(s.requests).toHaveLength(4);
+    expect(sleeps).toHaveLength(3);
+  });
+
+  it("honours retry-after-ms and Retry-After, and x-should-retry: false", async () => {
+    const s = await stub((req, res, i) => {
+      if (req.url.includes("stop")) {
+        sendJson(res, 503, failure(1, "no"), { "x-should-retry": "false" });
+      } else if (i === 0) {
+        sendJson(res, 429, failure(1, "slow"), { "retry-after-ms": "40" });
+      } else if (i === 1) {
+        sendJson(res, 503, failure(1, "slow"), { "retry-after": "2" });
+      } else {
+        sendJson(res, 200, envelope({ name: "default" }));
+      }
+    });
+    const { c, sleeps } = client(s.baseUrl);
+    await c.getNamespace("default");
+    expect(sleeps).toEqual([40, 2000]);
+    const error = await rejection(c.getNamespace("stop"));
+    expect(error).toBeInstanceOf(UpstreamServerError);
+    expect(sleeps).toHaveLength(2);
+  });
+
+  it("fails at once, carrying retryAfterMs, when Retry-After exceeds the cap", async () => {
+    const s = await stub((_req, res) =>
+      sendJson(res, 429, failure(1, "slow"), { "retry-after": "31" }),
+    );
+    const { c, sleeps } = client(s.baseUrl);
+    const error = await rejection(c.searchNamespace("default", { query: "q" }));
+    expect(error).toBeInstanceOf(UpstreamRateLimitedError);
+    expect((error as UpstreamRateLimitedError).retryAfterMs).toBe(31_000);
+    expect(sleeps).toEqual([]);
+    expect(s.requests).toHaveLength(1);
+  });
+
+  it("retries a completion on 429 but not on 5xx", async () => {
+    const s = await stub((req, res, i) => {
+      if (req.url.includes("/namespaces/busy/")) sendJson(res, 502, failure(1, "bad gateway"));
+      else if (i === 0) sendJson(res, 429, failure(1, "slow"), { "retry-after": "0" });
+      else sendJson(res, 200, completion);
+    });
+    const { c, sleeps } = client(s.baseUrl);
+    expect((await c.chatCompletions("default", { messages })).id).toBe("c1");
+    expect(sleeps).toEqual([0]);
+    const error = await rejection(c.chatCompletions("busy", { messages }));
+    expect(error).toBeInstanceOf(UpstreamServerError);
+    expect(s.requests.filter((r) => r.url.includes("busy"))).toHaveLength(1);
+  });
+
+  it("retries a completion when the connection is refused (nothing was sent)", async () => {
+    const s = await stub(() => {});
+    const baseUrl = s.baseUrl;
+    await s.close();
+    stubs = [];
+    const { c, sleeps } = client(baseUrl);
+    const error = await rejection(c.chatCompletions("default", { messages }));
+    expect(error).toBeInstanceOf(UpstreamNetworkError);
+    expect((error as UpstreamNetworkError).networkCode).toBe("ECONNREFUSED");
+    expect((error as UpstreamNetworkError).beforeSend).toBe(true);
+    expect(sleeps).toHaveLength(2);
+  });
+
+  it("retries a read reset mid-body, but never a completion reset mid-body", async () => {
+    const s = await stub((_req, res, i) => {
+      if (i === 2) {
+        sendJson(res, 200, envelope({ name: "default" }));
+        return;
+      }
+      res.writeHead(200, { "content-type": "application/json", "content-length": "1000" });
+      res.write('{"success":true,"result":{"na');
+      setImmediate(() => res.socket?.resetAndDestroy());
+    });
+    const { c, sleeps } = client(s.baseUrl);
+    const completionError = await rejection(c.chatCompletions("default", { messages }));
+    expect(completionError).toBeInstanceOf(UpstreamNetworkError);
+    expect((completionError as UpstreamNetworkError).beforeSend).toBe(false);
+    expect(sleeps).toEqual([]);
+    expect(s.requests).toHaveLength(1);
+    expect(await c.getNamespace("default")).toEqual({ name: "default" });
+    expect(s.requests).toHaveLength(3);
+  });
+});
+
+describe("cancellation and deadlines", () => {
+  it("sends nothing when the signal is already aborted", async () => {
+    const s = await stub((_req, res) => sendJson(res, 200, envelope({ name: "default" })));
+    const { c } = client(s.baseUrl);
+    const error = await rejection(c.getNamespace("default", { signal: AbortSignal.abort() }));
+    expect(error).toBeInstanceOf(UpstreamAbortedError);
+    expect(s.requests).toHaveLength(0);
+  });
+
+  it("aborting while waiting for headers closes the socket", async () => {
+    const s = await stub(() => {});
+    const { c } = client(s.baseUrl);
+    const controller = new AbortController();
+    const pending = rejection(c.getNamespace("default", { signal: controller.signal }));
+    await expect.poll(() => s.requests.length).toBe(1);
+    controller.abort();
+    expect(await pending).toBeInstanceOf(UpstreamAbortedError);
+    await expect.poll(() => s.closedSockets()).toBe(1);
+  });
+
+  it("aborting during a backoff sleep ends the call at once", async () => {
+    const s = await stub((_req, res) =>
+      sendJson(res, 429, failure(1, "slow"), { "retry-after": "25" }),
+    );
+    // The real sleep: were the abort ignored, this would wait 25 s and hit the test timeout.
+    const { c } = client(s.baseUrl, { retry: { sleep: undefined as never } });
+    const controller = new AbortController();
+    const pending = rejection(c.getNamespace("default", { signal: controller.signal }));
+    await expect.poll(() => s.requests.length).toBe(1);
+    controller.abort();
+    const error = await pending;
+    expect(error).toBeInstanceOf(UpstreamAbortedError);
+    expect(error.attempts).toBe(1);
+  });
+
+  it("the deadline bounds a slow JSON call and is not retried", async () => {
+    const s = await stub(() => {});
+    const { c, sleeps } = client(s.baseUrl, { timeouts: { deadlineMs: 100 } });
+    const error = await rejection(c.getNamespace("default"));
+    expect(error).toBeInstanceOf(UpstreamTimeoutError);
+    expect((error as UpstreamTimeoutError).phase).toBe("deadline");
+    expect(sleeps).toEqual([]);
+    await expect.poll(() => s.closedSockets()).toBe(1);
+  });
+
+  it("maps the headers timeout to phase headers and retries reads on it", async () => {
+    const s = await stub((_req, res, i) => {
+      if (i > 0) sendJson(res, 200, envelope({ name: "default" }));
+    });
+    const { c, sleeps } = client(s.baseUrl, { timeouts: { headersMs: 100 } });
+    expect(await c.getNamespace("default")).toEqual({ name: "default" });
+    expect(sleeps).toHaveLength(1);
+    const s2 = await stub(() => {});
+    const { c: c2 } = client(s2.baseUrl, { timeouts: { headersMs: 100 } });
+    const error = await rejection(c2.chatCompletions("default", { messages }));
+    expect((error as UpstreamTimeoutError).phase).toBe("headers");
+    expect(s2.requests).toHaveLength(1);
+  });
+});
