@@ -4,6 +4,12 @@ export interface HealthOptions {
   /** Resolves when the upstream answered a cheap request; rejects otherwise. */
   probeUpstream: () => Promise<void>;
   /**
+   * False while calls to the upstream fail fast (its circuit is open): the instance is alive
+   * but cannot serve, so a load balancer should send traffic elsewhere.
+   * @default () => true
+   */
+  upstreamAvailable?: () => boolean;
+  /**
    * Path answering 200 while the process runs (liveness).
    * @default "/healthz"
    */
@@ -31,6 +37,7 @@ export function useHealth(options: HealthOptions): Plugin & { probe(): Promise<b
   const healthPath = options.healthPath ?? "/healthz";
   const readyPath = options.readyPath ?? "/readyz";
   const interval = options.reprobeIntervalMs ?? 1000;
+  const available = options.upstreamAvailable ?? (() => true);
   let ready = false;
   let lastProbe = 0;
   let probing: Promise<boolean> | undefined;
@@ -54,7 +61,9 @@ export function useHealth(options: HealthOptions): Plugin & { probe(): Promise<b
         endResponse(json(200, { status: "ok" }));
       } else if (url.pathname === readyPath) {
         if (!ready && Date.now() - lastProbe >= interval) await probe();
-        endResponse(ready ? json(200, { status: "ready" }) : json(503, { status: "starting" }));
+        if (!ready) endResponse(json(503, { status: "starting" }));
+        else if (!available()) endResponse(json(503, { status: "upstream-unavailable" }));
+        else endResponse(json(200, { status: "ready" }));
       }
     },
   };

@@ -2,8 +2,11 @@
  * The AI Search REST client: validated names and credentials, one keep-alive pool per upstream
  * origin, typed errors, retries (see retry.ts) and typed streams (see sse.ts).
  */
+import { createHash } from "node:crypto";
 import { type Dispatcher, Pool } from "undici";
 import { type AuthHeaders, authHeaders } from "./auth.ts";
+import { type CircuitState, UpstreamCircuit } from "./circuit.ts";
+import { InFlightReads } from "./coalesce.ts";
 import { errorFromStatus, type UpstreamError, UpstreamProtocolError } from "./errors.ts";
 import { CallScope, cloudflareErrors, discard, httpError, readJson } from "./http.ts";
 import {
@@ -70,6 +73,8 @@ export class AiSearchClient {
   readonly #retry: RetryOptions;
   readonly #maxJsonBytes: number;
   readonly #userAgent: string;
+  readonly #circuit: UpstreamCircuit | undefined;
+  readonly #inFlight: InFlightReads | undefined;
 
   constructor(options: AiSearchClientOptions) {
     assertAccountId(options.accountId);
@@ -81,6 +86,8 @@ export class AiSearchClient {
     this.#retry = withDefaults(DEFAULT_RETRY, options.retry);
     this.#maxJsonBytes = options.maxJsonBytes ?? DEFAULT_CLIENT_OPTIONS.maxJsonBytes;
     this.#userAgent = options.userAgent ?? DEFAULT_CLIENT_OPTIONS.userAgent;
+    this.#circuit = options.circuit === false ? undefined : new UpstreamCircuit(options.circuit);
+    this.#inFlight = options.coalesceReads === false ? undefined : new InFlightReads();
     this.#ownsDispatcher = options.dispatcher === undefined;
     // No redirect interceptor is installed, so undici hands 3xx back to us instead of following.
     this.#dispatcher =
@@ -203,11 +210,18 @@ export class AiSearchClient {
 
   /** Closes the pool once in-flight calls (open streams included) end; leaves a shared one. */
   async close(): Promise<void> {
+    this.#circuit?.shutdown();
     if (this.#ownsDispatcher) await this.#dispatcher.close();
+  }
+
+  /** `open` while calls fail fast because the upstream keeps failing. */
+  get circuitState(): CircuitState {
+    return this.#circuit?.state ?? "closed";
   }
 
   /** Closes the pool now, failing in-flight calls and open streams; leaves a shared one. */
   async destroy(): Promise<void> {
+    this.#circuit?.shutdown();
     if (this.#ownsDispatcher) await this.#dispatcher.destroy();
   }
 
@@ -288,6 +302,29 @@ export class AiSearchClient {
     valid: (parsed: Json) => boolean,
     enveloped = true,
   ) {
+    if (exchange.kind === "read" && this.#inFlight) {
+      const key = this.#readKey(exchange, opts);
+      const inFlight = this.#inFlight;
+      return inFlight.run(key, opts?.signal, (signal) =>
+        this.#sendJson(exchange, { ...opts, signal }, valid, enveloped),
+      );
+    }
+    return this.#sendJson(exchange, opts, valid, enveloped);
+  }
+
+  /** Everything that makes two reads' answers differ; credentials only as a hash. */
+  #readKey(exchange: Exchange, opts: CallOptions | undefined): string {
+    const auth = JSON.stringify(this.#headers(exchange, opts));
+    const credentials = createHash("sha256").update(auth).digest("base64url");
+    return `${exchange.method} ${exchange.path}\n${JSON.stringify(exchange.body ?? null)}\n${credentials}`;
+  }
+
+  async #sendJson(
+    exchange: Exchange,
+    opts: CallOptions | undefined,
+    valid: (parsed: Json) => boolean,
+    enveloped: boolean,
+  ) {
     return this.#call(exchange, opts, this.#timeouts.deadlineMs, async (res) => {
       const parsed = await readJson(res.body, res.headers, this.#maxJsonBytes);
       if (!isObject(parsed)) throw new UpstreamProtocolError("unexpected-shape");
@@ -324,6 +361,16 @@ export class AiSearchClient {
    * stream is never retried once `handle` has returned it to the caller.
    */
   async #call<T>(
+    exchange: Exchange,
+    opts: CallOptions | undefined,
+    deadlineMs: number | undefined,
+    handle: (res: Dispatcher.ResponseData, scope: CallScope) => Promise<T>,
+  ): Promise<T> {
+    const send = () => this.#send(exchange, opts, deadlineMs, handle);
+    return this.#circuit ? this.#circuit.run(send) : send();
+  }
+
+  async #send<T>(
     exchange: Exchange,
     opts: CallOptions | undefined,
     deadlineMs: number | undefined,

@@ -2,8 +2,10 @@
  * The client's option types and defaults, and validation of list parameters and request bodies
  * (kept apart from client.ts so each stays readable).
  */
+
 import type { Dispatcher } from "undici";
 import type { Credentials } from "./auth.ts";
+import type { CircuitOptions } from "./circuit.ts";
 import { InvalidArgumentError } from "./errors.ts";
 import { assertInstanceId, assertPage, assertPerPage, assertSearch } from "./names.ts";
 import type { RetryOptions } from "./retry.ts";
@@ -113,6 +115,17 @@ export interface AiSearchClientOptions extends Partial<Omit<ClientDefaults, "tim
    * not follow redirects (no redirect interceptor), or a 3xx could carry credentials elsewhere.
    */
   dispatcher?: Dispatcher;
+  /**
+   * Fail fast while the upstream keeps failing (see circuit.ts); `false` turns it off.
+   * @default {} (on, with circuit.ts's defaults)
+   */
+  circuit?: CircuitOptions | false;
+  /**
+   * Share one request between identical in-flight reads and searches (same path, body and
+   * credentials). The shared request carries the first caller's request id.
+   * @default true
+   */
+  coalesceReads?: boolean;
 }
 
 export type Json = Record<string, unknown>;
