@@ -1,0 +1,207 @@
+/**
+ * Who is calling: API keys and JWTs checked the same way for HTTP requests (`useClientAuth`)
+ * and graphql-ws connections (`serveGraphqlWs`), so the two transports cannot drift apart.
+ */
+import { createHash, timingSafeEqual } from "node:crypto";
+import { createRemoteJWKSet, decodeProtectedHeader, type JWTPayload, jwtVerify } from "jose";
+import type { SecurityConfig } from "../config.ts";
+import { ErrorCode } from "../graphql-errors.ts";
+
+/**
+ * A stable name for a caller, for rate limits and subscription caps. Never a secret: API keys
+ * appear as a short hash, JWTs as their subject, anonymous callers as their address.
+ */
+export interface ClientIdentity {
+  id: string;
+  kind: "api-key" | "jwt" | "anonymous";
+}
+
+/** What the caller sent, before anything is verified. */
+export type PresentedCredential =
+  | { kind: "none" }
+  | { kind: "bearer"; value: string }
+  | { kind: "api-key"; value: string }
+  /** Unusable as sent: another scheme, two values, odd characters. Never a reason to fall back. */
+  | { kind: "malformed" };
+
+export type AuthOutcome =
+  | { ok: true; client: ClientIdentity }
+  | { ok: false; reason: "missing" | "invalid" };
+
+export interface ClientVerifier {
+  /** `anonymous` is who the caller is when it sends nothing and nothing is required. */
+  authenticate(presented: PresentedCredential, anonymous: ClientIdentity): Promise<AuthOutcome>;
+}
+
+export interface ClientVerifierOptions {
+  /**
+   * Allowed clock skew when checking `exp` and `nbf`, in seconds.
+   * @default 30
+   */
+  clockToleranceSeconds?: number;
+  /**
+   * How long a JWKS download may take before the token is refused, in milliseconds.
+   * @default 5000
+   */
+  jwksTimeoutMs?: number;
+}
+
+// RFC 6750 `b64token`, bounded: anything else in a bearer slot is not a credential we issue.
+const BEARER_VALUE = /^[A-Za-z0-9\-._~+/]{1,8192}=*$/;
+// Visible ASCII without the comma, which is how proxies and Fetch join repeated headers.
+const API_KEY_VALUE = /^[\x21-\x2b\x2d-\x7e]{1,512}$/;
+const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+
+/**
+ * Reads `authorization: Bearer …` or `x-api-key`. Both at once is refused rather than guessing
+ * which one the caller meant.
+ */
+export function presentedCredential(
+  authorization: string | null | undefined,
+  apiKey: string | null | undefined,
+): PresentedCredential {
+  const hasAuthorization = authorization !== null && authorization !== undefined;
+  const hasApiKey = apiKey !== null && apiKey !== undefined;
+  if (hasAuthorization && hasApiKey) return { kind: "malformed" };
+  if (hasAuthorization) {
+    const match = /^Bearer +(\S+)$/i.exec(authorization);
+    return match && BEARER_VALUE.test(match[1]!)
+      ? { kind: "bearer", value: match[1]! }
+      : { kind: "malformed" };
+  }
+  if (hasApiKey) {
+    return API_KEY_VALUE.test(apiKey) ? { kind: "api-key", value: apiKey } : { kind: "malformed" };
+  }
+  return { kind: "none" };
+}
+
+/** `{ authorization: "Bearer …" }` or `{ apiKey }` from a graphql-ws `connection_init` payload. */
+export function presentedInConnectionParams(
+  params: Readonly<Record<string, unknown>> | undefined,
+): PresentedCredential {
+  if (!params) return { kind: "none" };
+  const authorization = params.authorization ?? params.Authorization;
+  const apiKey = params.apiKey;
+  if (authorization === undefined && apiKey === undefined) return { kind: "none" };
+  if (
+    (authorization !== undefined && typeof authorization !== "string") ||
+    (apiKey !== undefined && typeof apiKey !== "string")
+  ) {
+    return { kind: "malformed" };
+  }
+  return presentedCredential(authorization, apiKey);
+}
+
+const sha256 = (value: string) => createHash("sha256").update(value).digest();
+
+/** An identity derived from an API key: enough to tell keys apart, useless for guessing one. */
+export const apiKeyClientId = (key: string) => `key:${sha256(key).toString("hex").slice(0, 16)}`;
+
+export const anonymousClient = (address: string | undefined): ClientIdentity => ({
+  id: `ip:${address ?? "unknown"}`,
+  kind: "anonymous",
+});
+
+export function createClientVerifier(
+  security: Pick<SecurityConfig, "authRequired" | "apiKeys" | "jwt">,
+  options: ClientVerifierOptions = {},
+): ClientVerifier {
+  const clockTolerance = options.clockToleranceSeconds ?? 30;
+  // Digests have one length, so `timingSafeEqual` applies and a key's length does not leak.
+  const keys = security.apiKeys.map((key) => ({ digest: sha256(key), id: apiKeyClientId(key) }));
+  const jwt = security.jwt;
+  const secret = jwt?.secret ? new TextEncoder().encode(jwt.secret) : undefined;
+  const jwks = jwt?.jwksUrl
+    ? createRemoteJWKSet(new URL(jwt.jwksUrl), { timeoutDuration: options.jwksTimeoutMs ?? 5000 })
+    : undefined;
+  const configured = keys.length > 0 || secret !== undefined || jwks !== undefined;
+
+  const matchApiKey = (value: string): ClientIdentity | undefined => {
+    const digest = sha256(value);
+    let found: ClientIdentity | undefined;
+    // No early exit: the time taken does not say which key (if any) matched.
+    for (const key of keys) {
+      if (timingSafeEqual(digest, key.digest)) found = { id: key.id, kind: "api-key" };
+    }
+    return found;
+  };
+
+  const verifyJwt = async (token: string): Promise<ClientIdentity | undefined> => {
+    let alg: string | undefined;
+    try {
+      alg = decodeProtectedHeader(token).alg;
+    } catch {
+      return undefined;
+    }
+    // The header picks the key source, and each source accepts only its own algorithms, so an
+    // RS256 public key can never be used as an HS256 secret (algorithm confusion).
+    const common = {
+      issuer: jwt?.issuer,
+      audience: jwt?.audience,
+      clockTolerance,
+      requiredClaims: ["sub", "exp"],
+    };
+    try {
+      let payload: JWTPayload;
+      if (alg === "HS256" && secret) {
+        ({ payload } = await jwtVerify(token, secret, { ...common, algorithms: ["HS256"] }));
+      } else if ((alg === "RS256" || alg === "ES256") && jwks) {
+        ({ payload } = await jwtVerify(token, jwks, { ...common, algorithms: ["RS256", "ES256"] }));
+      } else {
+        return undefined;
+      }
+      if (typeof payload.sub !== "string" || payload.sub === "") return undefined;
+      return { id: `jwt:${payload.sub}`, kind: "jwt" };
+    } catch {
+      // Expired, wrong issuer or audience, bad signature, JWKS unreachable: all "invalid", and
+      // the caller is not told which.
+      return undefined;
+    }
+  };
+
+  return {
+    async authenticate(presented, anonymous) {
+      if (presented.kind === "none") {
+        return security.authRequired
+          ? { ok: false, reason: "missing" }
+          : { ok: true, client: anonymous };
+      }
+      // With nothing to check against and nothing required, credentials meant for some other
+      // hop (a proxy, a browser extension) should not break development.
+      if (!configured && !security.authRequired) return { ok: true, client: anonymous };
+      if (presented.kind === "malformed") return { ok: false, reason: "invalid" };
+      const client =
+        presented.kind === "bearer" && (secret || jwks) && JWT_SHAPE.test(presented.value)
+          ? await verifyJwt(presented.value)
+          : matchApiKey(presented.value);
+      return client ? { ok: true, client } : { ok: false, reason: "invalid" };
+    },
+  };
+}
+
+export const AUTH_MESSAGES = {
+  missing: "Authentication required: send an API key or a bearer token.",
+  invalid: "The credentials given are not valid.",
+} as const;
+
+/**
+ * The 401 for HTTP callers: a GraphQL-shaped body so clients surface the code like any other
+ * error, and `WWW-Authenticate` as RFC 9110 requires with a 401.
+ */
+export function unauthenticatedResponse(
+  message: string,
+  error?: "invalid_token" | "invalid_request",
+): Response {
+  const challenge = error ? `Bearer realm="graphql", error="${error}"` : `Bearer realm="graphql"`;
+  return new Response(
+    JSON.stringify({ errors: [{ message, extensions: { code: ErrorCode.UNAUTHENTICATED } }] }),
+    {
+      status: 401,
+      headers: {
+        "content-type": "application/json; charset=utf-8",
+        "cache-control": "no-store",
+        "www-authenticate": challenge,
+      },
+    },
+  );
+}

@@ -1,0 +1,86 @@
+import { GraphQLError } from "graphql";
+import type { Plugin } from "graphql-yoga";
+import { ErrorCode } from "../graphql-errors.ts";
+import { authHeaders, type Credentials } from "../upstream/auth.ts";
+import { unauthenticatedResponse } from "./client-auth.ts";
+
+export interface PassThroughOptions {
+  /**
+   * Header carrying the caller's own Cloudflare API token (the raw token, no scheme).
+   * @default "x-cloudflare-api-token"
+   */
+  header?: string;
+  /**
+   * Only requests to this path can reach the upstream, so only they need the token.
+   * @default "/graphql"
+   */
+  graphqlEndpoint?: string;
+}
+
+export type CallerToken = { ok: true; credentials: Credentials } | { ok: false };
+
+/**
+ * Accepts one well-formed token. The upstream client's own header rule decides what "well
+ * formed" means (no CR/LF, control characters, spaces or commas; at most 1024 characters), so
+ * a value refused here could never have been sent, and a value accepted here always can. A
+ * repeated header arrives comma-joined and is refused by the same rule.
+ */
+export function callerTokenFrom(value: unknown): CallerToken {
+  if (typeof value !== "string") return { ok: false };
+  const credentials: Credentials = { kind: "token", token: value };
+  try {
+    authHeaders(credentials);
+  } catch {
+    return { ok: false };
+  }
+  return { ok: true, credentials };
+}
+
+export const PASS_THROUGH_MESSAGES = {
+  missing: (header: string) =>
+    `This gateway uses each caller's own Cloudflare API token: send it in the "${header}" header.`,
+  invalid: "The Cloudflare API token given is malformed.",
+} as const;
+
+/** For operations that reach execution without a caller token in pass-through mode. */
+export function missingCallerToken(header: string): GraphQLError {
+  return new GraphQLError(PASS_THROUGH_MESSAGES.missing(header), {
+    extensions: { code: ErrorCode.UNAUTHENTICATED },
+  });
+}
+
+// Keyed by the request object: dropped with it, and never shared between two requests.
+const tokens = new WeakMap<Request, Credentials>();
+
+/** The caller's upstream credentials for this request, when pass-through mode is on. */
+export function callerCredentialsOf(request: Request | undefined): Credentials | undefined {
+  return request ? tokens.get(request) : undefined;
+}
+
+/**
+ * Credential pass-through: each caller's upstream calls use the Cloudflare token it sent
+ * instead of the gateway's. A request without one is refused rather than served with the
+ * gateway's token, so turning the mode on can never let a caller spend the operator's account.
+ * The token is never logged or echoed, and lives only as long as its request.
+ */
+export function usePassThroughCredentials(options: PassThroughOptions = {}): Plugin {
+  const header = options.header ?? "x-cloudflare-api-token";
+  const endpoint = options.graphqlEndpoint ?? "/graphql";
+  return {
+    onRequest({ request, url, endResponse }) {
+      if (request.method === "OPTIONS") return;
+      if (url.pathname !== endpoint && url.pathname !== `${endpoint}/`) return;
+      const value = request.headers.get(header);
+      if (value === null) {
+        endResponse(unauthenticatedResponse(PASS_THROUGH_MESSAGES.missing(header)));
+        return;
+      }
+      const token = callerTokenFrom(value);
+      if (!token.ok) {
+        endResponse(unauthenticatedResponse(PASS_THROUGH_MESSAGES.invalid, "invalid_request"));
+        return;
+      }
+      tokens.set(request, token.credentials);
+    },
+  };
+}
