@@ -20,16 +20,30 @@ export interface ServerSettings {
   apiKey: string;
   latencyMs: number;
   streamDelayMs: number;
+  /** More gateway settings (environment names), e.g. higher subscription caps for a soak. */
+  gatewayEnv?: Record<string, string>;
 }
 
-type Request = "cpu" | "stop";
-type Reply = { url: string } | { cpuMs: number };
+/** What a server process holds right now, for leak checks. */
+export interface ProcessStats {
+  rssBytes: number;
+  heapUsedBytes: number;
+  /** Live libuv resources (sockets, servers, timers…), by type, from getActiveResourcesInfo. */
+  resources: Record<string, number>;
+  /** The local AI Search only: sockets open to it. */
+  openConnections?: number;
+}
+
+/** `stats-after-gc` collects garbage first when the process runs with `--expose-gc`. */
+type Request = "cpu" | "stop" | "stats" | "stats-after-gc";
+type Reply = { url: string } | { cpuMs: number } | ProcessStats;
 
 /** Runs in a child: starts one server, then answers "cpu" and closes on "stop" or orphaning. */
 async function serve(role: string): Promise<void> {
   const env = process.env;
   let url: string;
   let close: () => Promise<void>;
+  let openConnections: (() => number) | undefined;
   // Imported here, not at the top, so the load generator (the parent) never loads them.
   if (role === "upstream") {
     const { startLocalAiSearch } = await import("../src/local/server.ts");
@@ -41,6 +55,7 @@ async function serve(role: string): Promise<void> {
     // The request log serves tests; under load it would grow without bound.
     const trim = setInterval(() => local.resetRequests(), 1_000);
     url = local.baseUrl;
+    openConnections = () => local.openConnections();
     close = async () => {
       clearInterval(trim);
       await local.close();
@@ -62,6 +77,7 @@ async function serve(role: string): Promise<void> {
         // The bench is one client sending thousands of requests a minute: with production's
         // per-client limit it would measure 429s. The limiter still runs, so its cost counts.
         RATE_LIMIT_PER_MINUTE: "1000000000",
+        ...(JSON.parse(env.BENCH_GATEWAY_ENV ?? "{}") as Record<string, string>),
       }),
     );
     url = (await app.start()).graphqlUrl;
@@ -78,6 +94,17 @@ async function serve(role: string): Promise<void> {
     if (request === "cpu") {
       const { user, system } = process.cpuUsage();
       process.send!({ cpuMs: (user + system) / 1000 } satisfies Reply);
+    } else if (request === "stats" || request === "stats-after-gc") {
+      if (request === "stats-after-gc") (globalThis as { gc?: () => void }).gc?.();
+      const resources: Record<string, number> = {};
+      for (const type of process.getActiveResourcesInfo())
+        resources[type] = (resources[type] ?? 0) + 1;
+      process.send!({
+        rssBytes: process.memoryUsage().rss,
+        heapUsedBytes: process.memoryUsage().heapUsed,
+        resources,
+        openConnections: openConnections?.(),
+      } satisfies Reply);
     } else void shutdown();
   });
   // The parent died without saying stop: close anyway, so no server outlives the bench.
@@ -121,7 +148,9 @@ async function spawn(role: string, env: Record<string, string>) {
     throw error;
   });
   const cpu = async () => ((await ask(child, "cpu", role)) as { cpuMs: number }).cpuMs;
-  return { child, url: (ready as { url: string }).url, cpu };
+  const stats = async (gc = false) =>
+    (await ask(child, gc ? "stats-after-gc" : "stats", role)) as ProcessStats;
+  return { child, url: (ready as { url: string }).url, cpu, stats };
 }
 
 async function stop(child: ChildProcess): Promise<void> {
@@ -140,6 +169,8 @@ export interface BenchServers {
   graphqlUrl: string;
   /** CPU time (user + system) each process has used so far, in ms. */
   cpu(): Promise<{ upstream: number; gateway: number }>;
+  /** With `gc`, each process collects garbage first (when started with `--expose-gc`). */
+  stats(gc?: boolean): Promise<{ upstream: ProcessStats; gateway: ProcessStats }>;
   close(): Promise<void>;
 }
 
@@ -155,12 +186,20 @@ export async function startBenchServers(settings: ServerSettings): Promise<Bench
   try {
     const upstream = await spawn("upstream", shared);
     children.push(upstream.child);
-    const gateway = await spawn("gateway", { ...shared, BENCH_UPSTREAM_URL: upstream.url });
+    const gateway = await spawn("gateway", {
+      ...shared,
+      BENCH_UPSTREAM_URL: upstream.url,
+      BENCH_GATEWAY_ENV: JSON.stringify(settings.gatewayEnv ?? {}),
+    });
     children.push(gateway.child);
     return {
       upstreamUrl: upstream.url,
       graphqlUrl: gateway.url,
       cpu: async () => ({ upstream: await upstream.cpu(), gateway: await gateway.cpu() }),
+      stats: async (gc) => ({
+        upstream: await upstream.stats(gc),
+        gateway: await gateway.stats(gc),
+      }),
       close,
     };
   } catch (error) {

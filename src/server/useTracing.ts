@@ -1,0 +1,88 @@
+import type { IncomingMessage } from "node:http";
+import { performance } from "node:perf_hooks";
+import { type Context, type Span, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
+import type { Plugin } from "graphql-yoga";
+import type { Tracing } from "../tracing.ts";
+import { type ObservedOperation, useOperationObserver } from "./operation-observer.ts";
+
+export interface TracingPluginOptions {
+  tracing: Tracing;
+}
+
+/** Attribute names: OpenTelemetry's GraphQL conventions, and the gateway's own under `gateway.`. */
+export const SpanAttributes = {
+  operationName: "graphql.operation.name",
+  operationType: "graphql.operation.type",
+  requestId: "gateway.request_id",
+  transport: "gateway.transport",
+  outcome: "gateway.outcome",
+  errorCodes: "gateway.error_codes",
+  events: "gateway.stream.events",
+} as const;
+
+/** The incoming trace context: the HTTP request's headers, or those of the WebSocket upgrade. */
+function carrierOf(operation: ObservedOperation) {
+  const request = operation.context.request as Request | undefined;
+  if (request) return request.headers;
+  return (operation.context.req as IncomingMessage | undefined)?.headers;
+}
+
+/**
+ * A server span per GraphQL operation (`query Namespaces`, `subscription AskStream`), a child of
+ * the caller's `traceparent` when there is one. Execution runs with the span active, so the
+ * upstream client's spans (see `instrument-upstream.ts`) become its children.
+ */
+export function useTracing(options: TracingPluginOptions): Plugin {
+  const { tracing } = options;
+  const spans = new WeakMap<object, { span: Span; context: Context }>();
+  const observer = useOperationObserver({
+    onStart(operation) {
+      const parent = tracing.extract(carrierOf(operation));
+      const name = operation.type
+        ? `${operation.type}${operation.name ? ` ${operation.name}` : ""}`
+        : "graphql";
+      const span = tracing.tracer.startSpan(
+        name,
+        {
+          kind: SpanKind.SERVER,
+          startTime: performance.timeOrigin + operation.startedAt,
+          attributes: {
+            [SpanAttributes.requestId]: operation.requestId,
+            [SpanAttributes.transport]: operation.transport,
+            ...(operation.type ? { [SpanAttributes.operationType]: operation.type } : {}),
+            ...(operation.name ? { [SpanAttributes.operationName]: operation.name } : {}),
+          },
+        },
+        parent,
+      );
+      spans.set(operation.context, { span, context: trace.setSpan(parent, span) });
+    },
+    onEnd(operation, end) {
+      const entry = spans.get(operation.context);
+      if (!entry) return;
+      spans.delete(operation.context);
+      const { span } = entry;
+      span.setAttribute(SpanAttributes.outcome, end.outcome);
+      if (end.codes.length > 0) span.setAttribute(SpanAttributes.errorCodes, end.codes);
+      if (end.streamed) span.setAttribute(SpanAttributes.events, end.events);
+      if (end.outcome !== "ok")
+        span.setStatus({ code: SpanStatusCode.ERROR, message: end.outcome });
+      span.end();
+    },
+  });
+  const within = (context: unknown, wrapped: () => unknown) => {
+    const entry = spans.get(context as object);
+    return entry ? tracing.run(entry.context, wrapped) : wrapped();
+  };
+  return {
+    onPluginInit({ addPlugin }) {
+      addPlugin(observer);
+    },
+    // Resolvers, loaders and the subscription's setup run inside these, so async context
+    // carries the operation's span to every upstream call they make.
+    instrumentation: {
+      execute: ({ context }, wrapped) => within(context, wrapped) as ReturnType<typeof wrapped>,
+      subscribe: ({ context }, wrapped) => within(context, wrapped) as ReturnType<typeof wrapped>,
+    },
+  };
+}
