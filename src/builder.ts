@@ -15,6 +15,17 @@ export interface Context {
   /** Who is calling (key id, JWT subject or address); what rate limits and caps key on. */
   client: ClientIdentity;
   loaders: Loaders;
+  stream: StreamLimits;
+  /** Aborted when the gateway begins shutting down: live streams end with `SHUTTING_DOWN`. */
+  shutdown?: AbortSignal;
+}
+
+/** Bounds on one streamed answer; past either, the stream ends with a failure event. */
+export interface StreamLimits {
+  /** Characters of answer text. */
+  maxChars: number;
+  /** Milliseconds from the first upstream byte. */
+  maxDurationMs: number;
 }
 
 interface Types {

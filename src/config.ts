@@ -1,4 +1,5 @@
 import { z } from "zod";
+import type { StreamLimits } from "./builder.ts";
 
 /**
  * Gateway configuration, read from the environment (and `--flag=value` CLI arguments, which win).
@@ -40,7 +41,12 @@ const environment = z.object({
   GRAPHIQL: flag.optional(),
   // Security (defaults depend on NODE_ENV; see `loadConfig`).
   AUTH_REQUIRED: flag.optional(),
-  AUTH_API_KEYS: list.optional(),
+  AUTH_API_KEYS: list
+    .refine(
+      (keys) => keys.every((key) => /^[\x21-\x7e]{16,512}$/.test(key)),
+      "each key must be 16 to 512 visible ASCII characters",
+    )
+    .optional(),
   AUTH_JWT_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
   AUTH_JWKS_URL: z.url({ protocol: /^https?$/ }).optional(),
   AUTH_JWT_ISSUER: z.string().min(1).optional(),
@@ -52,7 +58,15 @@ const environment = z.object({
     .default("x-cloudflare-api-token"),
   INTROSPECTION: flag.optional(),
   TRUSTED_DOCUMENTS: z.enum(["off", "log", "enforce"]).default("off"),
-  CORS_ORIGINS: list.optional(),
+  // Matched exactly against the `Origin` header, so only the canonical `scheme://host[:port]`
+  // form can ever match; `*` and `null` are refused rather than meaning "any" or opaque origins.
+  CORS_ORIGINS: list
+    .refine(
+      (origins) =>
+        origins.every((origin) => URL.canParse(origin) && new URL(origin).origin === origin),
+      "each origin must look like https://app.example (scheme, lower-case host, optional port, no path)",
+    )
+    .optional(),
   LIMIT_DEPTH: positive.default(6),
   LIMIT_ALIASES: positive.default(15),
   LIMIT_DIRECTIVES: positive.default(50),
@@ -62,13 +76,21 @@ const environment = z.object({
   MAX_HEADER_BYTES: positive.default(16_384),
   MAX_HEADERS: positive.default(100),
   WS_MAX_PAYLOAD_BYTES: positive.default(1_048_576),
+  WS_CONNECTION_INIT_TIMEOUT_MS: positive.default(3000),
   MAX_SUBSCRIPTIONS_PER_CONNECTION: positive.default(10),
   MAX_SUBSCRIPTIONS_PER_CLIENT: positive.default(20),
   RATE_LIMIT_PER_MINUTE: positive.default(600),
+  STREAM_MAX_CHARS: positive.default(200_000),
+  STREAM_MAX_DURATION_MS: positive.default(300_000),
   // Resilience
   SHUTDOWN_TIMEOUT_MS: positive.default(10_000),
   CIRCUIT_FAILURE_THRESHOLD: positive.default(5),
   CIRCUIT_OPEN_MS: positive.default(10_000),
+  UPSTREAM_CONNECT_TIMEOUT_MS: positive.default(10_000),
+  UPSTREAM_HEADERS_TIMEOUT_MS: positive.default(60_000),
+  UPSTREAM_IDLE_TIMEOUT_MS: positive.default(30_000),
+  UPSTREAM_DEADLINE_MS: positive.default(60_000),
+  UPSTREAM_MAX_RETRIES: z.coerce.number().int().min(0).max(10).default(2),
   // Observability
   METRICS: flag.default(true),
   OTEL_EXPORTER_OTLP_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
@@ -109,9 +131,13 @@ export interface LimitsConfig {
   maxHeaderBytes: number;
   maxHeaders: number;
   wsMaxPayloadBytes: number;
+  /** How long a graphql-ws client may take to send `connection_init`. */
+  wsConnectionInitTimeoutMs: number;
   maxSubscriptionsPerConnection: number;
   maxSubscriptionsPerClient: number;
   rateLimitPerMinute: number;
+  /** A streamed answer is cut off past these, so a runaway upstream cannot hold a subscriber. */
+  stream: StreamLimits;
 }
 
 export interface GatewayConfig {
@@ -125,6 +151,11 @@ export interface GatewayConfig {
   limits: LimitsConfig;
   shutdownTimeoutMs: number;
   circuit: { failureThreshold: number; openMs: number };
+  /** How the gateway calls the upstream; see src/upstream/options.ts for what each bounds. */
+  upstreamCalls: {
+    timeouts: { connectMs: number; headersMs: number; idleMs: number; deadlineMs: number };
+    maxRetries: number;
+  };
   metrics: boolean;
   otlpEndpoint?: string;
 }
@@ -159,14 +190,13 @@ export function loadConfig(
   const e = parsed.data;
   const production = e.NODE_ENV === "production";
   if (
-    production &&
-    (e.AUTH_REQUIRED ?? true) &&
+    (e.AUTH_REQUIRED ?? production) &&
     !e.AUTH_API_KEYS?.length &&
     !e.AUTH_JWT_SECRET &&
     !e.AUTH_JWKS_URL
   ) {
     throw new ConfigError(
-      "production requires client authentication: set AUTH_API_KEYS, AUTH_JWT_SECRET or AUTH_JWKS_URL (or AUTH_REQUIRED=false)",
+      "client authentication is required (the production default, or AUTH_REQUIRED=true): set AUTH_API_KEYS, AUTH_JWT_SECRET or AUTH_JWKS_URL (or AUTH_REQUIRED=false)",
     );
   }
   return {
@@ -204,12 +234,23 @@ export function loadConfig(
       maxHeaderBytes: e.MAX_HEADER_BYTES,
       maxHeaders: e.MAX_HEADERS,
       wsMaxPayloadBytes: e.WS_MAX_PAYLOAD_BYTES,
+      wsConnectionInitTimeoutMs: e.WS_CONNECTION_INIT_TIMEOUT_MS,
       maxSubscriptionsPerConnection: e.MAX_SUBSCRIPTIONS_PER_CONNECTION,
       maxSubscriptionsPerClient: e.MAX_SUBSCRIPTIONS_PER_CLIENT,
       rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
+      stream: { maxChars: e.STREAM_MAX_CHARS, maxDurationMs: e.STREAM_MAX_DURATION_MS },
     },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     circuit: { failureThreshold: e.CIRCUIT_FAILURE_THRESHOLD, openMs: e.CIRCUIT_OPEN_MS },
+    upstreamCalls: {
+      timeouts: {
+        connectMs: e.UPSTREAM_CONNECT_TIMEOUT_MS,
+        headersMs: e.UPSTREAM_HEADERS_TIMEOUT_MS,
+        idleMs: e.UPSTREAM_IDLE_TIMEOUT_MS,
+        deadlineMs: e.UPSTREAM_DEADLINE_MS,
+      },
+      maxRetries: e.UPSTREAM_MAX_RETRIES,
+    },
     metrics: e.METRICS,
     otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT,
   };

@@ -1,5 +1,5 @@
-import type { Context } from "./builder.ts";
-import { createLoaders } from "./loaders.ts";
+import type { Context, StreamLimits } from "./builder.ts";
+import { createLoaders, type LoaderBatchObserver } from "./loaders.ts";
 import type { ClientIdentity } from "./server/client-auth.ts";
 import type { AiSearchClient } from "./upstream/client.ts";
 import type { CallOptions } from "./upstream/options.ts";
@@ -9,6 +9,9 @@ export function createContext(
   upstream: AiSearchClient,
   call: CallOptions,
   client: ClientIdentity,
+  stream: StreamLimits,
+  lifecycle: { shutdown?: AbortSignal; onLoaderBatch?: LoaderBatchObserver } = {},
 ): Context {
-  return { upstream, call, client, loaders: createLoaders(upstream, call) };
+  const loaders = createLoaders(upstream, call, lifecycle.onLoaderBatch);
+  return { upstream, call, client, stream, shutdown: lifecycle.shutdown, loaders };
 }

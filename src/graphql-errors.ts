@@ -1,4 +1,5 @@
 import { GraphQLError } from "graphql";
+import { UpstreamCircuitOpenError } from "./upstream/circuit.ts";
 import {
   InvalidArgumentError,
   InvalidCredentialsError,
@@ -28,12 +29,16 @@ export const ErrorCode = {
   UNAUTHENTICATED: "UNAUTHENTICATED",
   FORBIDDEN: "FORBIDDEN",
   RATE_LIMITED: "RATE_LIMITED",
+  TOO_MANY_SUBSCRIPTIONS: "TOO_MANY_SUBSCRIPTIONS",
   UPSTREAM_AUTH_FAILED: "UPSTREAM_AUTH_FAILED",
   UPSTREAM_TIMEOUT: "UPSTREAM_TIMEOUT",
   UPSTREAM_UNAVAILABLE: "UPSTREAM_UNAVAILABLE",
   UPSTREAM_BAD_RESPONSE: "UPSTREAM_BAD_RESPONSE",
   UPSTREAM_ERROR: "UPSTREAM_ERROR",
   REQUEST_ABORTED: "REQUEST_ABORTED",
+  /** The gateway is draining for a restart; retry, on a new connection. */
+  SHUTTING_DOWN: "SHUTTING_DOWN",
+  STREAM_LIMIT_EXCEEDED: "STREAM_LIMIT_EXCEEDED",
   INTERNAL_SERVER_ERROR: "INTERNAL_SERVER_ERROR",
 } as const;
 
@@ -102,7 +107,11 @@ export function describeError(error: unknown): ClientFacing {
   if (error instanceof UpstreamTimeoutError || error instanceof UpstreamRequestTimeoutError) {
     return safe(ErrorCode.UPSTREAM_TIMEOUT, "AI Search did not answer in time.");
   }
-  if (error instanceof UpstreamNetworkError || error instanceof UpstreamServerError) {
+  if (
+    error instanceof UpstreamNetworkError ||
+    error instanceof UpstreamServerError ||
+    error instanceof UpstreamCircuitOpenError
+  ) {
     return safe(ErrorCode.UPSTREAM_UNAVAILABLE, "AI Search is unavailable right now.");
   }
   if (error instanceof UpstreamRateLimitedError) {

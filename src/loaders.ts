@@ -29,11 +29,30 @@ function isNotFound(error: unknown): boolean {
   return error instanceof UpstreamError && error.status === 404;
 }
 
+/** Told the size of every batch a loader sends, e.g. for a metric. */
+export type LoaderBatchObserver = (loader: keyof Loaders, size: number) => void;
+
 /**
  * Per-operation loaders. Created with the context, so their caches live exactly as long as one
  * operation and never mix callers (who may carry different upstream credentials).
  */
-export function createLoaders(upstream: AiSearchClient, call: CallOptions): Loaders {
+export function createLoaders(
+  upstream: AiSearchClient,
+  call: CallOptions,
+  onBatch?: LoaderBatchObserver,
+): Loaders {
+  const loader = <K, V, C = K>(
+    name: keyof Loaders,
+    batch: DataLoader.BatchLoadFn<K, V>,
+    options?: DataLoader.Options<K, V, C>,
+  ) => {
+    const observed: DataLoader.BatchLoadFn<K, V> = (keys) => {
+      onBatch?.(name, keys.length);
+      return batch(keys);
+    };
+    return new DataLoader<K, V, C>(observed, options);
+  };
+
   // One listing per namespace per operation, however many batches ask for instances of it.
   const listings = new Map<string, Promise<Map<string, InstanceRecord> | null>>();
 
@@ -46,7 +65,8 @@ export function createLoaders(upstream: AiSearchClient, call: CallOptions): Load
     return listing;
   };
 
-  const instance = new DataLoader<InstanceKey, InstanceRecord | null, string>(
+  const instance = loader<InstanceKey, InstanceRecord | null, string>(
+    "instance",
     async (keys) => {
       const byNamespace = new Map<string, Promise<Map<string, InstanceRecord> | null>>();
       for (const key of keys) byNamespace.set(key.namespace, listNamespace(key.namespace));
@@ -65,7 +85,7 @@ export function createLoaders(upstream: AiSearchClient, call: CallOptions): Load
     { cacheKeyFn: instanceCacheKey },
   );
 
-  const namespace = new DataLoader<string, Namespace | null>((names) =>
+  const namespace = loader<string, Namespace | null>("namespace", (names) =>
     Promise.all(
       names.map((name) =>
         upstream.getNamespace(name, call).catch((error: unknown) => {
@@ -76,7 +96,8 @@ export function createLoaders(upstream: AiSearchClient, call: CallOptions): Load
     ),
   );
 
-  const instanceStats = new DataLoader<InstanceKey, InstanceStats | null, string>(
+  const instanceStats = loader<InstanceKey, InstanceStats | null, string>(
+    "instanceStats",
     (keys) =>
       Promise.all(
         keys.map((key) =>

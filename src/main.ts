@@ -1,5 +1,5 @@
 import { ConfigError, loadConfig } from "./config.ts";
-import { buildApp } from "./server/app.ts";
+import { createLogger } from "./logger.ts";
 
 const EXAMPLE_MUTATION = `mutation Ask {
   chatCompletion(input: {
@@ -25,8 +25,45 @@ async function main() {
     }
     throw error;
   }
-  const app = buildApp(config);
-  const running = await app.start();
+  // graphql-js picks its costly development-only checks at import time, from NODE_ENV; the
+  // server modules are imported only once NODE_ENV agrees with the validated configuration.
+  process.env.NODE_ENV = config.env;
+  const { buildApp } = await import("./server/app.ts");
+  const logger = createLogger(config);
+  const app = buildApp(config, { logger });
+  const starting = app.start();
+
+  let stopping = false;
+  const shutdown = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      // A second signal is the operator declining to wait for the drain.
+      logger.warn({ signal }, "shutdown: second signal, exiting now");
+      process.exit(1);
+    }
+    stopping = true;
+    logger.info({ signal, timeoutMs: config.shutdownTimeoutMs }, "shutdown: signal received");
+    // Backstop for a close that hangs past its own deadline; unref'd, so a clean exit never waits.
+    setTimeout(() => {
+      logger.error("shutdown: still not done after the deadline, exiting");
+      process.exit(1);
+    }, config.shutdownTimeoutMs + 5_000).unref();
+    // A signal during start-up stops what started, once it has.
+    starting
+      .catch(() => undefined)
+      .then(() => app.stop())
+      .then(
+        () => process.exit(0),
+        (error: unknown) => {
+          logger.error({ err: error }, "shutdown: failed");
+          process.exit(1);
+        },
+      );
+  };
+  process.on("SIGINT", shutdown);
+  process.on("SIGTERM", shutdown);
+
+  const running = await starting;
+  if (stopping) return;
   const upstream =
     running.upstream.kind === "local"
       ? `embedded local AI Search at ${running.upstream.baseUrl} (no Cloudflare credentials set)`
@@ -41,16 +78,6 @@ async function main() {
       "",
     ].join("\n"),
   );
-
-  let stopping = false;
-  const shutdown = async () => {
-    if (stopping) return;
-    stopping = true;
-    await app.stop();
-    process.exit(0);
-  };
-  process.once("SIGINT", shutdown);
-  process.once("SIGTERM", shutdown);
 }
 
 await main();

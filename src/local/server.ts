@@ -28,6 +28,7 @@ export interface FaultConfig {
   stallMidStreamAfterDeltas?: number; // streams: after N deltas stop sending, keep the socket open
   malformedSse?: boolean; // streams: send a frame whose data is not JSON, after `chunks`
   endWithoutDone?: boolean; // streams: end the body without `data: [DONE]`
+  endlessStream?: boolean; // streams: repeat the answer's deltas forever, never finishing
   redirectTo?: string; // answer 302 with this Location
   match?: string; // only requests whose path contains this substring
   times?: number; // only the next N matching requests (default: all)

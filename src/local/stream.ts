@@ -66,7 +66,7 @@ export async function writeCompletionStream(
   const stallAfter = fault?.stallMidStreamAfterDeltas;
   let sent = 0;
   try {
-    for await (const content of stream.deltas) {
+    for await (const content of fault?.endlessStream ? endless(stream.deltas) : stream.deltas) {
       if (signal.aborted) return;
       if (stallAfter !== undefined && sent >= stallAfter) {
         // Keep the socket open and silent until the client gives up or the server closes.
@@ -90,6 +90,17 @@ export async function writeCompletionStream(
   await send(res, frame(stream.frame, { delta: {}, finish_reason: "stop" }), signal);
   if (!fault?.endWithoutDone) await send(res, "data: [DONE]\n\n", signal);
   res.end();
+}
+
+/** Repeats the answer forever: a misbehaving upstream a gateway must cut off by itself. */
+async function* endless(deltas: AsyncIterable<string> | Iterable<string>): AsyncGenerator<string> {
+  const seen: string[] = [];
+  for await (const delta of deltas) {
+    seen.push(delta);
+    yield delta;
+  }
+  if (seen.length === 0) seen.push(" ");
+  for (;;) yield* seen;
 }
 
 function frame(

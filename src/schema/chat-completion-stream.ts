@@ -1,6 +1,6 @@
 import { Repeater } from "graphql-yoga";
-import { builder } from "../builder.ts";
-import { describeError } from "../graphql-errors.ts";
+import { builder, type StreamLimits } from "../builder.ts";
+import { describeError, ErrorCode } from "../graphql-errors.ts";
 import type {
   ChatCompletionResponse,
   Chunk,
@@ -120,6 +120,8 @@ function relay(
   namespace: string,
   events: AsyncIterable<StreamEvent>,
   upstream: AbortController,
+  limits: StreamLimits,
+  shutdown?: AbortSignal,
 ): Repeater<StreamedEvent> {
   return new Repeater<StreamedEvent>(async (push, stop) => {
     stop.then(() => upstream.abort());
@@ -129,6 +131,23 @@ function relay(
     const meta: { id?: string; model?: string; created?: number; finishReason: string | null } = {
       finishReason: null,
     };
+    // A runaway upstream (endless or huge answer) is cut off here, never buffered or relayed forever.
+    let overLimit = false;
+    const cutOff = () => {
+      overLimit = true;
+      upstream.abort();
+    };
+    const deadline = setTimeout(cutOff, limits.maxDurationMs);
+    // A gateway shutting down ends the stream the same way, with a retryable failure, so the
+    // client reconnects (to another instance) instead of seeing its connection just drop.
+    let shuttingDown = false;
+    let completed = false;
+    const onShutdown = () => {
+      shuttingDown = true;
+      upstream.abort();
+    };
+    if (shutdown?.aborted) onShutdown();
+    else shutdown?.addEventListener("abort", onShutdown, { once: true });
     try {
       for await (const event of events) {
         if (event.type === "chunks") {
@@ -137,6 +156,10 @@ function relay(
           await push({ kind: "chunks", namespace, chunks, errors });
         } else if (event.type === "delta") {
           content += event.content;
+          if (content.length > limits.maxChars) {
+            cutOff();
+            break;
+          }
           meta.id ??= event.id;
           meta.model ??= event.model;
           meta.created ??= event.created;
@@ -148,6 +171,7 @@ function relay(
             finishReason: event.finishReason,
           });
         } else {
+          completed = true;
           await push({
             kind: "done",
             completion: assemble(namespace, chunks, errors, content, meta),
@@ -156,10 +180,29 @@ function relay(
       }
     } catch (error) {
       if (!upstream.signal.aborted) {
+        completed = true;
         const { code, message, retryable } = describeError(error);
         await push({ kind: "failed", code, message, retryable });
       }
     } finally {
+      clearTimeout(deadline);
+      shutdown?.removeEventListener("abort", onShutdown);
+      if (shuttingDown && !overLimit && !completed) {
+        await push({
+          kind: "failed",
+          code: ErrorCode.SHUTTING_DOWN,
+          message: "The gateway is shutting down; subscribe again to get a complete answer.",
+          retryable: true,
+        });
+      }
+      if (overLimit) {
+        await push({
+          kind: "failed",
+          code: ErrorCode.STREAM_LIMIT_EXCEEDED,
+          message: "The answer exceeded the gateway's size or time limit and was cut off.",
+          retryable: false,
+        });
+      }
       stop();
     }
   });
@@ -190,7 +233,7 @@ builder.subscriptionFields((t) => ({
         () => context.call.signal?.removeEventListener("abort", onCallerGone),
         { once: true },
       );
-      return relay(namespace, events, upstream);
+      return relay(namespace, events, upstream, context.stream, context.shutdown);
     },
     resolve: (event: StreamedEvent) => event,
   }),

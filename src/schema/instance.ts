@@ -1,11 +1,11 @@
-import { decodeGlobalID, resolveOffsetConnection } from "@pothos/plugin-relay";
+import { decodeGlobalID } from "@pothos/plugin-relay";
 import { builder, type Context } from "../builder.ts";
 import { notFound } from "../graphql-errors.ts";
 import { type InstanceRecord, primeInstances } from "../loaders.ts";
 import type { InstanceStats } from "../upstream/types.ts";
 import { CacheThreshold, FusionMethod, InstanceType, knownOrNull } from "./enums.ts";
 import { NamespaceRef } from "./namespace.ts";
-import { DEFAULT_PAGE_SIZE, fetchWindow, MAX_PAGE_SIZE } from "./pagination.ts";
+import { resolvePagedConnection } from "./pagination.ts";
 
 export const InstanceRef = builder.objectRef<InstanceRecord>("Instance");
 
@@ -293,33 +293,22 @@ builder.asEntity(InstanceRef, {
 /** Backs `Namespace.instances`: one upstream list call per page window. */
 export async function listInstancesConnection(
   namespace: string,
-  args: {
-    first?: number | null;
-    last?: number | null;
-    after?: string | null;
-    before?: string | null;
-    search?: string | null;
-  },
+  args: Parameters<typeof resolvePagedConnection>[0] & { search?: string | null },
   context: Context,
 ) {
-  let totalCount: number | undefined;
-  const connection = await resolveOffsetConnection(
-    { args, defaultSize: DEFAULT_PAGE_SIZE, maxSize: MAX_PAGE_SIZE },
-    async ({ offset, limit }) => {
-      const window = await fetchWindow(offset, limit, (page, perPage) =>
-        context.upstream.listInstances(
-          namespace,
-          { page, perPage, search: args.search ?? undefined },
-          context.call,
-        ),
-      );
-      totalCount = window.totalCount;
-      const records = window.items.map((item) => ({ ...item, namespace }));
-      primeInstances(context.loaders, records);
-      return records;
-    },
+  const connection = await resolvePagedConnection(args, async (page, perPage) => {
+    const result = await context.upstream.listInstances(
+      namespace,
+      { page, perPage, search: args.search ?? undefined },
+      context.call,
+    );
+    return { ...result, items: result.items.map((item) => ({ ...item, namespace })) };
+  });
+  primeInstances(
+    context.loaders,
+    connection.edges.map((edge) => edge.node),
   );
-  return { ...connection, totalCount };
+  return connection;
 }
 
 builder.queryFields((t) => ({

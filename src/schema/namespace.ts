@@ -1,9 +1,8 @@
-import { resolveOffsetConnection } from "@pothos/plugin-relay";
 import { builder } from "../builder.ts";
 import { notFound } from "../graphql-errors.ts";
 import type { Namespace } from "../upstream/types.ts";
 import { InstanceRef, listInstancesConnection } from "./instance.ts";
-import { DEFAULT_PAGE_SIZE, fetchWindow, MAX_PAGE_SIZE } from "./pagination.ts";
+import { connectionWithTotalCount, resolvePagedConnection } from "./pagination.ts";
 
 export const NamespaceRef = builder.objectRef<Namespace>("Namespace");
 
@@ -39,16 +38,7 @@ builder.node(NamespaceRef, {
         resolve: (namespace, args, context) =>
           listInstancesConnection(namespace.name, args, context),
       },
-      {
-        description: "A page of instances.",
-        fields: (c) => ({
-          totalCount: c.int({
-            nullable: true,
-            description: "How many instances match, across all pages (when the upstream tells).",
-            resolve: (connection) => (connection as { totalCount?: number }).totalCount ?? null,
-          }),
-        }),
-      },
+      connectionWithTotalCount("instances"),
     ),
     instance: t.field({
       type: InstanceRef,
@@ -75,36 +65,17 @@ builder.queryFields((t) => ({
         search: t.arg.string({ description: "Keep namespaces whose name or description match." }),
       },
       resolve: async (_root, args, context) => {
-        let totalCount: number | undefined;
-        const connection = await resolveOffsetConnection(
-          { args, defaultSize: DEFAULT_PAGE_SIZE, maxSize: MAX_PAGE_SIZE },
-          async ({ offset, limit }) => {
-            const window = await fetchWindow(offset, limit, (page, perPage) =>
-              context.upstream.listNamespaces(
-                { page, perPage, search: args.search ?? undefined },
-                context.call,
-              ),
-            );
-            totalCount = window.totalCount;
-            for (const namespace of window.items) {
-              context.loaders.namespace.prime(namespace.name, namespace);
-            }
-            return window.items;
-          },
+        const connection = await resolvePagedConnection(args, (page, perPage) =>
+          context.upstream.listNamespaces(
+            { page, perPage, search: args.search ?? undefined },
+            context.call,
+          ),
         );
-        return { ...connection, totalCount };
+        for (const { node } of connection.edges) context.loaders.namespace.prime(node.name, node);
+        return connection;
       },
     },
-    {
-      description: "A page of namespaces.",
-      fields: (c) => ({
-        totalCount: c.int({
-          nullable: true,
-          description: "How many namespaces match, across all pages (when the upstream tells).",
-          resolve: (connection) => (connection as { totalCount?: number }).totalCount ?? null,
-        }),
-      }),
-    },
+    connectionWithTotalCount("namespaces"),
   ),
   namespace: t.field({
     type: NamespaceRef,

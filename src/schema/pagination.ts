@@ -1,3 +1,6 @@
+import { resolveOffsetConnection } from "@pothos/plugin-relay";
+import type { SchemaTypes } from "../builder.ts";
+
 /** The most a client may ask for in one connection page; also the upstream's largest page. */
 export const MAX_PAGE_SIZE = 100;
 /** Page size when a client gives neither `first` nor `last`. */
@@ -30,4 +33,45 @@ export async function fetchWindow<T>(
     page++;
   }
   return { items: items.slice(skip, skip + limit), totalCount };
+}
+
+interface ConnectionArgs {
+  first?: number | null;
+  last?: number | null;
+  after?: string | null;
+  before?: string | null;
+}
+
+/**
+ * A Relay connection over an upstream list: the page window for the client's cursors, plus the
+ * upstream's `total_count`, which Relay has no field for.
+ */
+export async function resolvePagedConnection<T>(
+  args: ConnectionArgs,
+  fetchPage: (page: number, perPage: number) => Promise<UpstreamPage<T>>,
+) {
+  let totalCount: number | undefined;
+  const connection = await resolveOffsetConnection(
+    { args, defaultSize: DEFAULT_PAGE_SIZE, maxSize: MAX_PAGE_SIZE },
+    async ({ offset, limit }) => {
+      const window = await fetchWindow(offset, limit, fetchPage);
+      totalCount = window.totalCount;
+      return window.items;
+    },
+  );
+  return { ...connection, totalCount };
+}
+
+/** Options for a connection type that exposes `totalCount` next to Relay's fields. */
+export function connectionWithTotalCount(noun: string) {
+  return {
+    description: `A page of ${noun}.`,
+    fields: (c: PothosSchemaTypes.ObjectFieldBuilder<SchemaTypes, object>) => ({
+      totalCount: c.int({
+        nullable: true,
+        description: `How many ${noun} match, across all pages (when the upstream tells).`,
+        resolve: (connection) => (connection as { totalCount?: number }).totalCount ?? null,
+      }),
+    }),
+  };
 }

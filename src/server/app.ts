@@ -1,10 +1,16 @@
 import { randomBytes } from "node:crypto";
-import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
+import type { SpanProcessor } from "@opentelemetry/sdk-trace-base";
 import type { GatewayConfig } from "../config.ts";
 import { type LocalAiSearch, startLocalAiSearch } from "../local/server.ts";
+import { createLogger, type Logger } from "../logger.ts";
+import { createTracing } from "../tracing.ts";
 import { AiSearchClient } from "../upstream/client.ts";
 import { serveGraphqlWs } from "./graphql-ws.ts";
+import { createLimitedServer } from "./http-limits.ts";
+import { instrumentUpstream } from "./instrument-upstream.ts";
+import { closeUpstream, Drain, drainServer } from "./shutdown.ts";
+import { GatewayMetrics } from "./useMetrics.ts";
 import { createGatewayYoga } from "./yoga.ts";
 
 export interface RunningGateway {
@@ -16,11 +22,41 @@ export interface RunningGateway {
 
 export interface App {
   start(): Promise<RunningGateway>;
+  /**
+   * Graceful shutdown (see `shutdown.ts`): refuses new work, lets in-flight requests finish
+   * and ends live streams with `SHUTTING_DOWN`, all within `SHUTDOWN_TIMEOUT_MS`.
+   */
   stop(): Promise<void>;
+  readonly logger: Logger;
+  /** The app's metrics registry; unset when `METRICS=false`. */
+  readonly metrics?: GatewayMetrics;
+}
+
+export interface AppOptions {
+  /**
+   * Where the app logs; tests pass a pino logger writing to a stream they read.
+   * @default JSON lines on stdout at `LOG_LEVEL`
+   */
+  logger?: Logger;
+  /**
+   * Receives finished spans when tracing is on (`OTEL_EXPORTER_OTLP_ENDPOINT` set); tests pass
+   * an in-memory one.
+   * @default batch export over OTLP/HTTP to the configured endpoint
+   */
+  spanProcessor?: SpanProcessor;
 }
 
 /** The account id the embedded local AI Search is addressed with; it accepts any. */
 const LOCAL_ACCOUNT_ID = "local";
+
+/** Timeouts, retries and circuit breaker from the configuration, for either upstream. */
+function callPolicy(config: GatewayConfig) {
+  return {
+    timeouts: config.upstreamCalls.timeouts,
+    retry: { maxRetries: config.upstreamCalls.maxRetries },
+    circuit: { minimumCalls: config.circuit.failureThreshold, openMs: config.circuit.openMs },
+  };
+}
 
 async function connectUpstream(config: GatewayConfig) {
   const upstream = config.upstream;
@@ -30,6 +66,7 @@ async function connectUpstream(config: GatewayConfig) {
         baseUrl: upstream.baseUrl,
         accountId: upstream.accountId,
         credentials: upstream.credentials,
+        ...callPolicy(config),
       }),
       baseUrl: upstream.baseUrl,
       local: undefined,
@@ -47,6 +84,7 @@ async function connectUpstream(config: GatewayConfig) {
       baseUrl: local.baseUrl,
       accountId: LOCAL_ACCOUNT_ID,
       credentials: { kind: "token", token },
+      ...callPolicy(config),
     }),
     baseUrl: local.baseUrl,
     local,
@@ -54,16 +92,42 @@ async function connectUpstream(config: GatewayConfig) {
 }
 
 /** Composes the gateway: upstream client, Yoga with its plugins, HTTP and WebSocket servers. */
-export function buildApp(config: GatewayConfig): App {
+export function buildApp(config: GatewayConfig, options: AppOptions = {}): App {
   let running: { close(): Promise<void>; info: RunningGateway } | undefined;
+  const logger = options.logger ?? createLogger(config);
+  const metrics = config.metrics ? new GatewayMetrics() : undefined;
 
   return {
+    logger,
+    metrics,
     async start() {
       if (running) return running.info;
       const upstream = await connectUpstream(config);
-      const { yoga, health } = createGatewayYoga(config, upstream.client);
-      const server = createServer(yoga);
-      const ws = serveGraphqlWs(server, yoga);
+      const tracing = createTracing(config, { spanProcessor: options.spanProcessor });
+      const drain = new Drain();
+      const client = instrumentUpstream(upstream.client, { logger, metrics, tracing });
+      metrics?.watchCircuit(() => client.circuitState);
+      const { yoga, health, verifier, subscriptions, trustedDocuments } = createGatewayYoga(
+        config,
+        client,
+        { logger, metrics, tracing, drain },
+      );
+      const server = createLimitedServer(yoga, {
+        maxHeaderBytes: config.limits.maxHeaderBytes,
+        maxHeaders: config.limits.maxHeaders,
+      });
+      const ws = serveGraphqlWs(server, yoga, {
+        maxPayload: config.limits.wsMaxPayloadBytes,
+        connectionInitWaitTimeout: config.limits.wsConnectionInitTimeoutMs,
+        verifier,
+        passThroughHeader: config.security.passThroughCredentials
+          ? config.security.passThroughHeader
+          : undefined,
+        maxSubscriptionsPerConnection: config.limits.maxSubscriptionsPerConnection,
+        clientSubscriptions: subscriptions,
+        resolveQuery: trustedDocuments?.resolveQuery,
+      });
+      drain.trackServer(server);
       await new Promise<void>((resolve, reject) => {
         server.once("error", reject);
         server.listen(config.port, config.host, () => resolve());
@@ -80,11 +144,14 @@ export function buildApp(config: GatewayConfig): App {
       running = {
         info,
         async close() {
-          await ws.close();
-          server.closeAllConnections();
-          await new Promise<void>((resolve) => server.close(() => resolve()));
-          await upstream.client.close();
+          const deadline = Date.now() + config.shutdownTimeoutMs;
+          await drainServer({ drain, server, webSockets: ws, deadline, logger });
+          await closeUpstream(client, deadline);
+          await tracing?.shutdown().catch((error: unknown) => {
+            logger.warn({ err: error }, "shutdown: could not export the last spans");
+          });
           await upstream.local?.close();
+          logger.info("shutdown: done");
         },
       };
       return info;

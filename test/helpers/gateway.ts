@@ -6,13 +6,15 @@ import {
   type LocalAiSearchOptions,
   startLocalAiSearch,
 } from "../../src/local/server.ts";
-import { buildApp, type RunningGateway } from "../../src/server/app.ts";
+import { type App, type AppOptions, buildApp, type RunningGateway } from "../../src/server/app.ts";
 
 export const TEST_TOKEN = "test-token-0123456789";
 
 export interface GatewayHarness {
   local: LocalAiSearch;
   gateway: RunningGateway;
+  /** The app itself, e.g. to stop it without closing the local AI Search. */
+  app: App;
   /**
    * POSTs one GraphQL operation and returns the parsed body and the HTTP status. Given a typed
    * document (`operations/generated/graphql.ts`), the variables and the result are typed by it.
@@ -49,6 +51,7 @@ export interface GraphQLBody<T> {
 export async function startGateway(
   localOptions: LocalAiSearchOptions = {},
   env: Record<string, string> = {},
+  appOptions: AppOptions = {},
 ): Promise<GatewayHarness> {
   const local = await startLocalAiSearch({
     streamDelayMs: 0,
@@ -62,13 +65,17 @@ export async function startGateway(
       CLOUDFLARE_API_BASE_URL: local.baseUrl,
       CLOUDFLARE_ACCOUNT_ID: "test-account",
       CLOUDFLARE_API_TOKEN: TEST_TOKEN,
+      // Quiet unless a test asks for lines (LOG_LEVEL) or brings its own logger.
+      LOG_LEVEL: "silent",
       ...env,
     }),
+    appOptions,
   );
   const gateway = await app.start();
   return {
     local,
     gateway,
+    app,
     async graphql(
       document: string | TypedDocumentNode,
       variables?: Record<string, unknown>,

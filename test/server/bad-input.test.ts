@@ -1,0 +1,318 @@
+/**
+ * The issue's bad-input table in one place: every row sends one hostile request or provokes one
+ * upstream fault and expects a specific status or code. Afterwards the gateway must still be
+ * healthy and hold no upstream sockets open.
+ */
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import WebSocket from "ws";
+import { AskStreamDocument } from "../../operations/generated/graphql.ts";
+import type { FaultConfig } from "../../src/local/server.ts";
+import { type GatewayHarness, startGateway } from "../helpers/gateway.ts";
+import { sseSubscribe } from "../helpers/streams.ts";
+
+let harness: GatewayHarness;
+let passThrough: GatewayHarness;
+/** Stands for "another host": a redirect must never bring our token here. */
+let elsewhere: Server;
+const elsewhereHits: { authorization?: string }[] = [];
+
+beforeAll(async () => {
+  elsewhere = createServer((req, res) => {
+    elsewhereHits.push({ authorization: req.headers.authorization });
+    res.end("{}");
+  });
+  await new Promise<void>((resolve) => elsewhere.listen(0, "127.0.0.1", resolve));
+  harness = await startGateway(
+    { streamDelayMs: 1 },
+    {
+      RATE_LIMIT_PER_MINUTE: "100000",
+      MAX_BODY_BYTES: "65536",
+      WS_MAX_PAYLOAD_BYTES: "65536",
+      CORS_ORIGINS: "https://app.example",
+      UPSTREAM_HEADERS_TIMEOUT_MS: "300",
+      UPSTREAM_IDLE_TIMEOUT_MS: "300",
+      UPSTREAM_DEADLINE_MS: "3000",
+      STREAM_MAX_CHARS: "5000",
+    },
+  );
+  passThrough = await startGateway({}, { PASS_THROUGH_CREDENTIALS: "true" });
+});
+
+afterAll(async () => {
+  await harness.close();
+  await passThrough.close();
+  await new Promise<void>((resolve) => elsewhere.close(() => resolve()));
+});
+
+interface Outcome {
+  status?: number;
+  code?: string;
+  /** Anything else the row wants to check (headers, close codes…). */
+  extra?: unknown;
+}
+
+async function post(
+  body: string,
+  headers: Record<string, string> = { "content-type": "application/json" },
+  target = harness,
+): Promise<Outcome & { headers: Headers }> {
+  const response = await fetch(target.gateway.graphqlUrl, { method: "POST", headers, body });
+  const text = await response.text();
+  let code: string | undefined;
+  try {
+    code = JSON.parse(text).errors?.[0]?.extensions?.code;
+  } catch {
+    code = undefined;
+  }
+  return { status: response.status, code, headers: response.headers };
+}
+
+const gql = (query: string, variables?: unknown) => post(JSON.stringify({ query, variables }));
+
+const ask = (input: Record<string, unknown>) =>
+  gql("mutation($input: ChatCompletionInput!) { chatCompletion(input: $input) { content } }", {
+    input: {
+      instanceIds: ["gateway-docs"],
+      messages: [{ role: "USER", content: "what is a chunk?" }],
+      ...input,
+    },
+  });
+
+const withFault = async <T>(fault: FaultConfig, run: () => Promise<T>): Promise<T> => {
+  harness.local.setFaults(fault);
+  try {
+    return await run();
+  } finally {
+    harness.local.setFaults(undefined);
+  }
+};
+
+/** The last event of a streamed answer, under a given upstream fault. */
+async function streamOutcome(fault: FaultConfig): Promise<Outcome> {
+  return withFault(fault, async () => {
+    let last: { __typename: string; code?: string } | undefined;
+    let code: string | undefined;
+    const input = {
+      instanceIds: ["gateway-docs"],
+      messages: [{ role: "USER" as const, content: "how do streams work?" }],
+    };
+    for await (const result of sseSubscribe(harness.gateway.graphqlUrl, AskStreamDocument, {
+      input,
+    })) {
+      if (result.errors) code = result.errors[0]?.extensions?.code as string;
+      else last = result.data!.chatCompletionStream as typeof last;
+    }
+    return {
+      code:
+        code ?? (last?.__typename === "ChatCompletionFailedEvent" ? last.code : last?.__typename),
+    };
+  });
+}
+
+function wsCloseCode(payloadBytes: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const socket = new WebSocket(
+      harness.gateway.graphqlUrl.replace(/^http/, "ws"),
+      "graphql-transport-ws",
+    );
+    socket.on("open", () => socket.send("x".repeat(payloadBytes)));
+    socket.on("close", (code) => resolve(code));
+    socket.on("error", () => {});
+    setTimeout(() => reject(new Error("socket did not close")), 5000).unref();
+  });
+}
+
+/** Seven levels: namespace › instances › nodes › namespace › instances › nodes › instanceId. */
+const DEPTH_SEVEN = `{ namespace(name: "default") { instances(first: 1) { nodes {
+  namespace { instances(first: 1) { nodes { instanceId } } } } } } }`;
+
+const cases: [string, () => Promise<Outcome>, Outcome][] = [
+  // Operation limits, each exceeded by one.
+  ["depth 7", () => gql(DEPTH_SEVEN), { status: 400, code: "OPERATION_LIMIT_EXCEEDED" }],
+  [
+    "16 aliases",
+    () =>
+      gql(
+        `{ ${Array.from({ length: 16 }, (_, i) => `a${i}: namespace(name: "default") { name }`).join(" ")} }`,
+      ),
+    { status: 400, code: "OPERATION_LIMIT_EXCEEDED" },
+  ],
+  [
+    "51 directives",
+    () => gql(`{ __typename ${"@include(if: true) ".repeat(51)} }`),
+    { status: 400, code: "OPERATION_LIMIT_EXCEEDED" },
+  ],
+  [
+    "1001 tokens",
+    () => gql(`{ ${"__typename ".repeat(999)} }`),
+    { status: 400, code: "OPERATION_LIMIT_EXCEEDED" },
+  ],
+  [
+    "depth hidden in fragments",
+    () =>
+      gql(
+        `{ namespace(name: "default") { ...A } }
+         fragment A on Namespace { instances(first: 1) { nodes { ...B } } }
+         fragment B on Instance { namespace { instances(first: 1) { nodes { namespace { name } } } } }`,
+      ),
+    { status: 400, code: "OPERATION_LIMIT_EXCEEDED" },
+  ],
+  [
+    "fragment cycle",
+    () =>
+      gql(
+        `{ namespace(name: "default") { ...A } } fragment A on Namespace { ...B } fragment B on Namespace { ...A }`,
+      ),
+    { code: "GRAPHQL_VALIDATION_FAILED" },
+  ],
+  [
+    "hundreds of aliases of an expensive field",
+    () =>
+      gql(
+        `{ ${Array.from(
+          { length: 600 },
+          (_, i) =>
+            `a${i}: search(input: { instanceIds: ["gateway-docs"], query: "q" }) { searchQuery }`,
+        ).join(" ")} }`,
+      ),
+    { status: 400, code: "OPERATION_LIMIT_EXCEEDED" },
+  ],
+  // HTTP transport.
+  [
+    "oversize body",
+    () => post(JSON.stringify({ query: "{ __typename }", pad: "x".repeat(70_000) })),
+    { status: 413, code: "REQUEST_ENTITY_TOO_LARGE" },
+  ],
+  ["oversize WebSocket frame", async () => ({ extra: await wsCloseCode(70_000) }), { extra: 1009 }],
+  [
+    "GET mutation",
+    async () => {
+      const url = `${harness.gateway.graphqlUrl}?query=${encodeURIComponent("mutation { __typename }")}`;
+      const response = await fetch(url, { headers: { accept: "application/json" } });
+      return { status: response.status };
+    },
+    { status: 405 },
+  ],
+  [
+    "text/plain POST without the CSRF header",
+    () => post(JSON.stringify({ query: "{ __typename }" }), { "content-type": "text/plain" }),
+    { status: 403, code: "CSRF_PREVENTED" },
+  ],
+  [
+    "a foreign Origin",
+    async () => {
+      const r = await post(JSON.stringify({ query: "{ __typename }" }), {
+        "content-type": "application/json",
+        origin: "https://evil.example",
+      });
+      return { extra: r.headers.get("access-control-allow-origin") };
+    },
+    { extra: null },
+  ],
+  // Names and tokens.
+  [
+    "hostile namespace name",
+    () => ask({ namespace: "../../accounts" }),
+    { code: "BAD_USER_INPUT" },
+  ],
+  ["hostile instance id", () => ask({ instanceIds: ["a/../b"] }), { code: "BAD_USER_INPUT" }],
+  [
+    "pass-through token with CR/LF",
+    () =>
+      post(
+        JSON.stringify({ query: "{ namespaces { totalCount } }" }),
+        { "content-type": "application/json", "x-cloudflare-api-token": "abc%0d%0aX-Evil: 1" },
+        passThrough,
+      ),
+    { status: 401, code: "UNAUTHENTICATED" },
+  ],
+  // Upstream faults.
+  [
+    "upstream 302 to another host",
+    () =>
+      withFault(
+        {
+          redirectTo: `http://127.0.0.1:${(elsewhere.address() as AddressInfo).port}/steal`,
+          match: "/chat/completions",
+        },
+        () => ask({}),
+      ),
+    { code: "UPSTREAM_BAD_RESPONSE" },
+  ],
+  [
+    "upstream stalls before headers",
+    () => withFault({ stallBeforeHeadersMs: 10_000, match: "/chat/completions" }, () => ask({})),
+    { code: "UPSTREAM_TIMEOUT" },
+  ],
+  [
+    "upstream stalls mid-stream",
+    () => streamOutcome({ stallMidStreamAfterDeltas: 2, match: "/chat/completions" }),
+    { code: "UPSTREAM_TIMEOUT" },
+  ],
+  [
+    "malformed SSE",
+    () => streamOutcome({ malformedSse: true, match: "/chat/completions" }),
+    { code: "UPSTREAM_BAD_RESPONSE" },
+  ],
+  [
+    "an endless stream",
+    () => streamOutcome({ endlessStream: true, match: "/chat/completions" }),
+    { code: "STREAM_LIMIT_EXCEEDED" },
+  ],
+  [
+    "Retry-After huge",
+    async () => {
+      harness.local.resetRequests();
+      const outcome = await withFault(
+        { errorStatus: 429, retryAfter: "86400", match: "/namespaces" },
+        () => gql("{ namespaces { totalCount } }"),
+      );
+      return { code: outcome.code, extra: harness.local.requests.length };
+    },
+    { code: "RATE_LIMITED", extra: 1 },
+  ],
+  [
+    "Retry-After in the past",
+    async () => {
+      harness.local.resetRequests();
+      const outcome = await withFault(
+        {
+          errorStatus: 503,
+          retryAfter: "Wed, 21 Oct 2015 07:28:00 GMT",
+          match: "/namespaces",
+          times: 1,
+        },
+        () => gql("{ namespaces { totalCount } }"),
+      );
+      return { code: outcome.code, extra: harness.local.requests.length };
+    },
+    { code: undefined, extra: 2 },
+  ],
+];
+
+describe("bad input and upstream faults", () => {
+  it.each(cases)("%s", async (_name, send, expected) => {
+    const outcome = await send();
+    if ("status" in expected) expect(outcome.status).toBe(expected.status);
+    if ("code" in expected) expect(outcome.code).toBe(expected.code);
+    if ("extra" in expected) expect(outcome.extra).toEqual(expected.extra);
+  });
+
+  it("never let a redirect carry the token to another host", () => {
+    expect(elsewhereHits).toEqual([]);
+  });
+
+  it("leave the gateway healthy with no upstream sockets open", async () => {
+    const health = await fetch(`${harness.gateway.url}/healthz`);
+    expect(health.status).toBe(200);
+    expect((await gql('{ namespace(name: "default") { name } }')).code).toBeUndefined();
+    // Idle keep-alive sockets close after the pool's keep-alive timeout (4 s).
+    const deadline = Date.now() + 8_000;
+    while (harness.local.openConnections() > 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(harness.local.openConnections()).toBe(0);
+  });
+});
