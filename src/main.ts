@@ -1,18 +1,7 @@
 import { ConfigError, loadConfig } from "./config.ts";
 import { createLogger } from "./logger.ts";
-
-const EXAMPLE_MUTATION = `mutation Ask {
-  chatCompletion(input: {
-    namespace: "default"
-    instanceIds: ["gateway-docs", "ai-search-concepts"]
-    messages: [{ role: USER, content: "How does the gateway stream answers?" }]
-  }) {
-    model
-    content
-    chunks { instanceId score item { key } scoringDetails { keywordRank keywordScore fusionMethod } }
-    errors { instanceId message }
-  }
-}`;
+// Type-only imports aside, graphiql.ts loads nothing, so graphql is not imported before NODE_ENV is set.
+import { EXAMPLE_MUTATION } from "./server/graphiql.ts";
 
 async function main() {
   let config: ReturnType<typeof loadConfig>;

@@ -1,3 +1,4 @@
+import { renderGraphiQL } from "@graphql-yoga/render-graphiql";
 import { createYoga, type Plugin } from "graphql-yoga";
 import type { GatewayConfig } from "../config.ts";
 import { createContext } from "../context.ts";
@@ -6,6 +7,7 @@ import type { Credentials } from "../upstream/auth.ts";
 import type { AiSearchClient } from "../upstream/client.ts";
 import { anonymousClient, type ClientIdentity, createClientVerifier } from "./client-auth.ts";
 import { maskError } from "./errors.ts";
+import { graphiqlOptions } from "./graphiql.ts";
 import { contextHooks, type Observability, observabilityPlugins } from "./observability.ts";
 import { SubscriptionCounter } from "./subscription-caps.ts";
 import { clientOf, useClientAuth } from "./useClientAuth.ts";
@@ -90,9 +92,10 @@ export function createGatewayYoga(
   const yoga = createYoga({
     schema,
     graphqlEndpoint: "/graphql",
-    graphiql: config.graphiql
-      ? { title: "AI Search GraphQL gateway", subscriptionsProtocol: "WS" }
-      : false,
+    graphiql: config.graphiql ? graphiqlOptions : false,
+    // GraphiQL with its scripts inlined, instead of Yoga's page that loads them from a CDN: the
+    // gateway is meant to work offline, where a CDN-backed page would stay blank.
+    renderGraphiQL,
     landingPage: false,
     // `useCors` replaces Yoga's CORS handling, which reflects any origin by default.
     cors: false,

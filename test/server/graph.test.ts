@@ -129,9 +129,13 @@ describe("namespaces, instances and nodes", () => {
     expect(unsafe.headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
   });
 
-  it("serves GraphiQL to browsers", async () => {
+  it("serves GraphiQL to browsers, self-contained and preloaded with the example", async () => {
     const page = await fetch(harness.gateway.graphqlUrl, { headers: { accept: "text/html" } });
     expect(page.status).toBe(200);
-    expect(await page.text()).toContain("GraphiQL");
+    const html = await page.text();
+    expect(html).toContain("AI Search GraphQL gateway");
+    expect(html).toContain("chatCompletion(input:");
+    // Works offline: no script or stylesheet is fetched from another origin.
+    expect(html).not.toMatch(/<(script|link)[^>]+(src|href)="https?:\/\//);
   });
 });
