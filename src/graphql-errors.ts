@@ -55,8 +55,9 @@ export function notFound(message: string): GraphQLError {
 }
 
 /**
- * `instanceof GraphQLError` is unreliable here: `@apollo/subgraph` loads graphql's CommonJS build
- * while Yoga and Pothos load its ES module build, so two GraphQLError classes coexist.
+ * A name check rather than `instanceof`: graphql ships CommonJS and ES module builds, and a
+ * tool that loads both (test runners, bundlers) makes two GraphQLError classes; an error from
+ * either must keep its code.
  */
 export function isGraphQLError(error: unknown): error is GraphQLError {
   return error instanceof Error && error.name === "GraphQLError";

@@ -113,3 +113,34 @@ describe("bad input never reaches the upstream", () => {
     expect(upstreamRequests()).toEqual([]);
   });
 });
+
+describe("a caller that goes away", () => {
+  it("aborts the upstream request of its mutation", async () => {
+    harness.local.setFaults({ latencyMs: 5_000, match: "/chat/completions" });
+    try {
+      harness.local.resetRequests();
+      const aborted = harness.local.waitForAbort("/chat/completions", 10_000);
+      const caller = new AbortController();
+      const pending = fetch(harness.gateway.graphqlUrl, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({
+          query: print(AskDocument),
+          variables: {
+            input: { instanceIds: ["gateway-docs"], messages: [{ role: "USER", content: "hi" }] },
+          },
+        }),
+        signal: caller.signal,
+      }).catch(() => "aborted");
+      // Leave only once the upstream has the request, so there is something to abort.
+      while (!harness.local.requests.some((r) => r.path.endsWith("/chat/completions"))) {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      caller.abort();
+      expect(await pending).toBe("aborted");
+      expect((await aborted).aborted).toBe(true);
+    } finally {
+      harness.local.setFaults(undefined);
+    }
+  });
+});

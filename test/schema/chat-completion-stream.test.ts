@@ -1,0 +1,76 @@
+/**
+ * The subscription's relay, executed on the schema itself (no HTTP in between) so the test can
+ * play a subscriber that stops reading, against the real local AI Search.
+ */
+import { parse, subscribe } from "graphql";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createContext } from "../../src/context.ts";
+import { type LocalAiSearch, startLocalAiSearch } from "../../src/local/server.ts";
+import { schema } from "../../src/schema/index.ts";
+import { AiSearchClient } from "../../src/upstream/client.ts";
+import type { StreamEvent } from "../../src/upstream/types.ts";
+
+let local: LocalAiSearch;
+let upstream: AiSearchClient;
+
+beforeAll(async () => {
+  local = await startLocalAiSearch({ streamDelayMs: 0, apiToken: "relay-test-token" });
+  upstream = new AiSearchClient({
+    baseUrl: local.baseUrl,
+    accountId: "test",
+    credentials: { kind: "token", token: "relay-test-token" },
+  });
+});
+afterAll(async () => {
+  await upstream.close();
+  await local.close();
+});
+
+const STREAM = parse(`subscription {
+  chatCompletionStream(input: {
+    instanceIds: ["gateway-docs"]
+    messages: [{ role: USER, content: "how are streams relayed?" }]
+  }) { __typename }
+}`);
+
+describe("a slow subscriber", () => {
+  it("pauses the upstream read instead of buffering the answer", async () => {
+    local.setFaults({ endlessStream: true, match: "/chat/completions" });
+    // Counts what the relay pulls from the real upstream stream.
+    let pulled = 0;
+    const counting = Object.create(upstream) as AiSearchClient;
+    counting.streamChatCompletions = async (...args) => {
+      const events = await upstream.streamChatCompletions(...args);
+      return {
+        async *[Symbol.asyncIterator](): AsyncGenerator<StreamEvent> {
+          for await (const event of events) {
+            pulled++;
+            yield event;
+          }
+        },
+      } as Awaited<ReturnType<AiSearchClient["streamChatCompletions"]>>;
+    };
+    const context = createContext(
+      counting,
+      {},
+      { id: "test", kind: "anonymous" },
+      { maxChars: 1_000_000, maxDurationMs: 60_000 },
+    );
+    const result = await subscribe({ schema, document: STREAM, contextValue: context });
+    if (!(Symbol.asyncIterator in result)) throw new Error(JSON.stringify(result));
+    const iterator = result[Symbol.asyncIterator]();
+    try {
+      for (let i = 0; i < 3; i++) expect((await iterator.next()).done).toBe(false);
+      // The upstream keeps writing; the subscriber reads nothing for a while.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      // Three taken, at most one more waiting to be taken: nothing else was read.
+      expect(pulled).toBeLessThanOrEqual(4);
+    } finally {
+      const aborted = local.waitForAbort("/chat/completions", 5_000);
+      await iterator.return?.();
+      // Leaving also ends the upstream request, though it never finished by itself.
+      expect((await aborted).aborted).toBe(true);
+      local.setFaults(undefined);
+    }
+  });
+});
