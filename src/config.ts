@@ -13,6 +13,11 @@ const flag = z
   .transform((v) => ["true", "1", "yes", "on"].includes(v));
 
 const positive = z.coerce.number().int().positive();
+const LOOPBACK_URL = /^http:\/\/(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|localhost|\[::1\])(:\d+)?(\/|$)/;
+/** A credential sent as one header value: visible ASCII, no spaces or separators a header could split on. */
+const secret = z
+  .string()
+  .regex(/^[\x21-\x7e]{1,1024}$/, "must be 1-1024 visible ASCII characters, no spaces");
 /** Comma-separated values, e.g. `CORS_ORIGINS=https://a.example,https://b.example`. */
 const list = z.string().transform((v) =>
   v
@@ -28,14 +33,18 @@ const environment = z.object({
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   CLOUDFLARE_API_BASE_URL: z
     .url({ protocol: /^https?$/ })
+    // The token travels with every call; plain HTTP is only for an upstream on this machine.
+    .refine((url) => url.startsWith("https:") || LOOPBACK_URL.test(url), {
+      message: "must be https (plain http only for a loopback address)",
+    })
     .default("https://api.cloudflare.com/client/v4"),
   CLOUDFLARE_ACCOUNT_ID: z
     .string()
     .regex(/^[A-Za-z0-9_-]{1,64}$/, "must be a Cloudflare account id (letters, digits, - and _)")
     .optional(),
-  CLOUDFLARE_API_TOKEN: z.string().min(1).optional(),
+  CLOUDFLARE_API_TOKEN: secret.optional(),
   CLOUDFLARE_API_EMAIL: z.email().optional(),
-  CLOUDFLARE_API_KEY: z.string().min(1).optional(),
+  CLOUDFLARE_API_KEY: secret.optional(),
   LOCAL_CORPUS_DIR: z.string().min(1).optional(),
   LOCAL_STREAM_DELAY_MS: z.coerce.number().int().min(0).max(10_000).default(15),
   GRAPHIQL: flag.optional(),
@@ -79,6 +88,7 @@ const environment = z.object({
   WS_CONNECTION_INIT_TIMEOUT_MS: positive.default(3000),
   MAX_SUBSCRIPTIONS_PER_CONNECTION: positive.default(10),
   MAX_SUBSCRIPTIONS_PER_CLIENT: positive.default(20),
+  MAX_CONNECTIONS_PER_CLIENT: positive.default(20),
   RATE_LIMIT_PER_MINUTE: positive.default(600),
   STREAM_MAX_CHARS: positive.default(200_000),
   STREAM_MAX_DURATION_MS: positive.default(300_000),
@@ -135,6 +145,8 @@ export interface LimitsConfig {
   wsConnectionInitTimeoutMs: number;
   maxSubscriptionsPerConnection: number;
   maxSubscriptionsPerClient: number;
+  /** Acknowledged graphql-ws connections per client identity. */
+  maxConnectionsPerClient: number;
   rateLimitPerMinute: number;
   /** A streamed answer is cut off past these, so a runaway upstream cannot hold a subscriber. */
   stream: StreamLimits;
@@ -237,6 +249,7 @@ export function loadConfig(
       wsConnectionInitTimeoutMs: e.WS_CONNECTION_INIT_TIMEOUT_MS,
       maxSubscriptionsPerConnection: e.MAX_SUBSCRIPTIONS_PER_CONNECTION,
       maxSubscriptionsPerClient: e.MAX_SUBSCRIPTIONS_PER_CLIENT,
+      maxConnectionsPerClient: e.MAX_CONNECTIONS_PER_CLIENT,
       rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
       stream: { maxChars: e.STREAM_MAX_CHARS, maxDurationMs: e.STREAM_MAX_DURATION_MS },
     },

@@ -21,13 +21,13 @@ import {
 
 /**
  * The `extensions.code` values clients can rely on. Stable: renaming one is a breaking change.
- * Upstream failures are translated to these in `src/server/useUpstreamErrors.ts`.
+ * Upstream failures are translated to these by `describeError` below, used by the masking in
+ * `src/server/errors.ts` and by the stream relay.
  */
 export const ErrorCode = {
   BAD_USER_INPUT: "BAD_USER_INPUT",
   NOT_FOUND: "NOT_FOUND",
   UNAUTHENTICATED: "UNAUTHENTICATED",
-  FORBIDDEN: "FORBIDDEN",
   RATE_LIMITED: "RATE_LIMITED",
   TOO_MANY_SUBSCRIPTIONS: "TOO_MANY_SUBSCRIPTIONS",
   UPSTREAM_AUTH_FAILED: "UPSTREAM_AUTH_FAILED",
@@ -61,6 +61,13 @@ export function notFound(message: string): GraphQLError {
  */
 export function isGraphQLError(error: unknown): error is GraphQLError {
   return error instanceof Error && error.name === "GraphQLError";
+}
+
+/** Resolvers and loaders may wrap the real failure; the innermost error is what happened. */
+export function innermostError(error: unknown): unknown {
+  let current = error;
+  while (isGraphQLError(current) && current.originalError) current = current.originalError;
+  return current;
 }
 
 interface ClientFacing {

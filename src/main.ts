@@ -51,7 +51,15 @@ async function main() {
   process.on("SIGINT", shutdown);
   process.on("SIGTERM", shutdown);
 
-  const running = await starting;
+  let running: Awaited<typeof starting>;
+  try {
+    running = await starting;
+  } catch (error) {
+    // A port in use or an unreachable corpus is an operator's fix, not a stack trace to read.
+    process.stderr.write(`Start-up failed: ${(error as Error).message}\n`);
+    logger.debug({ err: error }, "start-up failed");
+    process.exit(1);
+  }
   if (stopping) return;
   const upstream =
     running.upstream.kind === "local"

@@ -5,8 +5,10 @@
  *
  * Per-instance errors cannot ride in the chunks event (its data is a bare array), so when
  * there are any they precede it as one `event: errors` frame whose data is the InstanceError
- * array; a reader can then pass the chunks on the moment they arrive, errors attached. One `: keep-alive` comment precedes the first delta, so clients exercise comment
- * handling in every local run.
+ * array; a reader can then pass the chunks on the moment they arrive, errors attached.
+ *
+ * One `: keep-alive` comment precedes the first delta, so clients exercise comment handling in
+ * every local run.
  */
 
 import type { ServerResponse } from "node:http";

@@ -1,6 +1,5 @@
 import { builder, type SchemaTypes } from "../builder.ts";
 import { badUserInput } from "../graphql-errors.ts";
-import { SLUG_PATTERN } from "../upstream/names.ts";
 import type { AiSearchOptions, JsonObject } from "../upstream/types.ts";
 import {
   BoostDirection,
@@ -9,9 +8,7 @@ import {
   KeywordMatchMode,
   RetrievalType,
 } from "./enums.ts";
-
-/** Fan-out per request; each instance is a parallel upstream retrieval. */
-export const MAX_INSTANCE_IDS = 20;
+import { validateInstanceIds } from "./names.ts";
 
 const CacheInput = builder.inputType("CacheOptionsInput", {
   description: "Reuse of answers to similar earlier questions.",
@@ -95,26 +92,6 @@ function inRange(value: number | null | undefined, min: number, max: number, fie
 function compact<T extends object>(value: T): T | undefined {
   const entries = Object.entries(value).filter(([, v]) => v !== undefined && v !== null);
   return entries.length ? (Object.fromEntries(entries) as T) : undefined;
-}
-
-export function validateInstanceIds(ids: readonly string[]): string[] {
-  if (ids.length === 0)
-    throw badUserInput("`instanceIds` must name at least one instance", "instanceIds");
-  if (ids.length > MAX_INSTANCE_IDS) {
-    throw badUserInput(
-      `\`instanceIds\` may name at most ${MAX_INSTANCE_IDS} instances`,
-      "instanceIds",
-    );
-  }
-  for (const id of ids) {
-    if (!SLUG_PATTERN.test(id)) {
-      throw badUserInput(
-        "`instanceIds` entries must be lowercase letters, digits, `-` or `_` (at most 64)",
-        "instanceIds",
-      );
-    }
-  }
-  return [...new Set(ids)];
 }
 
 /** Validates ranges and shapes, then converts to the wire's snake_case groups. */

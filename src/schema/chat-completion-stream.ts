@@ -208,6 +208,33 @@ function relay(
   });
 }
 
+/**
+ * A subscriber may leave before asking for the first event (graphql-ws `complete` while the
+ * headers were still coming). The relay's own cleanup never runs then, since a repeater starts
+ * only on its first `next()`, so leaving must abort the upstream request here.
+ */
+function abortOnReturn<T>(
+  events: AsyncIterator<T>,
+  upstream: AbortController,
+): AsyncIterableIterator<T> {
+  return {
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+    next: () => events.next(),
+    return: (value?: unknown) => {
+      upstream.abort();
+      return events.return
+        ? events.return(value)
+        : Promise.resolve({ done: true, value: undefined as T });
+    },
+    throw: (error?: unknown) => {
+      upstream.abort();
+      return events.throw ? events.throw(error) : Promise.reject(error);
+    },
+  };
+}
+
 builder.subscriptionFields((t) => ({
   chatCompletionStream: t.field({
     type: ChatCompletionStreamEvent,
@@ -233,7 +260,10 @@ builder.subscriptionFields((t) => ({
         () => context.call.signal?.removeEventListener("abort", onCallerGone),
         { once: true },
       );
-      return relay(namespace, events, upstream, context.stream, context.shutdown);
+      return abortOnReturn(
+        relay(namespace, events, upstream, context.stream, context.shutdown),
+        upstream,
+      );
     },
     resolve: (event: StreamedEvent) => event,
   }),

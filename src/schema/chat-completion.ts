@@ -4,7 +4,7 @@ import type { ChatCompletionRequest, ChatCompletionResponse } from "../upstream/
 import { aiSearchOptionFields, toAiSearchOptions } from "./ai-search-options.ts";
 import { ChunkRef, InstanceErrorRef, toChunkRecords, toInstanceErrorRecords } from "./chunk.ts";
 import { ChatMessageInput, ChatMessageRef, messageText, toWireMessages } from "./message.ts";
-import { validateNamespace } from "./search.ts";
+import { validateNamespace } from "./names.ts";
 
 /** Model ids look like `@cf/meta/llama-3.3-70b-instruct-fp8-fast` or `openai/gpt-5-mini`. */
 const MODEL_PATTERN = /^[A-Za-z0-9@][A-Za-z0-9@/._:-]{0,127}$/;

@@ -4,6 +4,7 @@ import { notFound } from "../graphql-errors.ts";
 import { type InstanceRecord, primeInstances } from "../loaders.ts";
 import type { InstanceStats } from "../upstream/types.ts";
 import { CacheThreshold, FusionMethod, InstanceType, knownOrNull } from "./enums.ts";
+import { validateInstanceId, validateNamespace } from "./names.ts";
 import { NamespaceRef } from "./namespace.ts";
 import { resolvePagedConnection } from "./pagination.ts";
 
@@ -12,11 +13,13 @@ export const InstanceRef = builder.objectRef<InstanceRecord>("Instance");
 /** Global ids of instances carry the namespace, since an instance id is unique only within one. */
 const INSTANCE_ID_SEPARATOR = "/";
 
+/** A global id is client input like any other: both halves are checked before a lookup. */
 function parseInstanceGlobalId(localId: string): { namespace: string; id: string } {
   const at = localId.indexOf(INSTANCE_ID_SEPARATOR);
-  return at < 0
-    ? { namespace: "", id: localId }
-    : { namespace: localId.slice(0, at), id: localId.slice(at + 1) };
+  return {
+    namespace: validateNamespace(at < 0 ? "" : localId.slice(0, at)),
+    id: validateInstanceId(localId.slice(at + 1)),
+  };
 }
 
 const IndexMethodRef = builder
@@ -325,8 +328,9 @@ builder.queryFields((t) => ({
       id: t.arg.string({ required: true, description: "The instance id." }),
     },
     resolve: async (_root, args, context) => {
-      const namespace = args.namespace ?? "default";
-      const instance = await context.loaders.instance.load({ namespace, id: args.id });
+      const namespace = validateNamespace(args.namespace);
+      const id = validateInstanceId(args.id);
+      const instance = await context.loaders.instance.load({ namespace, id });
       if (!instance)
         throw notFound(`instance "${args.id}" does not exist in namespace "${namespace}"`);
       return instance;

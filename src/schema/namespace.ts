@@ -2,6 +2,7 @@ import { builder } from "../builder.ts";
 import { notFound } from "../graphql-errors.ts";
 import type { Namespace } from "../upstream/types.ts";
 import { InstanceRef, listInstancesConnection } from "./instance.ts";
+import { validateInstanceId, validateNamespace } from "./names.ts";
 import { connectionWithTotalCount, resolvePagedConnection } from "./pagination.ts";
 
 export const NamespaceRef = builder.objectRef<Namespace>("Namespace");
@@ -46,7 +47,10 @@ builder.node(NamespaceRef, {
       description: "One instance of this namespace by its Cloudflare id; null when there is none.",
       args: { id: t.arg.string({ required: true, description: "The instance id." }) },
       resolve: (namespace, args, context) =>
-        context.loaders.instance.load({ namespace: namespace.name, id: args.id }),
+        context.loaders.instance.load({
+          namespace: namespace.name,
+          id: validateInstanceId(args.id),
+        }),
     }),
   }),
 });
@@ -83,7 +87,7 @@ builder.queryFields((t) => ({
     description: "One namespace by name. Errors with NOT_FOUND when there is none.",
     args: { name: t.arg.string({ required: true, description: "The namespace name." }) },
     resolve: async (_root, args, context) => {
-      const namespace = await context.loaders.namespace.load(args.name);
+      const namespace = await context.loaders.namespace.load(validateNamespace(args.name));
       if (!namespace) throw notFound(`namespace "${args.name}" does not exist`);
       return namespace;
     },

@@ -1,6 +1,5 @@
 import { builder } from "../builder.ts";
 import { badUserInput } from "../graphql-errors.ts";
-import { SLUG_PATTERN } from "../upstream/names.ts";
 import type { SearchResult } from "../upstream/types.ts";
 import { aiSearchOptionFields, toAiSearchOptions } from "./ai-search-options.ts";
 import {
@@ -13,18 +12,7 @@ import {
 } from "./chunk.ts";
 import { knownOrNull, QueryKind } from "./enums.ts";
 import { ChatMessageInput, MAX_MESSAGE_TEXT, toWireMessages } from "./message.ts";
-
-/** Rejects a namespace name that must never reach an upstream URL. */
-export function validateNamespace(namespace: string | null | undefined): string {
-  const name = namespace ?? "default";
-  if (!SLUG_PATTERN.test(name)) {
-    throw badUserInput(
-      "`namespace` must be lowercase letters, digits, `-` or `_` (at most 64)",
-      "namespace",
-    );
-  }
-  return name;
-}
+import { validateNamespace } from "./names.ts";
 
 const SearchInput = builder.inputType("SearchInput", {
   description: "A multi-instance search. Give either `query` or `messages`.",

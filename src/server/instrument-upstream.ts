@@ -179,7 +179,7 @@ export function instrumentUpstream(
       if (bound === undefined) {
         const method = value.bind(target) as (...args: unknown[]) => Promise<unknown>;
         bound =
-          typeof property === "string" && !NOT_CALLS.has(property) && !property.startsWith("#")
+          typeof property === "string" && !NOT_CALLS.has(property)
             ? wrap(property, method)
             : method;
         cache.set(property, bound);

@@ -90,15 +90,6 @@ export function codeOf(error: unknown, fallback?: string): string {
   return typeof code === "string" ? code : ErrorCode.INTERNAL_SERVER_ERROR;
 }
 
-/** What a resolver threw, under graphql-js' located wrapper. */
-export function originalError(error: unknown): unknown {
-  let current = error;
-  while ((current as GraphQLError | undefined)?.originalError) {
-    current = (current as GraphQLError).originalError;
-  }
-  return current;
-}
-
 /**
  * Iterates `source` and reports each value and the end, however it comes: done, a throw, or the
  * consumer's `return()` — even before the first `next()`, which a generator would skip.

@@ -27,10 +27,6 @@ export class SubscriptionCounter {
       else this.#active.delete(clientId);
     });
   }
-
-  activeFor(clientId: string): number {
-    return this.#active.get(clientId) ?? 0;
-  }
 }
 
 /** Several cleanup paths may fire for one subscription; only the first may count. */

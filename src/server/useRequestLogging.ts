@@ -1,8 +1,8 @@
 import type { Plugin } from "graphql-yoga";
-import { ErrorCode } from "../graphql-errors.ts";
+import { ErrorCode, innermostError } from "../graphql-errors.ts";
 import type { Logger } from "../logger.ts";
 import type { ClientIdentity } from "./client-auth.ts";
-import { codeOf, originalError, useOperationObserver } from "./operation-observer.ts";
+import { codeOf, useOperationObserver } from "./operation-observer.ts";
 
 export interface RequestLoggingOptions {
   logger: Logger;
@@ -53,7 +53,7 @@ export function useRequestLogging(options: RequestLoggingOptions): Plugin {
           (error) => codeOf(error) === ErrorCode.INTERNAL_SERVER_ERROR,
         );
         if (unexpected !== undefined) {
-          logger.error({ ...line, err: originalError(unexpected) }, "graphql operation failed");
+          logger.error({ ...line, err: innermostError(unexpected) }, "graphql operation failed");
         } else if (end.codes.some((code) => UPSTREAM_TROUBLE.has(code))) {
           logger.warn(line, "graphql operation");
         } else {

@@ -314,7 +314,8 @@ export class AiSearchClient {
 
   /** Everything that makes two reads' answers differ; credentials only as a hash. */
   #readKey(exchange: Exchange, opts: CallOptions | undefined): string {
-    const auth = JSON.stringify(this.#headers(exchange, opts));
+    // Only what changes the answer: not the request id, which differs for every caller.
+    const auth = JSON.stringify(this.#authFor(opts) ?? authHeaders(undefined));
     const credentials = createHash("sha256").update(auth).digest("base64url");
     return `${exchange.method} ${exchange.path}\n${JSON.stringify(exchange.body ?? null)}\n${credentials}`;
   }
@@ -339,7 +340,7 @@ export class AiSearchClient {
   }
 
   #headers(exchange: Exchange, opts: CallOptions | undefined): Record<string, string> {
-    const auth = opts?.credentials === undefined ? this.#auth : authHeaders(opts.credentials);
+    const auth = this.#authFor(opts);
     if (auth === undefined) return authHeaders(undefined); // throws InvalidCredentialsError("missing")
     const headers: Record<string, string> = {
       ...auth,
@@ -352,6 +353,10 @@ export class AiSearchClient {
       headers["x-request-id"] = opts.requestId;
     }
     return headers;
+  }
+
+  #authFor(opts: CallOptions | undefined): AuthHeaders | undefined {
+    return opts?.credentials === undefined ? this.#auth : authHeaders(opts.credentials);
   }
 
   /**

@@ -7,6 +7,7 @@
  */
 import { createParser, type EventSourceMessage } from "eventsource-parser";
 import { UpstreamProtocolError } from "./errors.ts";
+import { isObject } from "./options.ts";
 import type { Chunk, InstanceError, StreamEvent } from "./types.ts";
 
 export interface ChatStreamOptions {
@@ -19,12 +20,6 @@ export interface ChatStreamOptions {
 }
 
 const DEFAULT_MAX_EVENT_CHARS = 8 * 1024 * 1024;
-
-type Json = Record<string, unknown>;
-
-function isObject(value: unknown): value is Json {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
 
 function parseData(data: string): unknown {
   try {

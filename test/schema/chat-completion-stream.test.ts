@@ -48,7 +48,8 @@ describe("a slow subscriber", () => {
             yield event;
           }
         },
-      } as Awaited<ReturnType<AiSearchClient["streamChatCompletions"]>>;
+        close: () => events.close(),
+      };
     };
     const context = createContext(
       counting,

@@ -219,11 +219,13 @@ const cases: [string, () => Promise<Outcome>, Outcome][] = [
   ],
   ["hostile instance id", () => ask({ instanceIds: ["a/../b"] }), { code: "BAD_USER_INPUT" }],
   [
-    "pass-through token with CR/LF",
+    // fetch refuses to send a raw CR/LF (pass-through.test.ts sends one over a raw socket); a
+    // token that smuggles a second value is the same attack one layer up.
+    "pass-through token carrying two values",
     () =>
       post(
         JSON.stringify({ query: "{ namespaces { totalCount } }" }),
-        { "content-type": "application/json", "x-cloudflare-api-token": "abc%0d%0aX-Evil: 1" },
+        { "content-type": "application/json", "x-cloudflare-api-token": "token-one,token-two" },
         passThrough,
       ),
     { status: 401, code: "UNAUTHENTICATED" },

@@ -1,3 +1,4 @@
+import { print } from "graphql";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   AskDocument,
@@ -94,6 +95,28 @@ describe("Subscription.chatCompletionStream", () => {
       const request = await aborted;
       expect(request.aborted).toBe(true);
     } finally {
+      await client.dispose();
+    }
+  });
+
+  it("aborts the upstream request when a graphql-ws subscriber completes before the first event", async () => {
+    harness.local.setFaults({ latencyMs: 5_000, match: "/chat/completions" });
+    harness.local.resetRequests();
+    const client = wsClient(harness.gateway.graphqlUrl);
+    try {
+      const aborted = harness.local.waitForAbort("/chat/completions", 10_000);
+      const unsubscribe = client.subscribe(
+        { query: print(AskStreamDocument), variables: { input } },
+        { next: () => {}, error: () => {}, complete: () => {} },
+      );
+      // The upstream has the request but has not answered yet: no event can have arrived.
+      while (!harness.local.requests.some((r) => r.path.endsWith("/chat/completions"))) {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      unsubscribe();
+      expect((await aborted).aborted).toBe(true);
+    } finally {
+      harness.local.setFaults(undefined);
       await client.dispose();
     }
   });

@@ -100,6 +100,24 @@ describe("namespaces, instances and nodes", () => {
     expect(unknown.body.errors?.[0]?.extensions?.code).toBe("NOT_FOUND");
   });
 
+  it.each([
+    ["Query.instance", `{ instance(namespace: "default", id: "../x") { instanceId } }`],
+    [
+      "Query.instance namespace",
+      `{ instance(namespace: "a/b", id: "gateway-docs") { instanceId } }`,
+    ],
+    ["Namespace.instance", `{ namespace(name: "default") { instance(id: "A B") { instanceId } } }`],
+    [
+      "an instance global id",
+      `{ node(id: "${Buffer.from("Instance:default/../x").toString("base64")}") { id } }`,
+    ],
+  ])("refuses a hostile instance id in %s before any instance lookup", async (_where, query) => {
+    harness.local.resetRequests();
+    const { body } = await harness.graphql(query);
+    expect(body.errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
+    expect(harness.local.requests.filter((r) => r.path.includes("/instances"))).toEqual([]);
+  });
+
   it("searches several instances without generating an answer", async () => {
     const { body } = await harness.graphql(SearchDocument, {
       input: { instanceIds: ["gateway-docs", "frontend-recipes"], query: "subscription" },

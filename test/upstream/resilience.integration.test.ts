@@ -54,6 +54,16 @@ describe("identical in-flight reads", () => {
     expect(upstreamCalls("/namespaces")).toHaveLength(1);
   });
 
+  it("are shared even when the callers' request ids differ", async () => {
+    local.setFaults({ latencyMs: 100 });
+    const c = client();
+    await Promise.all([
+      c.listNamespaces({}, { requestId: "first" }),
+      c.listNamespaces({}, { requestId: "second" }),
+    ]);
+    expect(upstreamCalls("/namespaces")).toHaveLength(1);
+  });
+
   it("are never shared across different credentials", async () => {
     local.setFaults({ latencyMs: 100 });
     const c = client();
