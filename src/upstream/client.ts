@@ -2,11 +2,10 @@
  * The AI Search REST client: validated names and credentials, one keep-alive pool per upstream
  * origin, typed errors, retries (see retry.ts) and typed streams (see sse.ts).
  */
-import { createHash } from "node:crypto";
 import { type Dispatcher, Pool } from "undici";
 import { type AuthHeaders, authHeaders } from "./auth.ts";
 import { type CircuitState, UpstreamCircuit } from "./circuit.ts";
-import { InFlightReads } from "./coalesce.ts";
+import { InFlightReads, readKey } from "./coalesce.ts";
 import { errorFromStatus, type UpstreamError, UpstreamProtocolError } from "./errors.ts";
 import { CallScope, cloudflareErrors, discard, httpError, readJson } from "./http.ts";
 import {
@@ -29,6 +28,7 @@ import {
   type Page,
   parseBaseUrl,
   type TimeoutOptions,
+  toPage,
   withDefaults,
 } from "./options.ts";
 import { type CallKind, DEFAULT_RETRY, type RetryOptions, retryDelayMs } from "./retry.ts";
@@ -39,7 +39,6 @@ import type {
   Instance,
   InstanceStats,
   Namespace,
-  ResultInfo,
   SearchRequest,
   SearchResult,
 } from "./types.ts";
@@ -243,17 +242,7 @@ export class AiSearchClient {
   ): Promise<Page<T>> {
     const isList = (parsed: Json) => Array.isArray(parsed.result);
     const envelope = await this.#json(exchange(operation, "read", "GET", path), opts, isList);
-    const items = envelope.result as T[];
-    const info: Partial<ResultInfo> = isObject(envelope.result_info) ? envelope.result_info : {};
-    const num = (v: unknown): v is number => typeof v === "number" && Number.isFinite(v);
-    const page: Page<T> = {
-      items,
-      page: num(info.page) ? info.page : (params.page ?? 1),
-      perPage: num(info.per_page) ? info.per_page : (params.perPage ?? items.length),
-      count: num(info.count) ? info.count : items.length,
-    };
-    if (num(info.total_count)) page.totalCount = info.total_count;
-    return page;
+    return toPage<T>(envelope, params);
   }
 
   async #enveloped(operation: string, path: string, opts: CallOptions | undefined) {
@@ -315,9 +304,7 @@ export class AiSearchClient {
   /** Everything that makes two reads' answers differ; credentials only as a hash. */
   #readKey(exchange: Exchange, opts: CallOptions | undefined): string {
     // Only what changes the answer: not the request id, which differs for every caller.
-    const auth = JSON.stringify(this.#authFor(opts) ?? authHeaders(undefined));
-    const credentials = createHash("sha256").update(auth).digest("base64url");
-    return `${exchange.method} ${exchange.path}\n${JSON.stringify(exchange.body ?? null)}\n${credentials}`;
+    return readKey(exchange, this.#authFor(opts) ?? authHeaders(undefined));
   }
 
   async #sendJson(

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { UpstreamAbortedError } from "./errors.ts";
 
 interface Shared<T> {
@@ -66,4 +67,13 @@ export class InFlightReads {
       );
     });
   }
+}
+
+/** The coalescing key of a read: method, path, body and a hash of the credentials (never the credentials themselves). */
+export function readKey(
+  request: { method: string; path: string; body?: unknown },
+  auth: Readonly<Record<string, string>>,
+): string {
+  const credentials = createHash("sha256").update(JSON.stringify(auth)).digest("base64url");
+  return `${request.method} ${request.path}\n${JSON.stringify(request.body ?? null)}\n${credentials}`;
 }

@@ -9,7 +9,7 @@ import type { CircuitOptions } from "./circuit.ts";
 import { InvalidArgumentError } from "./errors.ts";
 import { assertInstanceId, assertPage, assertPerPage, assertSearch } from "./names.ts";
 import type { RetryOptions } from "./retry.ts";
-import type { AiSearchOptions } from "./types.ts";
+import type { AiSearchOptions, ResultInfo } from "./types.ts";
 
 export interface CallOptions {
   /** Aborting rejects with `UpstreamAbortedError` and closes the upstream socket at once. */
@@ -194,4 +194,19 @@ export function parseBaseUrl(text: string): URL {
     );
   }
   return base;
+}
+
+/** A list envelope as a Page, trusting `result_info` only where it holds real numbers. */
+export function toPage<T>(envelope: Json, params: ListParams): Page<T> {
+  const items = envelope.result as T[];
+  const info: Partial<ResultInfo> = isObject(envelope.result_info) ? envelope.result_info : {};
+  const num = (v: unknown): v is number => typeof v === "number" && Number.isFinite(v);
+  const page: Page<T> = {
+    items,
+    page: num(info.page) ? info.page : (params.page ?? 1),
+    perPage: num(info.per_page) ? info.per_page : (params.perPage ?? items.length),
+    count: num(info.count) ? info.count : items.length,
+  };
+  if (num(info.total_count)) page.totalCount = info.total_count;
+  return page;
 }
