@@ -156,6 +156,7 @@ async function main(): Promise<void> {
     gatewayEnv: {
       MAX_SUBSCRIPTIONS_PER_CLIENT: String(s.STREAMS * 2),
       MAX_SUBSCRIPTIONS_PER_CONNECTION: String(s.STREAMS * 2),
+      MAX_CONNECTIONS_PER_CLIENT: String(s.STREAMS * 2),
     },
   });
   const url = new URL(servers.graphqlUrl);

@@ -107,11 +107,8 @@ export function buildApp(config: GatewayConfig, options: AppOptions = {}): App {
       const drain = new Drain();
       const client = instrumentUpstream(upstream.client, { logger, metrics, tracing });
       metrics?.watchCircuit(() => client.circuitState);
-      const { yoga, health, verifier, subscriptions, trustedDocuments } = createGatewayYoga(
-        config,
-        client,
-        { logger, metrics, tracing, drain },
-      );
+      const { yoga, health, verifier, subscriptions, rateLimits, trustedDocuments } =
+        createGatewayYoga(config, client, { logger, metrics, tracing, drain });
       const server = createLimitedServer(yoga, {
         maxHeaderBytes: config.limits.maxHeaderBytes,
         maxHeaders: config.limits.maxHeaders,
@@ -126,6 +123,9 @@ export function buildApp(config: GatewayConfig, options: AppOptions = {}): App {
         maxSubscriptionsPerConnection: config.limits.maxSubscriptionsPerConnection,
         clientSubscriptions: subscriptions,
         resolveQuery: trustedDocuments?.resolveQuery,
+        rateLimit: rateLimits,
+        maxConnectionsPerClient: config.limits.maxConnectionsPerClient,
+        allowedOrigins: config.security.corsOrigins,
       });
       drain.trackServer(server);
       await new Promise<void>((resolve, reject) => {

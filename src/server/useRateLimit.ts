@@ -85,13 +85,23 @@ export interface RateLimitOptions {
 
 const byAddress = ({ remoteAddress }: RateLimitKeyInput) => remoteAddress;
 
+/** The refusal's message, the same over HTTP and graphql-ws. */
+export const RATE_LIMITED_MESSAGE = "Too many requests; retry later.";
+
+/**
+ * The wait told to a refused client: whole seconds, since `Retry-After` has no finer unit, and
+ * never 0, which clients read as "retry at once".
+ */
+export const retryAfterMsFor = (resetMs: number) =>
+  Math.max(1000, Math.ceil(resetMs / 1000) * 1000);
+
 function tooManyRequests(resetMs: number): Response {
-  const retryAfterMs = Math.max(1000, Math.ceil(resetMs / 1000) * 1000);
+  const retryAfterMs = retryAfterMsFor(resetMs);
   return new Response(
     JSON.stringify({
       errors: [
         {
-          message: "Too many requests; retry later.",
+          message: RATE_LIMITED_MESSAGE,
           extensions: { code: ErrorCode.RATE_LIMITED, retryAfterMs },
         },
       ],
@@ -111,6 +121,8 @@ function tooManyRequests(resetMs: number): Response {
  * Per-client rate limiting over HTTP, in `onRequest`: an over-limit request is answered 429 with
  * `Retry-After` and `extensions.code: "RATE_LIMITED"` before its body is read or parsed. CORS
  * preflights are not counted; they carry no operation and browsers send them on their own.
+ * graphql-ws never passes through here: it consumes from the same store itself (`rateLimit` of
+ * `serveGraphqlWs`), one token per `subscribe` message.
  */
 export function useRateLimit(options: RateLimitOptions): Plugin {
   const windowMs = options.windowMs ?? 60_000;

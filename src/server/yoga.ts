@@ -22,7 +22,7 @@ import {
   missingCallerToken,
   usePassThroughCredentials,
 } from "./usePassThroughCredentials.ts";
-import { useRateLimit } from "./useRateLimit.ts";
+import { memoryRateLimitStore, useRateLimit } from "./useRateLimit.ts";
 import { requestIdOf, useRequestId } from "./useRequestId.ts";
 import { useSubscriptionLimit } from "./useSubscriptionLimit.ts";
 import { useTrustedDocuments } from "./useTrustedDocuments.ts";
@@ -36,6 +36,8 @@ export interface InitialContext {
   client?: ClientIdentity;
   /** The same, for the caller's own upstream credentials in pass-through mode. */
   credentials?: Credentials;
+  /** Set by the graphql-ws transport: aborted by the client's `complete` or a closed socket. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -56,6 +58,8 @@ export function createGatewayYoga(
   const verifier = createClientVerifier(config.security);
   const subscriptions = new SubscriptionCounter(config.limits.maxSubscriptionsPerClient);
   const { security, limits } = config;
+  // One allowance per client whichever transport it uses; graphql-ws consumes from it too.
+  const rateLimits = memoryRateLimitStore({ limit: limits.rateLimitPerMinute, windowMs: 60_000 });
   const trustedDocuments =
     security.trustedDocuments === "off"
       ? undefined
@@ -73,6 +77,7 @@ export function createGatewayYoga(
     // After authentication, so a client's allowance follows its key or token, not its address.
     useRateLimit({
       limit: limits.rateLimitPerMinute,
+      store: rateLimits,
       key: ({ request, remoteAddress }) => clientOf(request)?.id ?? remoteAddress,
     }),
     useCsrfPrevention(),
@@ -115,7 +120,7 @@ export function createGatewayYoga(
       return createContext(
         upstream,
         {
-          signal: initial.request?.signal,
+          signal: initial.request?.signal ?? initial.signal,
           requestId: initial.requestId ?? requestIdOf(initial.request),
           credentials,
         },
@@ -125,5 +130,5 @@ export function createGatewayYoga(
       );
     },
   });
-  return { yoga, health, verifier, subscriptions, trustedDocuments };
+  return { yoga, health, verifier, subscriptions, rateLimits, trustedDocuments };
 }
