@@ -48,7 +48,21 @@ export const builder = new SchemaBuilder<Types>({
   relay: {
     clientMutationId: "omit",
     cursorType: "String",
-    nodesOnConnection: true,
+    nodesOnConnection: { description: "The page's objects, without their cursors." },
+    idFieldOptions: { description: "A globally unique, opaque id, for `node(id:)` and caches." },
+    edgesFieldOptions: { description: "The page's objects, each with its cursor." },
+    pageInfoFieldOptions: { description: "Where this page sits, and the cursors to move on." },
+    cursorFieldOptions: { description: "Opaque position of this object, for `after`/`before`." },
+    nodeFieldOptions: { description: "The object." },
+    hasNextPageFieldOptions: { description: "True when `after: endCursor` has more objects." },
+    hasPreviousPageFieldOptions: { description: "True when `before: startCursor` has more." },
+    startCursorFieldOptions: { description: "Cursor of the page's first object." },
+    endCursorFieldOptions: { description: "Cursor of the page's last object." },
+    firstArgOptions: { description: "Take this many from the start (at most 100; default 20)." },
+    afterArgOptions: { description: "Start after this cursor." },
+    lastArgOptions: { description: "Take this many from the end (at most 100)." },
+    beforeArgOptions: { description: "End before this cursor." },
+    defaultEdgeTypeOptions: { description: "An object of a page, with its cursor." },
     nodeTypeOptions: { description: "An object with a globally unique, opaque `id` (Relay)." },
     pageInfoTypeOptions: {
       description: "Where a page of a connection sits in the whole list.",
@@ -56,7 +70,13 @@ export const builder = new SchemaBuilder<Types>({
       // of them mark it shareable.
       shareable: true,
     },
-    nodeQueryOptions: { description: "Fetches any object by its global `id`." },
-    nodesQueryOptions: { description: "Fetches several objects by their global ids, in order." },
+    nodeQueryOptions: {
+      description: "Fetches any object by its global `id`.",
+      args: { id: { description: "A global id, as returned in any `id` field." } },
+    },
+    nodesQueryOptions: {
+      description: "Fetches several objects by their global ids, in order.",
+      args: { ids: { description: "Global ids, as returned in `id` fields." } },
+    },
   },
 });
