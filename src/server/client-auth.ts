@@ -6,6 +6,7 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import { createRemoteJWKSet, decodeProtectedHeader, type JWTPayload, jwtVerify } from "jose";
 import type { SecurityConfig } from "../config.ts";
 import { ErrorCode } from "../graphql-errors.ts";
+import { graphqlErrorBody, jsonResponse } from "./responses.ts";
 
 /**
  * A stable name for a caller, for rate limits and subscription caps. Never a secret: API keys
@@ -193,15 +194,7 @@ export function unauthenticatedResponse(
   error?: "invalid_token" | "invalid_request",
 ): Response {
   const challenge = error ? `Bearer realm="graphql", error="${error}"` : `Bearer realm="graphql"`;
-  return new Response(
-    JSON.stringify({ errors: [{ message, extensions: { code: ErrorCode.UNAUTHENTICATED } }] }),
-    {
-      status: 401,
-      headers: {
-        "content-type": "application/json; charset=utf-8",
-        "cache-control": "no-store",
-        "www-authenticate": challenge,
-      },
-    },
-  );
+  return jsonResponse(401, graphqlErrorBody(ErrorCode.UNAUTHENTICATED, message), {
+    "www-authenticate": challenge,
+  });
 }

@@ -3,7 +3,7 @@ import type { IncomingHttpHeaders, IncomingMessage, Server } from "node:http";
 import { type ExecutionArgs, type GraphQLError, getOperationAST } from "graphql";
 import { CloseCode, type SubscribePayload, type Context as WsContext } from "graphql-ws";
 import { type Extra, useServer } from "graphql-ws/use/ws";
-import { createGraphQLError, type YogaServerInstance } from "graphql-yoga";
+import { createGraphQLError, isAsyncIterable, type YogaServerInstance } from "graphql-yoga";
 import { type RawData, type WebSocket, WebSocketServer } from "ws";
 import { ErrorCode } from "../graphql-errors.ts";
 import type { Credentials } from "../upstream/auth.ts";
@@ -15,14 +15,8 @@ import {
   presentedCredential,
   presentedInConnectionParams,
 } from "./client-auth.ts";
-import {
-  isAsyncIterable,
-  once,
-  type Release,
-  releaseWhenDone,
-  SubscriptionCounter,
-  tooManySubscriptions,
-} from "./subscription-caps.ts";
+import { once, onIteratorEnd } from "./iterate.ts";
+import { type Release, SubscriptionCounter, tooManySubscriptions } from "./subscription-caps.ts";
 import { callerTokenFrom } from "./usePassThroughCredentials.ts";
 import { RATE_LIMITED_MESSAGE, type RateLimitStore, retryAfterMsFor } from "./useRateLimit.ts";
 
@@ -379,7 +373,7 @@ export function serveGraphqlWs(
         const root = args.rootValue as EnvelopedRoot;
         try {
           const result = await root.execute(args as ExecutionArgs);
-          if (isAsyncIterable(result)) return releaseWhenDone(result, root.end);
+          if (isAsyncIterable(result)) return onIteratorEnd(result, { onEnd: root.end });
           root.end();
           return result;
         } catch (error) {
@@ -391,7 +385,7 @@ export function serveGraphqlWs(
         const root = args.rootValue as EnvelopedRoot;
         try {
           const result = await root.subscribe(args as ExecutionArgs);
-          if (isAsyncIterable(result)) return releaseWhenDone(result, root.end);
+          if (isAsyncIterable(result)) return onIteratorEnd(result, { onEnd: root.end });
           root.end();
           return result;
         } catch (error) {

@@ -1,4 +1,5 @@
 import { createServer, type RequestListener, type Server } from "node:http";
+import { graphqlErrorBody, JSON_CONTENT_TYPE } from "./responses.ts";
 
 export interface HeaderLimits {
   /**
@@ -14,14 +15,9 @@ export interface HeaderLimits {
   maxHeaders?: number;
 }
 
-const TOO_MANY_HEADERS = JSON.stringify({
-  errors: [
-    {
-      message: "Too many request headers.",
-      extensions: { code: "REQUEST_HEADER_FIELDS_TOO_LARGE" },
-    },
-  ],
-});
+const TOO_MANY_HEADERS = JSON.stringify(
+  graphqlErrorBody("REQUEST_HEADER_FIELDS_TOO_LARGE", "Too many request headers."),
+);
 
 /**
  * The gateway's HTTP server with header caps. Node's `maxHeadersCount` does not refuse extra
@@ -36,10 +32,7 @@ export function createLimitedServer(handler: RequestListener, limits: HeaderLimi
     { maxHeaderSize: limits.maxHeaderBytes ?? 16_384, requireHostHeader: false },
     (request, response) => {
       if (request.rawHeaders.length / 2 > maxHeaders) {
-        response.writeHead(431, {
-          "content-type": "application/json; charset=utf-8",
-          connection: "close",
-        });
+        response.writeHead(431, { "content-type": JSON_CONTENT_TYPE, connection: "close" });
         response.end(TOO_MANY_HEADERS);
         return;
       }

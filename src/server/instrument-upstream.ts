@@ -14,6 +14,7 @@ import type { Logger } from "../logger.ts";
 import type { Tracing } from "../tracing.ts";
 import type { AiSearchClient } from "../upstream/client.ts";
 import type { ChatStream } from "../upstream/stream.ts";
+import { once, onIteratorEnd } from "./iterate.ts";
 import type { GatewayMetrics } from "./useMetrics.ts";
 
 export interface UpstreamInstrumentation {
@@ -51,35 +52,19 @@ function observeChatStream(
   onDelta: () => void,
   onEnd: (error?: unknown) => void,
 ): ChatStream {
-  let ended = false;
-  const finish = (error?: unknown) => {
-    if (ended) return;
-    ended = true;
-    onEnd(error);
-  };
+  // `close()` ends the stream without going through an iterator, so the end is guarded here too.
+  const end = once(onEnd);
   return {
-    [Symbol.asyncIterator]() {
-      const iterator = stream[Symbol.asyncIterator]();
-      return {
-        async next() {
-          try {
-            const result = await iterator.next();
-            if (result.done) finish();
-            else if (result.value.type === "delta") onDelta();
-            return result;
-          } catch (error) {
-            finish(error);
-            throw error;
-          }
+    // One watcher per iteration, so `stream` still refuses a second iteration itself.
+    [Symbol.asyncIterator]: () =>
+      onIteratorEnd(stream, {
+        onValue: (event) => {
+          if (event.type === "delta") onDelta();
         },
-        async return(value?: unknown) {
-          finish();
-          return (await iterator.return?.(value)) ?? { done: true, value: undefined };
-        },
-      };
-    },
+        onEnd: end,
+      }),
     close() {
-      finish();
+      end();
       stream.close();
     },
   };

@@ -11,9 +11,10 @@ import {
   type GraphQLError,
   getOperationAST,
 } from "graphql";
-import type { Plugin } from "graphql-yoga";
+import { isAsyncIterable, type Plugin } from "graphql-yoga";
 import { ErrorCode } from "../graphql-errors.ts";
 import { maskError } from "./errors.ts";
+import { onIteratorEnd } from "./iterate.ts";
 import { requestIdOf } from "./useRequestId.ts";
 
 export type Transport = "http" | "sse" | "ws";
@@ -75,11 +76,6 @@ interface State {
 const PARSE_FAILED = "GRAPHQL_PARSE_FAILED";
 const VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED";
 
-const isAsyncIterable = (value: unknown): value is AsyncIterable<unknown> =>
-  typeof value === "object" &&
-  value !== null &&
-  typeof (value as AsyncIterable<unknown>)[Symbol.asyncIterator] === "function";
-
 /** The code a client sees for `error`; `fallback` for graphql-js errors of a known phase. */
 export function codeOf(error: unknown, fallback?: string): string {
   const own = (error as Partial<GraphQLError> | undefined)?.extensions?.code;
@@ -88,49 +84,6 @@ export function codeOf(error: unknown, fallback?: string): string {
   const masked = maskError(error) as Partial<GraphQLError>;
   const code = masked.extensions?.code;
   return typeof code === "string" ? code : ErrorCode.INTERNAL_SERVER_ERROR;
-}
-
-/**
- * Iterates `source` and reports each value and the end, however it comes: done, a throw, or the
- * consumer's `return()` — even before the first `next()`, which a generator would skip.
- */
-function observeStream<T>(
-  source: AsyncIterable<T>,
-  onValue: (value: T) => void,
-  onEnd: (error?: unknown) => void,
-): AsyncIterableIterator<T> {
-  const iterator = source[Symbol.asyncIterator]();
-  let ended = false;
-  const finish = (error?: unknown) => {
-    if (ended) return;
-    ended = true;
-    onEnd(error);
-  };
-  return {
-    [Symbol.asyncIterator]() {
-      return this;
-    },
-    async next() {
-      try {
-        const result = await iterator.next();
-        if (result.done) finish();
-        else onValue(result.value);
-        return result;
-      } catch (error) {
-        finish(error);
-        throw error;
-      }
-    },
-    async return(value?: unknown) {
-      finish();
-      return (await iterator.return?.(value)) ?? { done: true, value: undefined };
-    },
-    async throw(error?: unknown) {
-      finish(error);
-      if (iterator.throw) return iterator.throw(error);
-      throw error;
-    },
-  };
 }
 
 export interface OperationObserverOptions {
@@ -224,6 +177,16 @@ export function useOperationObserver(
     observer.onEvent?.(state.operation, result);
   };
 
+  // A streamed operation ends with its stream, not when execution hands the stream over.
+  const watch = <T>(state: State, stream: AsyncIterable<T>) => {
+    state.streaming = true;
+    observer.onStream?.(state.operation);
+    return onIteratorEnd(stream, {
+      onValue: (value) => onResult(state, value as ExecutionResult),
+      onEnd: (error) => end(state, error === undefined ? [] : [error]),
+    });
+  };
+
   return {
     onRequest({ request }) {
       arrivals.set(request, performance.now());
@@ -260,15 +223,7 @@ export function useOperationObserver(
       return {
         onExecuteDone({ result, setResult }) {
           if (isAsyncIterable(result)) {
-            state.streaming = true;
-            observer.onStream?.(state.operation);
-            setResult(
-              observeStream(
-                result,
-                (value) => onResult(state, value as ExecutionResult),
-                (error) => end(state, error === undefined ? [] : [error]),
-              ) as typeof result,
-            );
+            setResult(watch(state, result) as typeof result);
           } else {
             end(state, result.errors);
           }
@@ -293,15 +248,7 @@ export function useOperationObserver(
             end(state, (result as ExecutionResult).errors);
             return;
           }
-          state.streaming = true;
-          observer.onStream?.(state.operation);
-          setResult(
-            observeStream(
-              result,
-              (value) => onResult(state, value as ExecutionResult),
-              (error) => end(state, error === undefined ? [] : [error]),
-            ),
-          );
+          setResult(watch(state, result));
         },
       };
     },

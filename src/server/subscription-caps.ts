@@ -5,6 +5,7 @@
  */
 import { GraphQLError } from "graphql";
 import { ErrorCode } from "../graphql-errors.ts";
+import { once } from "./iterate.ts";
 
 export type Release = () => void;
 
@@ -20,6 +21,7 @@ export class SubscriptionCounter {
     const current = this.#active.get(clientId) ?? 0;
     if (current >= this.limit) return undefined;
     this.#active.set(clientId, current + 1);
+    // Several cleanup paths may fire for one subscription; only the first may count.
     return once(() => {
       const left = (this.#active.get(clientId) ?? 1) - 1;
       // Deleting at zero keeps the map as small as the set of clients streaming right now.
@@ -29,65 +31,11 @@ export class SubscriptionCounter {
   }
 }
 
-/** Several cleanup paths may fire for one subscription; only the first may count. */
-export function once(release: Release): Release {
-  let done = false;
-  return () => {
-    if (done) return;
-    done = true;
-    release();
-  };
-}
-
 export function tooManySubscriptions(scope: "connection" | "client", limit: number) {
   return new GraphQLError(
     scope === "connection"
       ? `Too many subscriptions on this connection (at most ${limit} at once).`
       : `Too many subscriptions for this client (at most ${limit} at once).`,
     { extensions: { code: ErrorCode.TOO_MANY_SUBSCRIPTIONS, limit } },
-  );
-}
-
-/**
- * Wraps a subscription so `release` runs however it ends: the source finishes or throws, or the
- * consumer calls `return` — even before the first `next`, which an async generator wrapper
- * would silently skip (its `finally` never runs if it never started).
- */
-export function releaseWhenDone<T>(
-  source: AsyncIterable<T>,
-  release: Release,
-): AsyncIterableIterator<T> & { return(): Promise<IteratorResult<T>> } {
-  const iterator = source[Symbol.asyncIterator]();
-  return {
-    [Symbol.asyncIterator]() {
-      return this;
-    },
-    async next() {
-      try {
-        const result = await iterator.next();
-        if (result.done) release();
-        return result;
-      } catch (error) {
-        release();
-        throw error;
-      }
-    },
-    async return() {
-      release();
-      return (await iterator.return?.()) ?? { done: true, value: undefined };
-    },
-    async throw(error?: unknown) {
-      release();
-      if (iterator.throw) return iterator.throw(error);
-      throw error;
-    },
-  };
-}
-
-export function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
-  return (
-    typeof value === "object" &&
-    value !== null &&
-    typeof (value as AsyncIterable<unknown>)[Symbol.asyncIterator] === "function"
   );
 }

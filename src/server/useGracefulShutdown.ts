@@ -2,6 +2,7 @@ import { GraphQLError } from "graphql";
 import type { Plugin } from "graphql-yoga";
 import { ErrorCode } from "../graphql-errors.ts";
 import { useOperationObserver } from "./operation-observer.ts";
+import { graphqlErrorBody, jsonResponse } from "./responses.ts";
 import type { Drain } from "./shutdown.ts";
 
 export interface GracefulShutdownOptions {
@@ -36,15 +37,8 @@ export function useGracefulShutdown(options: GracefulShutdownOptions): Plugin {
   const { drain } = options;
   const readyPath = options.readyPath ?? "/readyz";
   const endpoint = options.graphqlEndpoint ?? "/graphql";
-  const json = (status: number, body: object) =>
-    new Response(JSON.stringify(body), {
-      status,
-      headers: {
-        "content-type": "application/json; charset=utf-8",
-        "cache-control": "no-store",
-        connection: "close",
-      },
-    });
+  // `connection: close` so a client's keep-alive socket moves to an instance that is staying.
+  const refuse = (body: object) => jsonResponse(503, body, { connection: "close" });
 
   // HTTP requests are counted by the server; only graphql-ws operations need counting here.
   const leaves = new WeakMap<object, () => void>();
@@ -73,15 +67,9 @@ export function useGracefulShutdown(options: GracefulShutdownOptions): Plugin {
     },
     onRequest({ url, endResponse }) {
       if (!drain.draining) return;
-      if (url.pathname === readyPath) endResponse(json(503, { status: "draining" }));
+      if (url.pathname === readyPath) endResponse(refuse({ status: "draining" }));
       else if (url.pathname === endpoint) {
-        endResponse(
-          json(503, {
-            errors: [
-              { message: SHUTTING_DOWN_MESSAGE, extensions: { code: ErrorCode.SHUTTING_DOWN } },
-            ],
-          }),
-        );
+        endResponse(refuse(graphqlErrorBody(ErrorCode.SHUTTING_DOWN, SHUTTING_DOWN_MESSAGE)));
       }
     },
     onExecute({ args, setResultAndStopExecution }) {

@@ -1,4 +1,5 @@
 import type { Plugin } from "graphql-yoga";
+import { jsonResponse } from "./responses.ts";
 
 export interface HealthOptions {
   /** Resolves when the upstream answered a cheap request; rejects otherwise. */
@@ -26,11 +27,9 @@ export interface HealthOptions {
   reprobeIntervalMs?: number;
 }
 
+// Probes have always been answered without a charset parameter; kept so nothing keyed on it breaks.
 const json = (status: number, body: object) =>
-  new Response(JSON.stringify(body), {
-    status,
-    headers: { "content-type": "application/json", "cache-control": "no-store" },
-  });
+  jsonResponse(status, body, { "content-type": "application/json" });
 
 /** Liveness and readiness endpoints. Readiness latches once the upstream has answered. */
 export function useHealth(options: HealthOptions): Plugin & { probe(): Promise<boolean> } {

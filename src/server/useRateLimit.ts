@@ -2,6 +2,7 @@ import type { IncomingMessage } from "node:http";
 import type { Plugin } from "graphql-yoga";
 import { RateLimiterMemory, RateLimiterRes } from "rate-limiter-flexible";
 import { ErrorCode } from "../graphql-errors.ts";
+import { graphqlErrorBody, jsonResponse } from "./responses.ts";
 
 /** The outcome of counting one request against a client's allowance. */
 export interface RateLimitDecision {
@@ -97,23 +98,10 @@ export const retryAfterMsFor = (resetMs: number) =>
 
 function tooManyRequests(resetMs: number): Response {
   const retryAfterMs = retryAfterMsFor(resetMs);
-  return new Response(
-    JSON.stringify({
-      errors: [
-        {
-          message: RATE_LIMITED_MESSAGE,
-          extensions: { code: ErrorCode.RATE_LIMITED, retryAfterMs },
-        },
-      ],
-    }),
-    {
-      status: 429,
-      headers: {
-        "content-type": "application/json; charset=utf-8",
-        "retry-after": String(retryAfterMs / 1000),
-        "cache-control": "no-store",
-      },
-    },
+  return jsonResponse(
+    429,
+    graphqlErrorBody(ErrorCode.RATE_LIMITED, RATE_LIMITED_MESSAGE, { retryAfterMs }),
+    { "retry-after": String(retryAfterMs / 1000) },
   );
 }
 

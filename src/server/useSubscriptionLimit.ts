@@ -1,11 +1,7 @@
-import type { Plugin } from "graphql-yoga";
+import { isAsyncIterable, type Plugin } from "graphql-yoga";
 import type { ClientIdentity } from "./client-auth.ts";
-import {
-  isAsyncIterable,
-  releaseWhenDone,
-  type SubscriptionCounter,
-  tooManySubscriptions,
-} from "./subscription-caps.ts";
+import { onIteratorEnd } from "./iterate.ts";
+import { type SubscriptionCounter, tooManySubscriptions } from "./subscription-caps.ts";
 
 export interface SubscriptionLimitOptions {
   /**
@@ -38,7 +34,7 @@ export function useSubscriptionLimit(options: SubscriptionLimitOptions): Plugin 
       setSubscribeFn(async (subscribeArgs) => {
         try {
           const result = await subscribeFn(subscribeArgs);
-          if (isAsyncIterable(result)) return releaseWhenDone(result, release);
+          if (isAsyncIterable(result)) return onIteratorEnd(result, { onEnd: release });
           release();
           return result;
         } catch (error) {

@@ -1,0 +1,68 @@
+/**
+ * Watching a stream end. The operation observer, the subscription caps and the upstream
+ * instrumentation each hold something (a span, a slot, a drain count) for exactly as long as a
+ * stream lives, and a stream can end in more ways than a `finally` sees.
+ */
+
+/** `fn`, run on the first call only: several end paths may race for one stream. */
+export function once<A extends unknown[]>(fn: (...args: A) => void): (...args: A) => void {
+  let done = false;
+  return (...args) => {
+    if (done) return;
+    done = true;
+    fn(...args);
+  };
+}
+
+export interface IterationHooks<T> {
+  /** Each value the source yields, before the consumer sees it. */
+  onValue?(value: T): void;
+  /** Exactly once, however iteration ends; `error` is set when the source or `throw()` threw. */
+  onEnd(error?: unknown): void;
+}
+
+/** `return` and `throw` always present: graphql-ws and Yoga's typings ask for both. */
+export type WatchedIterator<T> = AsyncIterableIterator<T> & {
+  return(value?: unknown): Promise<IteratorResult<T>>;
+  throw(error?: unknown): Promise<IteratorResult<T>>;
+};
+
+/**
+ * `source`, unchanged for the consumer, calling `hooks` per value and when it ends: done, a
+ * throw, or the consumer's `return()` — even before the first `next()`, when an async
+ * generator's `finally` would never run. Not a generator for a second reason: a generator queues
+ * `return()` behind a pending `next()`, while here it reaches the source at once, so an upstream
+ * request is aborted when the consumer leaves rather than at its next event.
+ */
+export function onIteratorEnd<T>(
+  source: AsyncIterable<T>,
+  hooks: IterationHooks<T>,
+): WatchedIterator<T> {
+  const iterator = source[Symbol.asyncIterator]();
+  const end = once((error?: unknown) => hooks.onEnd(error));
+  return {
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+    async next() {
+      try {
+        const result = await iterator.next();
+        if (result.done) end();
+        else hooks.onValue?.(result.value);
+        return result;
+      } catch (error) {
+        end(error);
+        throw error;
+      }
+    },
+    async return(value?: unknown) {
+      end();
+      return (await iterator.return?.(value)) ?? { done: true, value: undefined };
+    },
+    async throw(error?: unknown) {
+      end(error);
+      if (iterator.throw) return iterator.throw(error);
+      throw error;
+    },
+  };
+}
