@@ -3,7 +3,7 @@ import type { IncomingHttpHeaders, IncomingMessage, Server } from "node:http";
 import { type ExecutionArgs, type GraphQLError, getOperationAST } from "graphql";
 import { CloseCode, type SubscribePayload, type Context as WsContext } from "graphql-ws";
 import { type Extra, useServer } from "graphql-ws/use/ws";
-import { createGraphQLError, isAsyncIterable, type YogaServerInstance } from "graphql-yoga";
+import { createGraphQLError, type YogaServerInstance } from "graphql-yoga";
 import { type RawData, type WebSocket, WebSocketServer } from "ws";
 import { ErrorCode } from "../graphql-errors.ts";
 import type { Credentials } from "../upstream/auth.ts";
@@ -15,7 +15,7 @@ import {
   presentedCredential,
   presentedInConnectionParams,
 } from "./client-auth.ts";
-import { once, onIteratorEnd } from "./iterate.ts";
+import { once, whenSettled } from "./iterate.ts";
 import { type Release, SubscriptionCounter, tooManySubscriptions } from "./subscription-caps.ts";
 import { callerTokenFrom } from "./usePassThroughCredentials.ts";
 import { RATE_LIMITED_MESSAGE, type RateLimitStore, retryAfterMsFor } from "./useRateLimit.ts";
@@ -369,29 +369,13 @@ export function serveGraphqlWs(
         connection.operations.clear();
         connection.leave();
       },
-      execute: async (args) => {
+      execute: (args) => {
         const root = args.rootValue as EnvelopedRoot;
-        try {
-          const result = await root.execute(args as ExecutionArgs);
-          if (isAsyncIterable(result)) return onIteratorEnd(result, { onEnd: root.end });
-          root.end();
-          return result;
-        } catch (error) {
-          root.end();
-          throw error;
-        }
+        return whenSettled(() => root.execute(args as ExecutionArgs), root.end);
       },
-      subscribe: async (args) => {
+      subscribe: (args) => {
         const root = args.rootValue as EnvelopedRoot;
-        try {
-          const result = await root.subscribe(args as ExecutionArgs);
-          if (isAsyncIterable(result)) return onIteratorEnd(result, { onEnd: root.end });
-          root.end();
-          return result;
-        } catch (error) {
-          root.end();
-          throw error;
-        }
+        return whenSettled(() => root.subscribe(args as ExecutionArgs), root.end);
       },
       onSubscribe: async (ctx, id, payload) => {
         const connection = connections.get(ctx.extra.socket);

@@ -4,6 +4,8 @@
  * stream lives, and a stream can end in more ways than a `finally` sees.
  */
 
+import { isAsyncIterable } from "graphql-yoga";
+
 /** `fn`, run on the first call only: several end paths may race for one stream. */
 export function once<A extends unknown[]>(fn: (...args: A) => void): (...args: A) => void {
   let done = false;
@@ -65,4 +67,20 @@ export function onIteratorEnd<T>(
       throw error;
     },
   };
+}
+
+/**
+ * Runs `run` and calls `onEnd` once the operation is over, whatever its shape: when a single
+ * result arrives, when a stream ends (or is left), or when running throws.
+ */
+export async function whenSettled<T>(run: () => Promise<T>, onEnd: () => void): Promise<T> {
+  try {
+    const result = await run();
+    if (isAsyncIterable(result)) return onIteratorEnd(result, { onEnd }) as T;
+    onEnd();
+    return result;
+  } catch (error) {
+    onEnd();
+    throw error;
+  }
 }

@@ -1,6 +1,6 @@
-import { isAsyncIterable, type Plugin } from "graphql-yoga";
+import type { Plugin } from "graphql-yoga";
 import type { ClientIdentity } from "./client-auth.ts";
-import { onIteratorEnd } from "./iterate.ts";
+import { whenSettled } from "./iterate.ts";
 import { type SubscriptionCounter, tooManySubscriptions } from "./subscription-caps.ts";
 
 export interface SubscriptionLimitOptions {
@@ -31,17 +31,9 @@ export function useSubscriptionLimit(options: SubscriptionLimitOptions): Plugin 
       }
       // Wrapping the subscribe function itself (rather than reacting to its result) also frees
       // the slot when subscribing throws or resolves to a single error result.
-      setSubscribeFn(async (subscribeArgs) => {
-        try {
-          const result = await subscribeFn(subscribeArgs);
-          if (isAsyncIterable(result)) return onIteratorEnd(result, { onEnd: release });
-          release();
-          return result;
-        } catch (error) {
-          release();
-          throw error;
-        }
-      });
+      setSubscribeFn((subscribeArgs) =>
+        whenSettled(async () => subscribeFn(subscribeArgs), release),
+      );
     },
   };
 }
