@@ -1,3 +1,4 @@
+import { afterEach } from "vitest";
 import WebSocket from "ws";
 
 /** A graphql-ws message as it travels, loosely typed: the tests assert on its fields. */
@@ -102,4 +103,19 @@ export async function openAcknowledged(
   const ack = await raw.next();
   if (ack.type !== "connection_ack") throw new Error(`expected connection_ack, got ${ack.type}`);
   return raw;
+}
+
+/**
+ * Call at a test file's top level: returns `track`, and every socket passed to it is closed after
+ * each test, whatever happened in it.
+ */
+export function closeAfterEach(): (raw: RawSocket) => RawSocket {
+  const opened: RawSocket[] = [];
+  afterEach(async () => {
+    await Promise.all(opened.splice(0).map((raw) => raw.close()));
+  });
+  return (raw) => {
+    opened.push(raw);
+    return raw;
+  };
 }

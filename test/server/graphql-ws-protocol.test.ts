@@ -1,8 +1,9 @@
 import { print } from "graphql";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AskStreamDocument, type ChatCompletionInput } from "../../operations/generated/graphql.ts";
 import { type GatewayHarness, startGateway } from "../helpers/gateway.ts";
 import {
+  closeAfterEach,
   openAcknowledged,
   openRawSocket,
   type RawSocket,
@@ -22,15 +23,7 @@ const subscribe = (id: string) => ({
 const KEY_A = "ws-key-a-0123456789abcdef";
 const KEY_B = "ws-key-b-0123456789abcdef";
 
-/** Every socket a test opens, closed after it whatever happened. */
-const opened: RawSocket[] = [];
-const track = (raw: RawSocket) => {
-  opened.push(raw);
-  return raw;
-};
-afterEach(async () => {
-  await Promise.all(opened.splice(0).map((raw) => raw.close()));
-});
+const track = closeAfterEach();
 
 describe("graphql-ws protocol close codes", () => {
   let harness: GatewayHarness;

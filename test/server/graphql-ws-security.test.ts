@@ -10,7 +10,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { AskDocument, type ChatCompletionInput } from "../../operations/generated/graphql.ts";
 import { originAllowed } from "../../src/server/graphql-ws.ts";
 import { type GatewayHarness, startGateway } from "../helpers/gateway.ts";
-import { openAcknowledged, openRawSocket, type RawSocket } from "../helpers/raw-ws.ts";
+import { closeAfterEach, openAcknowledged, openRawSocket } from "../helpers/raw-ws.ts";
 
 const CHAT = "/chat/completions";
 const input: ChatCompletionInput = {
@@ -27,14 +27,7 @@ const typename = (id: string) => ({ id, type: "subscribe", payload: { query: "{ 
 const KEY_A = "ws-sec-key-a-0123456789abcdef";
 const KEY_B = "ws-sec-key-b-0123456789abcdef";
 
-const opened: RawSocket[] = [];
-const track = (raw: RawSocket) => {
-  opened.push(raw);
-  return raw;
-};
-afterEach(async () => {
-  await Promise.all(opened.splice(0).map((raw) => raw.close()));
-});
+const track = closeAfterEach();
 
 /** Waits until the local AI Search has received `count` chat requests, so one can be aborted. */
 async function chatRequestsReach(harness: GatewayHarness, count: number): Promise<void> {
