@@ -13,24 +13,19 @@ import {
   callJson,
   chunksEvent,
   parseSse,
-  removeDir,
   result,
-  SMALL_CORPUS,
+  startSmallLocal,
   streamedText,
-  tempCorpus,
 } from "./helpers.ts";
 
-let dir: string;
 let local: LocalAiSearch;
+let dir: string;
+let stop: () => Promise<void>;
 
 beforeAll(async () => {
-  dir = await tempCorpus(SMALL_CORPUS);
-  local = await startLocalAiSearch({ corpusDir: dir, streamDelayMs: 0 });
+  ({ local, dir, stop } = await startSmallLocal({ streamDelayMs: 0 }));
 });
-afterAll(async () => {
-  await local?.close();
-  await removeDir(dir);
-});
+afterAll(() => stop());
 
 const NAMESPACE_CHAT = "/namespaces/default/chat/completions";
 const question = (

@@ -10,27 +10,22 @@ import {
   eventually,
   parseSse,
   readUntil,
-  removeDir,
-  SMALL_CORPUS,
+  startSmallLocal,
   streamedText,
-  tempCorpus,
 } from "./helpers.ts";
 
-let dir: string;
 let local: LocalAiSearch;
+let dir: string;
+let stop: () => Promise<void>;
 
 beforeAll(async () => {
-  dir = await tempCorpus(SMALL_CORPUS);
-  local = await startLocalAiSearch({ corpusDir: dir, streamDelayMs: 0 });
+  ({ local, dir, stop } = await startSmallLocal({ streamDelayMs: 0 }));
 });
 afterEach(() => {
   local.setFaults(undefined);
   local.resetRequests();
 });
-afterAll(async () => {
-  await local?.close();
-  await removeDir(dir);
-});
+afterAll(() => stop());
 
 const CHAT = "/namespaces/default/chat/completions";
 const streamBody = {

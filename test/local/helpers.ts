@@ -1,6 +1,11 @@
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import {
+  type LocalAiSearch,
+  type LocalAiSearchOptions,
+  startLocalAiSearch,
+} from "../../src/local/server.ts";
 import type { Chunk, Envelope } from "../../src/upstream/types.ts";
 
 export const ACCOUNT = "test-account";
@@ -167,3 +172,19 @@ export const SMALL_CORPUS: Record<string, string> = {
   // 30 distinct words, so chunk boundaries and context expansion are easy to predict.
   "other/sequence/numbers.txt": `${Array.from({ length: 30 }, (_, i) => `n${i}`).join(" ")}\n`,
 };
+
+/** A local AI Search over a fresh copy of SMALL_CORPUS; `stop` closes it and removes the copy. */
+export async function startSmallLocal(
+  options: LocalAiSearchOptions = {},
+): Promise<{ local: LocalAiSearch; dir: string; stop: () => Promise<void> }> {
+  const dir = await tempCorpus(SMALL_CORPUS);
+  const local = await startLocalAiSearch({ corpusDir: dir, ...options });
+  return {
+    local,
+    dir,
+    async stop() {
+      await local.close();
+      await removeDir(dir);
+    },
+  };
+}

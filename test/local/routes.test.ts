@@ -1,19 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type LocalAiSearch, MAX_BODY_BYTES, startLocalAiSearch } from "../../src/local/server.ts";
 import type { Envelope, Instance, InstanceStats, Namespace } from "../../src/upstream/types.ts";
-import { call, callJson, removeDir, result, SMALL_CORPUS, tempCorpus } from "./helpers.ts";
+import { call, callJson, result, SMALL_CORPUS, startSmallLocal } from "./helpers.ts";
 
-let dir: string;
 let local: LocalAiSearch;
+let dir: string;
+let stop: () => Promise<void>;
 
 beforeAll(async () => {
-  dir = await tempCorpus(SMALL_CORPUS);
-  local = await startLocalAiSearch({ corpusDir: dir });
+  ({ local, dir, stop } = await startSmallLocal());
 });
-afterAll(async () => {
-  await local?.close();
-  await removeDir(dir);
-});
+afterAll(() => stop());
 
 async function walk<T>(
   rest: string,

@@ -1,19 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type LocalAiSearch, startLocalAiSearch } from "../../src/local/server.ts";
+import type { LocalAiSearch } from "../../src/local/server.ts";
 import type { Envelope, SearchResult } from "../../src/upstream/types.ts";
-import { callJson, removeDir, result, SMALL_CORPUS, tempCorpus } from "./helpers.ts";
+import { callJson, result, startSmallLocal } from "./helpers.ts";
 
-let dir: string;
 let local: LocalAiSearch;
+let stop: () => Promise<void>;
 
 beforeAll(async () => {
-  dir = await tempCorpus(SMALL_CORPUS);
-  local = await startLocalAiSearch({ corpusDir: dir });
+  ({ local, stop } = await startSmallLocal());
 });
-afterAll(async () => {
-  await local?.close();
-  await removeDir(dir);
-});
+afterAll(() => stop());
 
 const ALPHA = "/namespaces/default/instances/alpha/search";
 const NAMESPACE = "/namespaces/default/search";
