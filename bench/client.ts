@@ -115,25 +115,20 @@ function targets(baseUrl: string, pool: Pool, client: AiSearchClient): Target[] 
   const jsonBody = JSON.stringify(BODY);
   const streamBody = JSON.stringify({ ...BODY, stream: true });
   const sseHeaders = { ...headers, accept: "text/event-stream" };
+  // The two baselines send exactly these requests; only what they do with the answer differs.
+  const postJson = () =>
+    pool.request({ path: url.pathname, method: "POST", headers, body: jsonBody });
+  const postStream = () =>
+    pool.request({ path: url.pathname, method: "POST", headers: sseHeaders, body: streamBody });
   return [
     {
       name: "raw undici",
       json: async () => {
-        const res = await pool.request({
-          path: url.pathname,
-          method: "POST",
-          headers,
-          body: jsonBody,
-        });
+        const res = await postJson();
         return (await res.body.text()).length;
       },
       stream: async (start) => {
-        const res = await pool.request({
-          path: url.pathname,
-          method: "POST",
-          headers: sseHeaders,
-          body: streamBody,
-        });
+        const res = await postStream();
         let first = 0;
         for await (const part of res.body) {
           if (!first && (part as Buffer).includes('"delta":{"content"'))
@@ -146,21 +141,11 @@ function targets(baseUrl: string, pool: Pool, client: AiSearchClient): Target[] 
       // The least a correct client must do: parse the JSON / the SSE frames, nothing else.
       name: "undici + parse",
       json: async () => {
-        const res = await pool.request({
-          path: url.pathname,
-          method: "POST",
-          headers,
-          body: jsonBody,
-        });
+        const res = await postJson();
         return (JSON.parse(await res.body.text()) as { choices: unknown[] }).choices.length;
       },
       stream: async (start) => {
-        const res = await pool.request({
-          path: url.pathname,
-          method: "POST",
-          headers: sseHeaders,
-          body: streamBody,
-        });
+        const res = await postStream();
         let first = 0;
         const parser = createParser({
           onEvent: (event) => {
