@@ -6,11 +6,11 @@ import { type LocalAiSearch, startLocalAiSearch } from "../local/server.ts";
 import { createLogger, type Logger } from "../logger.ts";
 import { createTracing } from "../tracing.ts";
 import { AiSearchClient } from "../upstream/client.ts";
-import { serveGraphqlWs } from "./graphql-ws.ts";
-import { createLimitedServer } from "./http-limits.ts";
 import { instrumentUpstream } from "./instrument-upstream.ts";
-import { closeUpstream, Drain, drainServer } from "./shutdown.ts";
-import { GatewayMetrics } from "./useMetrics.ts";
+import { GatewayMetrics } from "./observability/metrics.ts";
+import { serveGraphqlWs } from "./transports/graphql-ws.ts";
+import { createLimitedServer } from "./transports/http-server.ts";
+import { closeUpstream, Drain, drainServer } from "./transports/shutdown.ts";
 import { createGatewayYoga } from "./yoga.ts";
 
 export interface RunningGateway {

@@ -5,27 +5,31 @@ import { createContext } from "../context.ts";
 import { schema } from "../schema/index.ts";
 import type { Credentials } from "../upstream/auth.ts";
 import type { AiSearchClient } from "../upstream/client.ts";
-import { anonymousClient, type ClientIdentity, createClientVerifier } from "./client-auth.ts";
 import { maskError } from "./errors.ts";
 import { graphiqlOptions } from "./graphiql.ts";
-import { contextHooks, type Observability, observabilityPlugins } from "./observability.ts";
-import { SubscriptionCounter } from "./subscription-caps.ts";
-import { clientOf, useClientAuth } from "./useClientAuth.ts";
-import { useCors } from "./useCors.ts";
-import { useCsrfPrevention } from "./useCsrfPrevention.ts";
-import { useDisableIntrospection } from "./useDisableIntrospection.ts";
-import { useHealth } from "./useHealth.ts";
-import { useMalformedParams } from "./useMalformedParams.ts";
-import { useOperationLimits } from "./useOperationLimits.ts";
+import { contextHooks, type Observability, observabilityPlugins } from "./observability/plugins.ts";
+import { clientOf, useClientAuth } from "./plugins/useClientAuth.ts";
+import { useCors } from "./plugins/useCors.ts";
+import { useCsrfPrevention } from "./plugins/useCsrfPrevention.ts";
+import { useDisableIntrospection } from "./plugins/useDisableIntrospection.ts";
+import { useHealth } from "./plugins/useHealth.ts";
+import { useMalformedParams } from "./plugins/useMalformedParams.ts";
+import { useOperationLimits } from "./plugins/useOperationLimits.ts";
 import {
   callerCredentialsOf,
   missingCallerToken,
   usePassThroughCredentials,
-} from "./usePassThroughCredentials.ts";
-import { memoryRateLimitStore, useRateLimit } from "./useRateLimit.ts";
-import { requestIdOf, useRequestId } from "./useRequestId.ts";
-import { useSubscriptionLimit } from "./useSubscriptionLimit.ts";
-import { useTrustedDocuments } from "./useTrustedDocuments.ts";
+} from "./plugins/usePassThroughCredentials.ts";
+import { memoryRateLimitStore, useRateLimit } from "./plugins/useRateLimit.ts";
+import { requestIdOf, useRequestId } from "./plugins/useRequestId.ts";
+import { useSubscriptionLimit } from "./plugins/useSubscriptionLimit.ts";
+import { useTrustedDocuments } from "./plugins/useTrustedDocuments.ts";
+import {
+  anonymousClient,
+  type ClientIdentity,
+  createClientVerifier,
+} from "./policy/client-auth.ts";
+import { SubscriptionCounter } from "./policy/subscription-caps.ts";
 
 /** What the HTTP and WebSocket transports hand to the context factory. */
 export interface InitialContext {

@@ -9,7 +9,7 @@ import {
   createClientVerifier,
   presentedCredential,
   presentedInConnectionParams,
-} from "../../src/server/client-auth.ts";
+} from "../../src/server/policy/client-auth.ts";
 import { type GatewayHarness, startGateway } from "../helpers/gateway.ts";
 
 const KEY_A = "key-a-0123456789abcdef";

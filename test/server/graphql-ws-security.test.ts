@@ -8,7 +8,7 @@ import { request } from "node:http";
 import { print } from "graphql";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { AskDocument, type ChatCompletionInput } from "../../operations/generated/graphql.ts";
-import { originAllowed } from "../../src/server/graphql-ws.ts";
+import { originAllowed } from "../../src/server/transports/graphql-ws.ts";
 import { type GatewayHarness, startGateway } from "../helpers/gateway.ts";
 import { closeAfterEach, openAcknowledged, openRawSocket } from "../helpers/raw-ws.ts";
 

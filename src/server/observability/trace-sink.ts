@@ -2,7 +2,7 @@ import type { IncomingMessage } from "node:http";
 import { performance } from "node:perf_hooks";
 import { type Context, type Span, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
 import type { Plugin } from "graphql-yoga";
-import type { Tracing } from "../tracing.ts";
+import type { Tracing } from "../../tracing.ts";
 import { type ObservedOperation, useOperationObserver } from "./operation-observer.ts";
 
 export interface TracingPluginOptions {

@@ -1,8 +1,8 @@
 import type { IncomingMessage } from "node:http";
 import type { Plugin } from "graphql-yoga";
 import { RateLimiterMemory, RateLimiterRes } from "rate-limiter-flexible";
-import { ErrorCode } from "../graphql-errors.ts";
-import { graphqlErrorBody, jsonResponse } from "./responses.ts";
+import { ErrorCode } from "../../graphql-errors.ts";
+import { graphqlErrorBody, jsonResponse } from "../responses.ts";
 
 /** The outcome of counting one request against a client's allowance. */
 export interface RateLimitDecision {

@@ -1,7 +1,7 @@
 import type { Plugin } from "graphql-yoga";
-import type { ClientIdentity } from "./client-auth.ts";
-import { whenSettled } from "./iterate.ts";
-import { type SubscriptionCounter, tooManySubscriptions } from "./subscription-caps.ts";
+import { whenSettled } from "../iterate.ts";
+import type { ClientIdentity } from "../policy/client-auth.ts";
+import { type SubscriptionCounter, tooManySubscriptions } from "../policy/subscription-caps.ts";
 
 export interface SubscriptionLimitOptions {
   /**

@@ -1,7 +1,7 @@
 import type { Plugin } from "graphql-yoga";
-import { ErrorCode, innermostError } from "../graphql-errors.ts";
-import type { Logger } from "../logger.ts";
-import type { ClientIdentity } from "./client-auth.ts";
+import { ErrorCode, innermostError } from "../../graphql-errors.ts";
+import type { Logger } from "../../logger.ts";
+import type { ClientIdentity } from "../policy/client-auth.ts";
 import { codeOf, useOperationObserver } from "./operation-observer.ts";
 
 export interface RequestLoggingOptions {

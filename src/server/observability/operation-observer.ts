@@ -12,10 +12,10 @@ import {
   getOperationAST,
 } from "graphql";
 import { isAsyncIterable, type Plugin } from "graphql-yoga";
-import { ErrorCode } from "../graphql-errors.ts";
-import { maskError } from "./errors.ts";
-import { onIteratorEnd } from "./iterate.ts";
-import { requestIdOf } from "./useRequestId.ts";
+import { ErrorCode } from "../../graphql-errors.ts";
+import { maskError } from "../errors.ts";
+import { onIteratorEnd } from "../iterate.ts";
+import { requestIdOf } from "../plugins/useRequestId.ts";
 
 export type Transport = "http" | "sse" | "ws";
 export type OperationType = "query" | "mutation" | "subscription";

@@ -1,8 +1,8 @@
 import { GraphQLError } from "graphql";
 import type { Plugin } from "graphql-yoga";
-import { ErrorCode } from "../graphql-errors.ts";
-import { authHeaders, type Credentials } from "../upstream/auth.ts";
-import { unauthenticatedResponse } from "./client-auth.ts";
+import { ErrorCode } from "../../graphql-errors.ts";
+import { authHeaders, type Credentials } from "../../upstream/auth.ts";
+import { unauthenticatedResponse } from "../policy/client-auth.ts";
 
 export interface PassThroughOptions {
   /**

@@ -1,12 +1,12 @@
 import type { Plugin } from "graphql-yoga";
-import type { LoaderBatchObserver } from "../loaders.ts";
-import type { Logger } from "../logger.ts";
-import type { Tracing } from "../tracing.ts";
-import type { Drain } from "./shutdown.ts";
-import { useGracefulShutdown } from "./useGracefulShutdown.ts";
-import { type GatewayMetrics, useMetrics } from "./useMetrics.ts";
-import { useRequestLogging } from "./useRequestLogging.ts";
-import { useTracing } from "./useTracing.ts";
+import type { LoaderBatchObserver } from "../../loaders.ts";
+import type { Logger } from "../../logger.ts";
+import type { Tracing } from "../../tracing.ts";
+import { useGracefulShutdown } from "../plugins/useGracefulShutdown.ts";
+import type { Drain } from "../transports/shutdown.ts";
+import { useRequestLogging } from "./log-sink.ts";
+import { type GatewayMetrics, useMetrics } from "./metrics.ts";
+import { useTracing } from "./trace-sink.ts";
 
 /** What one app observes itself with, and its shutdown state; each part is optional. */
 export interface Observability {

@@ -7,7 +7,7 @@ import {
   type ClientVerifier,
   presentedCredential,
   unauthenticatedResponse,
-} from "./client-auth.ts";
+} from "../policy/client-auth.ts";
 
 export interface ClientAuthOptions {
   /** Decides who the caller is; shared with the graphql-ws transport. */

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import type { Plugin } from "graphql-yoga";
-import { RefusalCode, refusal } from "./refusals.ts";
+import { RefusalCode, refusal } from "../refusals.ts";
 
 export type TrustedDocumentsMode = "log" | "enforce";
 
@@ -39,7 +39,7 @@ export interface TrustedDocumentsOptions {
   maxLoggedDocuments?: number;
 }
 
-const MANIFEST = new URL("../../operations/generated/persisted-documents.json", import.meta.url);
+const MANIFEST = new URL("../../../operations/generated/persisted-documents.json", import.meta.url);
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 /** How much of an unknown document `log` mode writes: enough to recognise it, not a whole body. */
 const LOGGED_TEXT_CHARS = 2048;

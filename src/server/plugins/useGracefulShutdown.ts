@@ -1,9 +1,9 @@
 import { GraphQLError } from "graphql";
 import type { Plugin } from "graphql-yoga";
-import { ErrorCode } from "../graphql-errors.ts";
-import { useOperationObserver } from "./operation-observer.ts";
-import { graphqlErrorBody, jsonResponse } from "./responses.ts";
-import type { Drain } from "./shutdown.ts";
+import { ErrorCode } from "../../graphql-errors.ts";
+import { useOperationObserver } from "../observability/operation-observer.ts";
+import { graphqlErrorBody, jsonResponse } from "../responses.ts";
+import type { Drain } from "../transports/shutdown.ts";
 
 export interface GracefulShutdownOptions {
   drain: Drain;

@@ -4,9 +4,9 @@
  */
 import { createHash, timingSafeEqual } from "node:crypto";
 import { createRemoteJWKSet, decodeProtectedHeader, type JWTPayload, jwtVerify } from "jose";
-import type { SecurityConfig } from "../config.ts";
-import { ErrorCode } from "../graphql-errors.ts";
-import { graphqlErrorBody, jsonResponse } from "./responses.ts";
+import type { SecurityConfig } from "../../config.ts";
+import { ErrorCode } from "../../graphql-errors.ts";
+import { graphqlErrorBody, jsonResponse } from "../responses.ts";
 
 /**
  * A stable name for a caller, for rate limits and subscription caps. Never a secret: API keys

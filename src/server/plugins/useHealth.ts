@@ -1,5 +1,5 @@
 import type { Plugin } from "graphql-yoga";
-import { jsonResponse } from "./responses.ts";
+import { jsonResponse } from "../responses.ts";
 
 export interface HealthOptions {
   /** Resolves when the upstream answered a cheap request; rejects otherwise. */

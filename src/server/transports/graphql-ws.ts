@@ -5,8 +5,15 @@ import { CloseCode, type SubscribePayload, type Context as WsContext } from "gra
 import { type Extra, useServer } from "graphql-ws/use/ws";
 import { createGraphQLError, type YogaServerInstance } from "graphql-yoga";
 import { type RawData, type WebSocket, WebSocketServer } from "ws";
-import { ErrorCode } from "../graphql-errors.ts";
-import type { Credentials } from "../upstream/auth.ts";
+import { ErrorCode } from "../../graphql-errors.ts";
+import type { Credentials } from "../../upstream/auth.ts";
+import { once, whenSettled } from "../iterate.ts";
+import { callerTokenFrom } from "../plugins/usePassThroughCredentials.ts";
+import {
+  RATE_LIMITED_MESSAGE,
+  type RateLimitStore,
+  retryAfterMsFor,
+} from "../plugins/useRateLimit.ts";
 import {
   anonymousClient,
   type ClientIdentity,
@@ -14,11 +21,12 @@ import {
   createClientVerifier,
   presentedCredential,
   presentedInConnectionParams,
-} from "./client-auth.ts";
-import { once, whenSettled } from "./iterate.ts";
-import { type Release, SubscriptionCounter, tooManySubscriptions } from "./subscription-caps.ts";
-import { callerTokenFrom } from "./usePassThroughCredentials.ts";
-import { RATE_LIMITED_MESSAGE, type RateLimitStore, retryAfterMsFor } from "./useRateLimit.ts";
+} from "../policy/client-auth.ts";
+import {
+  type Release,
+  SubscriptionCounter,
+  tooManySubscriptions,
+} from "../policy/subscription-caps.ts";
 
 export interface GraphqlWsOptions {
   /**
