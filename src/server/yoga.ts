@@ -2,18 +2,27 @@ import { renderGraphiQL } from "@graphql-yoga/render-graphiql";
 import { createYoga, type Plugin } from "graphql-yoga";
 import type { GatewayConfig } from "../config.ts";
 import { createContext } from "../context.ts";
+import type { Logger } from "../logger.ts";
 import { schema } from "../schema/index.ts";
+import type { Tracing } from "../tracing.ts";
 import type { Credentials } from "../upstream/auth.ts";
 import type { AiSearchClient } from "../upstream/client.ts";
 import { maskError } from "./errors.ts";
 import { graphiqlOptions } from "./graphiql.ts";
-import { contextHooks, type Observability, observabilityPlugins } from "./observability/plugins.ts";
+import { drainSink } from "./observability/drain-sink.ts";
+import { logSink } from "./observability/log-sink.ts";
+import type { GatewayMetrics } from "./observability/metrics.ts";
+import { metricsSink } from "./observability/metrics-sink.ts";
+import { type OperationSink, useOperationObserver } from "./observability/operation-observer.ts";
+import { traceSink } from "./observability/trace-sink.ts";
 import { clientOf, useClientAuth } from "./plugins/useClientAuth.ts";
 import { useCors } from "./plugins/useCors.ts";
 import { useCsrfPrevention } from "./plugins/useCsrfPrevention.ts";
 import { useDisableIntrospection } from "./plugins/useDisableIntrospection.ts";
+import { useGracefulShutdown } from "./plugins/useGracefulShutdown.ts";
 import { useHealth } from "./plugins/useHealth.ts";
 import { useMalformedParams } from "./plugins/useMalformedParams.ts";
+import { useMetricsEndpoint } from "./plugins/useMetricsEndpoint.ts";
 import { useOperationLimits } from "./plugins/useOperationLimits.ts";
 import {
   callerCredentialsOf,
@@ -30,6 +39,7 @@ import {
   createClientVerifier,
 } from "./policy/client-auth.ts";
 import { SubscriptionCounter } from "./policy/subscription-caps.ts";
+import type { Drain } from "./transports/shutdown.ts";
 
 /** What the HTTP and WebSocket transports hand to the context factory. */
 export interface InitialContext {
@@ -42,6 +52,26 @@ export interface InitialContext {
   credentials?: Credentials;
   /** Set by the graphql-ws transport: aborted by the client's `complete` or a closed socket. */
   signal?: AbortSignal;
+}
+
+/** What one app observes itself with, and its shutdown state; each part is optional. */
+export interface Observability {
+  logger?: Logger;
+  /** Unset when `METRICS=false`. */
+  metrics?: GatewayMetrics;
+  /** Unset unless `OTEL_EXPORTER_OTLP_ENDPOINT` is set. */
+  tracing?: Tracing;
+  drain?: Drain;
+}
+
+/** The observer's sinks for `observability`: one state machine per operation feeds them all. */
+function sinksOf({ logger, metrics, tracing, drain }: Observability): OperationSink[] {
+  return [
+    ...(logger ? [logSink(logger)] : []),
+    ...(tracing ? [traceSink(tracing)] : []),
+    ...(metrics ? [metricsSink(metrics)] : []),
+    ...(drain ? [drainSink(drain)] : []),
+  ];
 }
 
 /**
@@ -70,7 +100,12 @@ export function createGatewayYoga(
       : useTrustedDocuments({ mode: security.trustedDocuments, logger: observability.logger });
   const plugins: Plugin[] = [
     useRequestId(),
-    ...observabilityPlugins(observability),
+    // Before every gate, so operations refused by a later plugin are still logged, counted and
+    // traced.
+    useOperationObserver(sinksOf(observability)),
+    ...(observability.metrics ? [useMetricsEndpoint({ metrics: observability.metrics })] : []),
+    // Before `useHealth`, which would otherwise answer `/readyz` while draining.
+    ...(observability.drain ? [useGracefulShutdown({ drain: observability.drain })] : []),
     health,
     ...(security.corsOrigins.length > 0 ? [useCors({ origins: security.corsOrigins })] : []),
     useClientAuth({ verifier }),
@@ -130,7 +165,10 @@ export function createGatewayYoga(
         },
         initial.client ?? clientOf(initial.request) ?? anonymousClient(undefined),
         config.limits.stream,
-        contextHooks(observability),
+        {
+          shutdown: observability.drain?.signal,
+          onLoaderBatch: observability.metrics?.observeLoaderBatch,
+        },
       );
     },
   });

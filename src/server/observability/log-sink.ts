@@ -1,17 +1,7 @@
-import type { Plugin } from "graphql-yoga";
 import { ErrorCode, innermostError } from "../../graphql-errors.ts";
 import type { Logger } from "../../logger.ts";
 import type { ClientIdentity } from "../policy/client-auth.ts";
-import { codeOf, useOperationObserver } from "./operation-observer.ts";
-
-export interface RequestLoggingOptions {
-  logger: Logger;
-  /**
-   * The GraphQL endpoint; refused requests to other paths are not logged.
-   * @default "/graphql"
-   */
-  graphqlEndpoint?: string;
-}
+import { codeOf, type OperationSink } from "./operation-observer.ts";
 
 /** Codes that say the upstream, not the caller, is in trouble: worth a warning. */
 const UPSTREAM_TROUBLE = new Set<string>([
@@ -30,43 +20,39 @@ const round = (ms: number) => Math.round(ms * 10) / 10;
  * callers' questions. Unexpected errors, which clients only see as `INTERNAL_SERVER_ERROR`, are
  * logged with their stack so they can be fixed.
  */
-export function useRequestLogging(options: RequestLoggingOptions): Plugin {
-  const { logger } = options;
-  return useOperationObserver(
-    {
-      onEnd(operation, end) {
-        // Successful lines are info; with info off (e.g. LOG_LEVEL=warn) they cost nothing.
-        if (end.outcome === "ok" && !logger.isLevelEnabled("info")) return;
-        const client = (operation.context.client as ClientIdentity | undefined)?.id;
-        const line = {
-          requestId: operation.requestId,
-          transport: operation.transport,
-          operationName: operation.name,
-          operationType: operation.type,
-          client,
-          durationMs: round(end.durationMs),
-          outcome: end.outcome,
-          ...(end.codes.length > 0 ? { errorCodes: end.codes } : {}),
-          ...(operation.type === "subscription" ? { events: end.events } : {}),
-        };
-        const unexpected = end.errors.find(
-          (error) => codeOf(error) === ErrorCode.INTERNAL_SERVER_ERROR,
-        );
-        if (unexpected !== undefined) {
-          logger.error({ ...line, err: innermostError(unexpected) }, "graphql operation failed");
-        } else if (end.codes.some((code) => UPSTREAM_TROUBLE.has(code))) {
-          logger.warn(line, "graphql operation");
-        } else {
-          logger.info(line, "graphql operation");
-        }
-      },
-      onRefused(request, response, requestId) {
-        logger.info(
-          { requestId, transport: "http", method: request.method, status: response.status },
-          "graphql request refused",
-        );
-      },
+export function logSink(logger: Logger): OperationSink {
+  return {
+    onEnd(operation, end) {
+      // Successful lines are info; with info off (e.g. LOG_LEVEL=warn) they cost nothing.
+      if (end.outcome === "ok" && !logger.isLevelEnabled("info")) return;
+      const client = (operation.context.client as ClientIdentity | undefined)?.id;
+      const line = {
+        requestId: operation.requestId,
+        transport: operation.transport,
+        operationName: operation.name,
+        operationType: operation.type,
+        client,
+        durationMs: round(end.durationMs),
+        outcome: end.outcome,
+        ...(end.codes.length > 0 ? { errorCodes: end.codes } : {}),
+        ...(operation.type === "subscription" ? { events: end.events } : {}),
+      };
+      const unexpected = end.errors.find(
+        (error) => codeOf(error) === ErrorCode.INTERNAL_SERVER_ERROR,
+      );
+      if (unexpected !== undefined) {
+        logger.error({ ...line, err: innermostError(unexpected) }, "graphql operation failed");
+      } else if (end.codes.some((code) => UPSTREAM_TROUBLE.has(code))) {
+        logger.warn(line, "graphql operation");
+      } else {
+        logger.info(line, "graphql operation");
+      }
     },
-    { graphqlEndpoint: options.graphqlEndpoint },
-  );
+    onRefused(request, response, requestId) {
+      logger.info(
+        { requestId, transport: "http", method: request.method, status: response.status },
+        "graphql request refused",
+      );
+    },
+  };
 }

@@ -1,8 +1,9 @@
 /**
- * One view of "a GraphQL operation" for the observability plugins (logs, metrics, traces), over
- * every path an operation can take: HTTP, SSE and graphql-ws; refused at parse, at validation,
- * by a plugin, or run to the end of its stream. Each observer sees `onStart` then `onEnd`
- * exactly once per operation, so counts and spans always pair up.
+ * One view of "a GraphQL operation" over every path an operation can take: HTTP, SSE and
+ * graphql-ws; refused at parse, at validation, by a plugin, or run to the end of its stream. One
+ * plugin keeps one state machine per operation, wraps a stream once, and hands each step to its
+ * sinks (logs, metrics, traces, drain). Each sink sees `onStart` then `onEnd` exactly once per
+ * operation, so counts and spans always pair up.
  */
 import { performance } from "node:perf_hooks";
 import {
@@ -47,19 +48,24 @@ export interface OperationEnd {
   events: number;
 }
 
-export interface OperationObserver {
+/** What one concern (logs, metrics, traces, drain) does at each step of an operation's life. */
+export interface OperationSink {
   onStart?(operation: ObservedOperation): void;
   /** Execution (or subscription) begins: the operation passed parse, validation and the gates. */
   onRun?(operation: ObservedOperation): void;
   /** A subscription's stream is live. */
   onStream?(operation: ObservedOperation): void;
-  onEvent?(operation: ObservedOperation, result: ExecutionResult): void;
   onEnd?(operation: ObservedOperation, end: OperationEnd): void;
   /**
    * An HTTP request to the GraphQL endpoint answered with an error status before any operation
    * could start (authentication, rate limit, CSRF, body or media type checks).
    */
   onRefused?(request: Request, response: Response, requestId: string): void;
+  /**
+   * Runs execution, and a subscription's setup, inside whatever `run` needs, e.g. with the
+   * operation's span active so the upstream calls it makes become its children.
+   */
+  around?<T>(operation: ObservedOperation, run: () => T): T;
 }
 
 interface State {
@@ -94,12 +100,29 @@ export interface OperationObserverOptions {
   graphqlEndpoint?: string;
 }
 
-/** A Yoga plugin reporting each operation's life to `observer`. */
+/** Each sink's hook of one kind, bound once, so a step costs a loop over the sinks that care. */
+function hooksOf<K extends keyof OperationSink>(
+  sinks: readonly OperationSink[],
+  kind: K,
+): NonNullable<OperationSink[K]>[] {
+  return sinks.flatMap((sink) => {
+    const hook = sink[kind];
+    return hook ? [(hook as (...args: unknown[]) => unknown).bind(sink) as never] : [];
+  });
+}
+
+/** A Yoga plugin reporting each operation's life to every sink in `sinks`. */
 export function useOperationObserver(
-  observer: OperationObserver,
+  sinks: readonly OperationSink[],
   options: OperationObserverOptions = {},
 ): Plugin {
   const endpoint = options.graphqlEndpoint ?? "/graphql";
+  const onStart = hooksOf(sinks, "onStart");
+  const onRun = hooksOf(sinks, "onRun");
+  const onStream = hooksOf(sinks, "onStream");
+  const onEnd = hooksOf(sinks, "onEnd");
+  const onRefused = hooksOf(sinks, "onRefused");
+  const around = hooksOf(sinks, "around");
   const states = new WeakMap<object, State>();
   const arrivals = new WeakMap<Request, number>();
   const operated = new WeakSet<Request>();
@@ -145,14 +168,14 @@ export function useOperationObserver(
   const start = (state: State) => {
     if (state.started) return;
     state.started = true;
-    observer.onStart?.(state.operation);
+    for (const hook of onStart) hook(state.operation);
   };
 
   const run = (state: State) => {
     start(state);
     if (state.ran) return;
     state.ran = true;
-    observer.onRun?.(state.operation);
+    for (const hook of onRun) hook(state.operation);
   };
 
   const end = (state: State, errors: readonly unknown[] = [], fallbackCode?: string) => {
@@ -161,30 +184,36 @@ export function useOperationObserver(
     state.ended = true;
     state.errors.push(...errors);
     const codes = [...new Set(state.errors.map((error) => codeOf(error, fallbackCode)))];
-    observer.onEnd?.(state.operation, {
+    const summary: OperationEnd = {
       durationMs: performance.now() - state.operation.startedAt,
       outcome: codes[0] ?? "ok",
       codes,
       errors: state.errors,
       streamed: state.streaming,
       events: state.events,
-    });
-  };
-
-  const onResult = (state: State, result: ExecutionResult) => {
-    state.events++;
-    if (result.errors) state.errors.push(...result.errors);
-    observer.onEvent?.(state.operation, result);
+    };
+    for (const hook of onEnd) hook(state.operation, summary);
   };
 
   // A streamed operation ends with its stream, not when execution hands the stream over.
   const watch = <T>(state: State, stream: AsyncIterable<T>) => {
     state.streaming = true;
-    observer.onStream?.(state.operation);
+    for (const hook of onStream) hook(state.operation);
     return onIteratorEnd(stream, {
-      onValue: (value) => onResult(state, value as ExecutionResult),
+      onValue: (value) => {
+        state.events++;
+        const { errors } = value as ExecutionResult;
+        if (errors) state.errors.push(...errors);
+      },
       onEnd: (error) => end(state, error === undefined ? [] : [error]),
     });
+  };
+
+  /** `wrapped` inside every sink's `around`, first sink outermost. */
+  const within = <T>(context: unknown, wrapped: () => T): T => {
+    if (around.length === 0) return wrapped();
+    const { operation } = stateOf(context as object);
+    return around.reduceRight<() => T>((inner, hook) => () => hook(operation, inner), wrapped)();
   };
 
   return {
@@ -252,17 +281,25 @@ export function useOperationObserver(
         },
       };
     },
-    // HTTP only: catches what ended without reaching execution, e.g. a context factory or an
-    // `onParams` hook refusing the operation.
+    // Catches what ended without reaching execution, e.g. a context factory or an `onParams`
+    // hook refusing the operation.
     onExecutionResult({ result, context }) {
       if (isAsyncIterable(result)) return;
       const state = stateOf(context);
       if (!state.streaming) end(state, (result as ExecutionResult).errors);
     },
     onResponse({ request, response }) {
+      if (onRefused.length === 0) return;
       if (operated.has(request) || response.status < 400) return;
       if (new URL(request.url).pathname !== endpoint) return;
-      observer.onRefused?.(request, response, requestIdOf(request));
+      const requestId = requestIdOf(request);
+      for (const hook of onRefused) hook(request, response, requestId);
+    },
+    // Resolvers, loaders and a subscription's setup run inside these, so async context carries
+    // whatever the sinks set up (the operation's span) to every upstream call they make.
+    instrumentation: {
+      execute: ({ context }, wrapped) => within(context, wrapped),
+      subscribe: ({ context }, wrapped) => within(context, wrapped),
     },
   };
 }

@@ -1,7 +1,6 @@
 import { GraphQLError } from "graphql";
 import type { Plugin } from "graphql-yoga";
 import { ErrorCode } from "../../graphql-errors.ts";
-import { useOperationObserver } from "../observability/operation-observer.ts";
 import { graphqlErrorBody, jsonResponse } from "../responses.ts";
 import type { Drain } from "../transports/shutdown.ts";
 
@@ -31,7 +30,7 @@ export const shuttingDown = () =>
  * The request side of graceful shutdown (see `shutdown.ts`): while draining, readiness fails
  * and new requests on connections still open are refused (and their connection closed), as are
  * new operations on open WebSockets. Operations already running are left to
- * finish; graphql-ws ones are counted so the drain can wait for them.
+ * finish; `drainSink` counts graphql-ws ones so the drain can wait for them.
  */
 export function useGracefulShutdown(options: GracefulShutdownOptions): Plugin {
   const { drain } = options;
@@ -39,17 +38,6 @@ export function useGracefulShutdown(options: GracefulShutdownOptions): Plugin {
   const endpoint = options.graphqlEndpoint ?? "/graphql";
   // `connection: close` so a client's keep-alive socket moves to an instance that is staying.
   const refuse = (body: object) => jsonResponse(503, body, { connection: "close" });
-
-  // HTTP requests are counted by the server; only graphql-ws operations need counting here.
-  const leaves = new WeakMap<object, () => void>();
-  const counter = useOperationObserver({
-    onRun(operation) {
-      if (operation.transport === "ws") leaves.set(operation.context, drain.enter());
-    },
-    onEnd(operation) {
-      leaves.get(operation.context)?.();
-    },
-  });
 
   const refuseOnSocket = (
     context: unknown,
@@ -62,9 +50,6 @@ export function useGracefulShutdown(options: GracefulShutdownOptions): Plugin {
   };
 
   return {
-    onPluginInit({ addPlugin }) {
-      addPlugin(counter);
-    },
     onRequest({ url, endResponse }) {
       if (!drain.draining) return;
       if (url.pathname === readyPath) endResponse(refuse({ status: "draining" }));
