@@ -107,23 +107,21 @@ export function buildApp(config: GatewayConfig, options: AppOptions = {}): App {
       const drain = new Drain();
       const client = instrumentUpstream(upstream.client, { logger, metrics, tracing });
       metrics?.watchCircuit(() => client.circuitState);
-      const { yoga, health, verifier, subscriptions, rateLimits, trustedDocuments } =
-        createGatewayYoga(config, client, { logger, metrics, tracing, drain });
+      const { yoga, webSocket } = createGatewayYoga(config, client, {
+        logger,
+        metrics,
+        tracing,
+        drain,
+      });
       const server = createLimitedServer(yoga, {
         maxHeaderBytes: config.limits.maxHeaderBytes,
         maxHeaders: config.limits.maxHeaders,
       });
       const ws = serveGraphqlWs(server, yoga, {
+        logger,
+        admission: webSocket,
         maxPayload: config.limits.wsMaxPayloadBytes,
         connectionInitWaitTimeout: config.limits.wsConnectionInitTimeoutMs,
-        verifier,
-        passThroughHeader: config.security.passThroughCredentials
-          ? config.security.passThroughHeader
-          : undefined,
-        maxSubscriptionsPerConnection: config.limits.maxSubscriptionsPerConnection,
-        clientSubscriptions: subscriptions,
-        resolveQuery: trustedDocuments?.resolveQuery,
-        rateLimit: rateLimits,
         maxConnectionsPerClient: config.limits.maxConnectionsPerClient,
         allowedOrigins: config.security.corsOrigins,
       });
@@ -132,7 +130,6 @@ export function buildApp(config: GatewayConfig, options: AppOptions = {}): App {
         server.once("error", reject);
         server.listen(config.port, config.host, () => resolve());
       });
-      void health.probe();
       const address = server.address() as AddressInfo;
       const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
       const url = `http://${host}:${address.port}`;

@@ -17,6 +17,7 @@ import { ErrorCode } from "../../graphql-errors.ts";
 import { maskError } from "../errors.ts";
 import { onIteratorEnd } from "../iterate.ts";
 import { requestIdOf } from "../plugins/useRequestId.ts";
+import { webSocketOf } from "../server-context.ts";
 
 export type Transport = "http" | "sse" | "ws";
 export type OperationType = "query" | "mutation" | "subscription";
@@ -28,7 +29,7 @@ export interface ObservedOperation {
   name?: string;
   /** Unset when the document never parsed. */
   type?: OperationType;
-  /** `performance.now()` when the request (HTTP) or the subscribe message (graphql-ws) arrived. */
+  /** `performance.now()` when the request (HTTP) or its `subscribe` message (graphql-ws) arrived. */
   readonly startedAt: number;
   /** Envelop's context of the operation: the same object from parse to the end of a stream. */
   readonly context: Record<string, unknown>;
@@ -131,15 +132,13 @@ export function useOperationObserver(
     const context = envelopContext as Record<string, unknown>;
     let state = states.get(context);
     if (state) return state;
+    // Every transport's operation carries a Fetch `Request` (graphql-ws: a normalised one).
     const request = context.request as Request | undefined;
     if (request) operated.add(request);
     state = {
       operation: {
-        requestId:
-          (context.requestId as string | undefined) ??
-          (context.call as { requestId?: string } | undefined)?.requestId ??
-          requestIdOf(request),
-        transport: request ? "http" : "ws",
+        requestId: requestIdOf(request),
+        transport: webSocketOf(context) ? "ws" : "http",
         startedAt: (request && arrivals.get(request)) ?? performance.now(),
         context,
       },
@@ -220,6 +219,10 @@ export function useOperationObserver(
     onRequest({ request }) {
       arrivals.set(request, performance.now());
     },
+    // A graphql-ws operation skips `onRequest`: its clock starts at its first hook.
+    onParams({ request }) {
+      if (!arrivals.has(request)) arrivals.set(request, performance.now());
+    },
     onParse({ context }) {
       const state = stateOf(context);
       return ({ result }) => {
@@ -281,8 +284,8 @@ export function useOperationObserver(
         },
       };
     },
-    // Catches what ended without reaching execution, e.g. a context factory or an `onParams`
-    // hook refusing the operation.
+    // Catches what ended without reaching execution, e.g. the context factory or a
+    // subscription cap refusing the operation while its context was built.
     onExecutionResult({ result, context }) {
       if (isAsyncIterable(result)) return;
       const state = stateOf(context);

@@ -1,4 +1,3 @@
-import type { IncomingMessage } from "node:http";
 import { performance } from "node:perf_hooks";
 import { type Context, type Span, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
 import type { Tracing } from "../../tracing.ts";
@@ -15,12 +14,12 @@ export const SpanAttributes = {
   events: "gateway.stream.events",
 } as const;
 
-/** The incoming trace context: the HTTP request's headers, or those of the WebSocket upgrade. */
-function carrierOf(operation: ObservedOperation) {
-  const request = operation.context.request as Request | undefined;
-  if (request) return request.headers;
-  return (operation.context.req as IncomingMessage | undefined)?.headers;
-}
+/**
+ * The incoming trace context: the request's headers (for a graphql-ws operation, those of its
+ * upgrade request, which its normalised request carries).
+ */
+const carrierOf = (operation: ObservedOperation) =>
+  (operation.context.request as Request | undefined)?.headers;
 
 /**
  * A server span per GraphQL operation (`query Namespaces`, `subscription AskStream`), a child of

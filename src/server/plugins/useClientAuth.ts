@@ -1,16 +1,18 @@
-import type { IncomingMessage } from "node:http";
-import type { Plugin } from "graphql-yoga";
+import { createGraphQLError, type Plugin } from "graphql-yoga";
+import { ErrorCode } from "../../graphql-errors.ts";
 import {
   AUTH_MESSAGES,
+  type AuthOutcome,
   anonymousClient,
+  authenticateHeaders,
   type ClientIdentity,
   type ClientVerifier,
-  presentedCredential,
   unauthenticatedResponse,
 } from "../policy/client-auth.ts";
+import { remoteAddressOf } from "../server-context.ts";
 
 export interface ClientAuthOptions {
-  /** Decides who the caller is; shared with the graphql-ws transport. */
+  /** Decides who the caller is; the graphql-ws transport admits connections with it too. */
   verifier: ClientVerifier;
   /**
    * Paths served without credentials. Probes and scrapers cannot carry secrets, and these
@@ -30,39 +32,45 @@ export function clientOf(request: Request | undefined): ClientIdentity | undefin
   return request ? clients.get(request) : undefined;
 }
 
-/** The peer address as Node saw it; `X-Forwarded-For` is not trusted. */
-export function remoteAddressOf(serverContext: unknown): string | undefined {
-  return (serverContext as { req?: IncomingMessage } | undefined)?.req?.socket?.remoteAddress;
-}
+const refusalResponse = (outcome: Extract<AuthOutcome, { ok: false }>) =>
+  outcome.reason === "missing"
+    ? unauthenticatedResponse(AUTH_MESSAGES.missing)
+    : unauthenticatedResponse(AUTH_MESSAGES.invalid, "invalid_token");
 
 /**
- * Client authentication for HTTP. Runs in `onRequest`, before the body is parsed, so a caller
- * without valid credentials costs no parsing or validation. Yoga serves the GraphiQL page
- * before user plugins run, so the page stays public while every operation it sends is checked.
+ * Client authentication: who the caller is, for every operation whatever its transport.
+ *
+ * HTTP requests are checked in `onRequest`, before the body is parsed, so a caller without valid
+ * credentials costs no parsing or validation and gets a 401. Yoga serves the GraphiQL page before
+ * user plugins run, so the page stays public while every operation it sends is checked.
+ * graphql-ws operations skip `onRequest`; their normalised request (the upgrade's headers with
+ * the `connection_init` credentials) is checked in `onParams`, the first hook they pass, and a
+ * refusal ends just that operation with `UNAUTHENTICATED`.
  */
 export function useClientAuth(options: ClientAuthOptions): Plugin {
   const publicPaths = new Set(options.publicPaths ?? ["/healthz", "/readyz", "/metrics"]);
+  const identify = (request: Request, context: unknown) =>
+    authenticateHeaders(options.verifier, request.headers, remoteAddressOf(context));
   return {
     async onRequest({ request, url, serverContext, endResponse }) {
-      const anonymous = anonymousClient(remoteAddressOf(serverContext));
       // CORS preflights never carry credentials and never run an operation.
       if (request.method === "OPTIONS" || publicPaths.has(url.pathname)) {
-        clients.set(request, anonymous);
+        clients.set(request, anonymousClient(remoteAddressOf(serverContext)));
         return;
       }
-      const outcome = await options.verifier.authenticate(
-        presentedCredential(request.headers.get("authorization"), request.headers.get("x-api-key")),
-        anonymous,
-      );
-      if (outcome.ok) {
-        clients.set(request, outcome.client);
-        return;
+      const outcome = await identify(request, serverContext);
+      if (outcome.ok) clients.set(request, outcome.client);
+      else endResponse(refusalResponse(outcome));
+    },
+    async onParams({ request, context }) {
+      if (clients.has(request)) return;
+      const outcome = await identify(request, context);
+      if (!outcome.ok) {
+        throw createGraphQLError(AUTH_MESSAGES[outcome.reason], {
+          extensions: { code: ErrorCode.UNAUTHENTICATED },
+        });
       }
-      endResponse(
-        outcome.reason === "missing"
-          ? unauthenticatedResponse(AUTH_MESSAGES.missing)
-          : unauthenticatedResponse(AUTH_MESSAGES.invalid, "invalid_token"),
-      );
+      clients.set(request, outcome.client);
     },
   };
 }

@@ -1,86 +1,74 @@
-import { randomUUID } from "node:crypto";
-import type { IncomingHttpHeaders, IncomingMessage, Server } from "node:http";
-import { type ExecutionArgs, type GraphQLError, getOperationAST } from "graphql";
-import { CloseCode, type SubscribePayload, type Context as WsContext } from "graphql-ws";
-import { type Extra, useServer } from "graphql-ws/use/ws";
-import { createGraphQLError, type YogaServerInstance } from "graphql-yoga";
-import { type RawData, type WebSocket, WebSocketServer } from "ws";
+/**
+ * The graphql-ws transport: WebSocket connections speaking `graphql-transport-ws` on the GraphQL
+ * path. It keeps only what is a connection's business: which pages may open a socket, who the
+ * connection is (`connection_init`), how many connections a client holds, cancelling an
+ * operation on `complete` or when its socket closes, and logging through the app's logger.
+ *
+ * Every operation then runs through Yoga's own pipeline, as Hive Gateway runs them: a Fetch
+ * `Request` carrying the upgrade's headers and the connection's credentials (see
+ * `connection-init.ts`), with a signal of its own, goes through `getResultForParams`, so each
+ * per-operation rule (identity, pass-through, rate limit, subscription caps, trusted documents,
+ * draining, limits, masking, observation) is the plugin HTTP requests pass through.
+ */
+import type { IncomingMessage, Server } from "node:http";
+import {
+  type DocumentNode,
+  type ExecutionArgs,
+  type GraphQLError,
+  Kind,
+  OperationTypeNode,
+} from "graphql";
+import { CloseCode, handleProtocols, makeServer, type SubscribePayload } from "graphql-ws";
+import {
+  createGraphQLError,
+  type GraphQLParams,
+  isAsyncIterable,
+  type YogaServerInstance,
+} from "graphql-yoga";
+import { type WebSocket, WebSocketServer } from "ws";
 import { ErrorCode } from "../../graphql-errors.ts";
-import type { Credentials } from "../../upstream/auth.ts";
-import { once, whenSettled } from "../iterate.ts";
-import { callerTokenFrom } from "../plugins/usePassThroughCredentials.ts";
-import {
-  RATE_LIMITED_MESSAGE,
-  type RateLimitStore,
-  retryAfterMsFor,
-} from "../plugins/useRateLimit.ts";
-import {
-  anonymousClient,
-  type ClientIdentity,
-  type ClientVerifier,
-  createClientVerifier,
-  presentedCredential,
-  presentedInConnectionParams,
-} from "../policy/client-auth.ts";
-import {
-  type Release,
-  SubscriptionCounter,
-  tooManySubscriptions,
-} from "../policy/subscription-caps.ts";
+import type { Logger } from "../../logger.ts";
+import { maskError } from "../errors.ts";
+import { executionStarted } from "../plugins/useExecutionStart.ts";
+import { type Release, SubscriptionCounter } from "../policy/subscription-caps.ts";
+import type { ServerContext } from "../server-context.ts";
+import { connectionHeaders } from "./connection-init.ts";
+
+export type Admission =
+  | { ok: true; clientId: string }
+  | { ok: false; reason: "missing" | "invalid" };
+
+/** How a connection is let in; `createGatewayYoga` builds it from the pipeline's own checks. */
+export interface ConnectionAdmission {
+  /** The pass-through header `cloudflareApiToken` is moved to; unset when pass-through is off. */
+  passThroughHeader?: string;
+  /** Who the connection is, from its normalised headers, or why it is refused (4401, 4403). */
+  admit(headers: Headers, context: ServerContext): Promise<Admission>;
+}
 
 export interface GraphqlWsOptions {
+  /** Where graphql-ws errors and refused frames are reported; nothing goes to the console. */
+  logger: Pick<Logger, "debug" | "warn" | "error">;
   /**
    * Path shared with HTTP GraphQL, so one URL serves queries, SSE and WebSocket subscriptions.
    * @default "/graphql"
    */
   path?: string;
   /**
-   * Largest WebSocket frame accepted, in bytes.
+   * Largest WebSocket frame accepted, in bytes; a larger one closes the socket with 1009.
    * @default 1_048_576
    */
   maxPayload?: number;
   /**
-   * How long a client may wait before `connection_init`, in milliseconds.
+   * How long a client may wait before `connection_init`, in milliseconds (then 4408).
    * @default 3000
    */
   connectionInitWaitTimeout?: number;
   /**
-   * Checks the credentials of `connection_init` (`{ authorization: "Bearer …" }` or
-   * `{ apiKey }`), or else of the upgrade request's `authorization` / `x-api-key` headers.
-   * @default a verifier that lets every connection in anonymously
+   * Checks each connection's credentials (`connection_init`, else the upgrade's headers).
+   * @default every connection let in, anonymous
    */
-  verifier?: ClientVerifier;
-  /**
-   * Pass-through mode: the caller's Cloudflare token is read from the `cloudflareApiToken` key
-   * of `connection_init`, or else from this header of the upgrade request, and used for every
-   * upstream call of the connection. Unset means pass-through is off.
-   * @default undefined
-   */
-  passThroughHeader?: string;
-  /**
-   * Live subscriptions one connection may hold.
-   * @default 10
-   */
-  maxSubscriptionsPerConnection?: number;
-  /**
-   * Live subscriptions per client identity across all its connections; pass the counter the
-   * SSE transport uses so both count against one limit.
-   * @default a counter of this server's own, 20 per client
-   */
-  clientSubscriptions?: SubscriptionCounter;
-  /**
-   * The document text to parse for a subscribe payload, e.g. a persisted document id swapped
-   * for its trusted text; throws a coded GraphQLError to refuse it. Over HTTP this happens in
-   * Yoga's `onParams`, which graphql-ws never runs.
-   * @default the payload's `query`
-   */
-  resolveQuery?: (payload: SubscribePayload) => string;
-  /**
-   * Counts every `subscribe` message (queries and mutations too) against the client's allowance;
-   * pass the store HTTP's `useRateLimit` uses, so both transports draw on one allowance.
-   * @default no limit
-   */
-  rateLimit?: RateLimitStore;
+  admission?: ConnectionAdmission;
   /**
    * Acknowledged connections one client identity may hold at once; one more is closed with
    * 1013 (try again later). Each idle socket costs memory the other caps never see.
@@ -95,32 +83,11 @@ export interface GraphqlWsOptions {
    * @default [] (same-origin pages only)
    */
   allowedOrigins?: readonly string[];
-}
-
-/** Codes set by our plugins survive; `http` is Yoga's status hint, meaningless on a socket. */
-const wsError = (error: unknown, fallbackCode: string, nodes?: GraphQLError["nodes"]) => {
-  const { http: _http, ...extensions } = (error as Partial<GraphQLError>).extensions ?? {};
-  // Yoga's factory: graphql-ws accepts only errors of the graphql build it imports itself.
-  return createGraphQLError((error as Error).message, {
-    nodes,
-    extensions: { ...extensions, code: extensions.code ?? fallbackCode },
-  });
-};
-
-/** What a connection proved in `connection_init`, kept for all its operations. */
-interface Connection {
-  client: ClientIdentity;
-  credentials?: Credentials;
-  /** Releases of its live subscriptions; drained when the socket closes, whatever the path. */
-  live: Set<Release>;
   /**
-   * The abort controller of each running operation, by id. Its signal is the operation's
-   * (what a Fetch `Request` gives HTTP operations), aborted by a `complete` for the id or by the
-   * socket closing; the entry goes when the operation ends.
+   * How often an idle socket is pinged; one that does not answer within as long is dropped.
+   * @default 12_000
    */
-  operations: Map<string, AbortController>;
-  /** Gives the client's connection slot back; once the socket has closed. */
-  leave: Release;
+  keepAliveMs?: number;
 }
 
 /**
@@ -146,48 +113,84 @@ export function originAllowed(
   }
 }
 
-/** The operation id of a graphql-ws `complete` message, if `data` is one. */
-function completedId(data: RawData): string | undefined {
-  const text = String(data);
-  // Most messages are not `complete`; a substring test spares them a second JSON parse.
-  if (!text.includes("complete")) return undefined;
-  try {
-    const message = JSON.parse(text) as { type?: unknown; id?: unknown } | null;
-    return message?.type === "complete" && typeof message.id === "string" ? message.id : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-const header = (headers: IncomingHttpHeaders, name: string): string | undefined => {
-  const value = headers[name];
-  // A repeated header becomes a comma-joined value, which the shape checks then refuse.
-  return Array.isArray(value) ? value.join(", ") : value;
-};
-
-type EnvelopedRoot = Pick<
-  ReturnType<YogaServerInstance<object, object>["getEnveloped"]>,
-  "execute" | "subscribe"
-> & {
-  /** Runs once when the operation is over, however it ends: frees its slot and controller. */
-  end: Release;
+const anyone: ConnectionAdmission = {
+  admit: async (_headers, context) => ({
+    ok: true,
+    clientId: `ip:${context.req?.socket.remoteAddress ?? "unknown"}`,
+  }),
 };
 
 /**
- * Serves the graphql-ws protocol on the HTTP server, running every operation through Yoga's
- * envelop, so plugins (masking, limits, context) behave exactly as over HTTP.
+ * What graphql-ws is told to run once Yoga has answered: one anonymous operation, whose result
+ * is the one held in `rootValue` (see `resultOf`). graphql-ws only reads the document to pick
+ * `execute` or `subscribe`, which here do the same.
  */
+const ANSWERED: DocumentNode = {
+  kind: Kind.DOCUMENT,
+  definitions: [
+    {
+      kind: Kind.OPERATION_DEFINITION,
+      operation: OperationTypeNode.QUERY,
+      selectionSet: { kind: Kind.SELECTION_SET, selections: [] },
+    },
+  ],
+};
+
+type Answer = NonNullable<
+  Awaited<ReturnType<YogaServerInstance<object, object>["getResultForParams"]>>
+>;
+const resultOf = (args: ExecutionArgs) => (args.rootValue as { answer: Answer }).answer as never;
+
+/**
+ * Errors as graphql-ws sends them in an `error` message: created by Yoga's factory, since
+ * graphql-ws accepts only errors of the graphql build it imports itself, and without
+ * `extensions.http`, Yoga's status hint, meaningless on a socket.
+ */
+function toSocketErrors(errors: readonly unknown[]): GraphQLError[] {
+  return errors.map((raw) => {
+    const error = raw as GraphQLError;
+    const { http: _http, ...extensions } = error.extensions ?? {};
+    return createGraphQLError(error.message, {
+      nodes: error.nodes,
+      source: error.source,
+      positions: error.positions,
+      path: error.path,
+      extensions,
+    });
+  });
+}
+
+const isComplete = (value: unknown): value is { id: string } =>
+  typeof value === "object" &&
+  value !== null &&
+  (value as { type?: unknown }).type === "complete" &&
+  typeof (value as { id?: unknown }).id === "string";
+
+/** One running operation: aborted by a `complete` for its id, or by its socket closing. */
+interface Operation {
+  controller: AbortController;
+  /** Tells this operation from a later one reusing its id once it is completed. */
+  payload: SubscribePayload;
+}
+
+/** Serves the graphql-ws protocol on `server`, every operation through `yoga`'s pipeline. */
 export function serveGraphqlWs(
   server: Server,
   // biome-ignore lint/suspicious/noExplicitAny: Yoga's server and user context types vary per app.
   yoga: YogaServerInstance<any, any>,
-  options: GraphqlWsOptions = {},
+  options: GraphqlWsOptions,
 ): { close(): Promise<void>; sockets: WebSocketServer } {
+  const { logger } = options;
+  const admission = options.admission ?? anyone;
+  const keepAliveMs = options.keepAliveMs ?? 12_000;
   const allowedOrigins = new Set(options.allowedOrigins ?? []);
+  // The subscription counter's bookkeeping (per identity, freed once) fits connections as is.
+  const clientConnections = new SubscriptionCounter(options.maxConnectionsPerClient ?? 20);
   const sockets = new WebSocketServer({
     server,
     path: options.path ?? "/graphql",
     maxPayload: options.maxPayload ?? 1_048_576,
+    handleProtocols,
     // Decided on the upgrade request, so a refused page never gets an open socket to talk on.
     verifyClient: (
       info: { origin?: string; req: IncomingMessage },
@@ -197,233 +200,153 @@ export function serveGraphqlWs(
       else done(false, 403, "Origin not allowed");
     },
   });
-  const verifier =
-    options.verifier ?? createClientVerifier({ authRequired: false, apiKeys: [], jwt: undefined });
-  const perConnection = options.maxSubscriptionsPerConnection ?? 10;
-  const perClient = options.clientSubscriptions ?? new SubscriptionCounter(20);
-  // The subscription counter's bookkeeping (per identity, freed once) fits connections as is.
-  const clientConnections = new SubscriptionCounter(options.maxConnectionsPerClient ?? 20);
-  const connections = new WeakMap<WebSocket, Connection>();
+  // The WebSocket server re-emits its HTTP server's errors (a port in use), which whoever
+  // listens on that server reports; without a listener here they would be thrown.
+  sockets.on("error", (error) => logger.debug({ err: error }, "websocket server error"));
 
-  // graphql-ws acts on a `complete` only for a subscription (it returns the iterator); a query
-  // or mutation still running is left to finish, upstream call included. Its `onComplete` only
-  // fires once an operation is over, too late to stop anything. So the message is read here.
-  sockets.on("connection", (socket) => {
-    socket.on("message", (data) => {
-      const operations = connections.get(socket)?.operations;
-      if (!operations || operations.size === 0) return;
-      const id = completedId(data);
-      if (id !== undefined) operations.get(id)?.abort();
-    });
-  });
+  sockets.on("connection", (socket: WebSocket, upgrade: IncomingMessage) => {
+    const context: ServerContext = { req: upgrade, socket };
+    const operations = new Map<string, Operation>();
+    let admitted: { headers: Record<string, string>; leave: Release } | undefined;
 
-  /** Who the connection is, and in pass-through mode whose token it uses; or why it is refused. */
-  const admit = async (
-    ctx: WsContext<Record<string, unknown> | undefined, Extra>,
-  ): Promise<Omit<Connection, "operations" | "leave"> | "missing" | "invalid"> => {
-    const { headers } = ctx.extra.request;
-    const params = ctx.connectionParams;
-    const inParams = presentedInConnectionParams(params);
-    const presented =
-      inParams.kind === "none"
-        ? presentedCredential(header(headers, "authorization"), header(headers, "x-api-key"))
-        : inParams;
-    const anonymous = anonymousClient(ctx.extra.request.socket.remoteAddress);
-    const outcome = await verifier.authenticate(presented, anonymous);
-    if (!outcome.ok) return outcome.reason;
-    if (options.passThroughHeader === undefined) return { client: outcome.client, live: new Set() };
-    const value = params?.cloudflareApiToken ?? header(headers, options.passThroughHeader);
-    if (value === undefined) return "missing";
-    const token = callerTokenFrom(value);
-    if (!token.ok) return "invalid";
-    return { client: outcome.client, credentials: token.credentials, live: new Set() };
-  };
-
-  /** Both caps, or the error that refuses the subscription; nothing is held on refusal. */
-  const acquire = (connection: Connection): Release | GraphQLError => {
-    if (connection.live.size >= perConnection) {
-      return tooManySubscriptions("connection", perConnection);
-    }
-    const releaseClient = perClient.tryAcquire(connection.client.id);
-    if (!releaseClient) return tooManySubscriptions("client", perClient.limit);
-    const release: Release = () => {
-      if (connection.live.delete(release)) releaseClient();
+    const forget = (id: string, payload: SubscribePayload) => {
+      // A `complete` frees the id for reuse: only this operation's own entry may go.
+      if (operations.get(id)?.payload === payload) operations.delete(id);
     };
-    connection.live.add(release);
-    return release;
-  };
 
-  const rateLimited = (resetMs: number) =>
-    createGraphQLError(RATE_LIMITED_MESSAGE, {
-      extensions: { code: ErrorCode.RATE_LIMITED, retryAfterMs: retryAfterMsFor(resetMs) },
-    });
-
-  /**
-   * Everything between a `subscribe` message and running it: the rate limit (first, so a client
-   * over its allowance costs no parsing), parse, validation, context and the subscription caps.
-   * Errors to send back, or what to run.
-   */
-  const prepare = async (
-    ctx: WsContext<Record<string, unknown> | undefined, Extra>,
-    connection: Connection,
-    payload: SubscribePayload,
-    signal: AbortSignal,
-  ) => {
-    if (options.rateLimit) {
-      let decision: Awaited<ReturnType<RateLimitStore["consume"]>>;
+    /** Runs one operation through Yoga; its refusal, or what graphql-ws should relay. */
+    const run = async (id: string, payload: SubscribePayload) => {
+      // graphql-ws closes with 4401 on a subscribe before `connection_init` was acknowledged.
+      const headers = admitted?.headers ?? {};
+      const operation: Operation = { controller: new AbortController(), payload };
+      operations.set(id, operation);
+      const request = new yoga.fetchAPI.Request("http://localhost/graphql", {
+        method: "POST",
+        headers,
+        signal: operation.controller.signal,
+      });
+      // Yoga fills this in as the operation's context, so each operation needs its own.
+      const operationContext: ServerContext = { req: upgrade, socket };
+      // graphql-ws has checked the payload's shape; Yoga's own parameter checks run next.
+      const params = payload as GraphQLParams;
+      let answer: Answer;
       try {
-        decision = await options.rateLimit.consume(connection.client.id);
-      } catch {
-        // A store outage fails this operation only, as it fails one HTTP request with a 500;
-        // a throw here would make graphql-ws close the whole socket with 4500.
-        return [
-          createGraphQLError("Unexpected error.", {
-            extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR },
-          }),
-        ];
+        const result = await yoga.getResultForParams({ params, request }, operationContext);
+        // Yoga answers every operation it runs; nothing at all means a hook went wrong.
+        if (!result) throw new Error("Yoga returned no result for a graphql-ws operation");
+        answer = result;
+      } catch (error) {
+        // Refused by an `onParams` hook (credentials, rate limit, an unknown document id), or
+        // a failure there (a rate-limit store down): this operation ends, the socket stays.
+        forget(id, payload);
+        const masked = maskError(error);
+        if ((masked as GraphQLError).extensions?.code === ErrorCode.INTERNAL_SERVER_ERROR) {
+          logger.error({ err: error }, "graphql-ws operation failed before it ran");
+        }
+        return toSocketErrors([masked]);
       }
-      if (!decision.allowed) return [rateLimited(decision.resetMs)];
-    }
-    const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
-      ...ctx,
-      req: ctx.extra.request,
-      socket: ctx.extra.socket,
-      params: payload,
-      requestId: randomUUID(),
-      client: connection.client,
-      credentials: connection.credentials,
-      signal,
-    });
-    let document: ReturnType<typeof parse>;
-    try {
-      document = parse(options.resolveQuery?.(payload) ?? payload.query);
-    } catch (error) {
-      return [wsError(error, "GRAPHQL_PARSE_FAILED")];
-    }
-    const errors = validate(schema, document);
-    if (errors.length > 0) {
-      return errors.map((e: GraphQLError) => wsError(e, "GRAPHQL_VALIDATION_FAILED", e.nodes));
-    }
-    // graphql-ws would refuse this itself, but after `onSubscribe`, where nothing ends the
-    // operation and its controller would stay registered until the socket closes.
-    const definition = getOperationAST(document, payload.operationName);
-    if (!definition) {
-      return [
-        wsError(
-          new Error("Could not determine what operation to execute."),
-          // Yoga's code for the same refusal over HTTP.
-          "OPERATION_RESOLUTION_FAILURE",
-        ),
-      ];
-    }
-    const contextValue = await contextFactory();
-    // Cancelled while being prepared: graphql-ws sends nothing more for the id, so this error
-    // goes nowhere; returning it keeps the operation from running at all.
-    if (signal.aborted) {
-      return [wsError(new Error("Operation cancelled."), ErrorCode.REQUEST_ABORTED)];
-    }
-    let release: Release | undefined;
-    // Only subscriptions hold an upstream stream open, so only they count against the caps;
-    // queries and mutations end on their own and were counted by the rate limit above.
-    if (definition.operation === "subscription") {
-      const acquired = acquire(connection);
-      if (typeof acquired !== "function") return [wsError(acquired, "TOO_MANY_SUBSCRIPTIONS")];
-      release = acquired;
-    }
-    return {
-      release,
-      root: { execute, subscribe },
-      args: {
-        schema,
-        document,
-        operationName: payload.operationName,
-        variableValues: payload.variables,
-        contextValue,
-      },
+      if (!executionStarted(operationContext) && !isAsyncIterable(answer) && answer.errors) {
+        forget(id, payload);
+        return toSocketErrors(answer.errors);
+      }
+      return { schema: undefined, document: ANSWERED, rootValue: { answer } } as never;
     };
-  };
 
-  const disposable = useServer<Record<string, unknown> | undefined>(
-    {
+    const protocol = makeServer<Record<string, unknown> | undefined, unknown>({
       connectionInitWaitTimeout: options.connectionInitWaitTimeout ?? 3000,
+      // graphql-ws parses each message once, with this; the message itself comes last, as
+      // key "". graphql-ws acts on `complete` only for a live stream, so a query or mutation
+      // still running (its upstream call included) is cancelled here.
+      jsonMessageReviver(key, value) {
+        if (key === "" && isComplete(value)) operations.get(value.id)?.controller.abort();
+        return value;
+      },
       onConnect: async (ctx) => {
-        const admitted = await admit(ctx);
-        if (admitted === "missing") {
-          // graphql-ws only knows 4403 for a refused `connection_init`; "no credentials" is
+        const headers = connectionHeaders(upgrade.headers, ctx.connectionParams, admission);
+        const verdict = await admission.admit(headers, context);
+        // Gone while being checked: there is nothing to admit, or to hold a slot for.
+        if (socket.readyState !== socket.OPEN) return false;
+        if (!verdict.ok) {
+          // graphql-ws knows only 4403 for a refused `connection_init`; "no credentials" is
           // 4401, so close first: its own 4403 close that follows is then a no-op.
-          ctx.extra.socket.close(CloseCode.Unauthorized, "Unauthorized");
+          if (verdict.reason === "missing") socket.close(CloseCode.Unauthorized, "Unauthorized");
           return false;
         }
-        if (admitted === "invalid") return false;
-        const { socket } = ctx.extra;
-        // Closed while its credentials were checked: `onClose` has run, and would not free a slot.
-        if (socket.readyState !== socket.OPEN) return false;
-        const leave = clientConnections.tryAcquire(admitted.client.id);
+        const leave = clientConnections.tryAcquire(verdict.clientId);
         if (!leave) {
           // Closed first, as above, so graphql-ws's 4403 that follows is a no-op.
           socket.close(1013, "Too many connections");
           return false;
         }
-        connections.set(socket, { ...admitted, operations: new Map(), leave });
+        admitted = { headers: Object.fromEntries(headers), leave };
         return true;
       },
-      onClose: (ctx) => {
-        const connection = connections.get(ctx.extra.socket);
-        if (!connection) return;
-        connections.delete(ctx.extra.socket);
-        for (const release of [...connection.live]) release();
-        // graphql-ws has already returned the subscriptions; this stops queries and mutations.
-        for (const operation of connection.operations.values()) operation.abort();
-        connection.operations.clear();
-        connection.leave();
+      onSubscribe: (_ctx, id, payload) => run(id, payload),
+      onComplete: (_ctx, id, payload) => forget(id, payload),
+      // graphql-ws has returned the streams by now; this stops queries and mutations.
+      onClose: () => {
+        for (const operation of operations.values()) operation.controller.abort();
+        operations.clear();
+        admitted?.leave();
       },
-      execute: (args) => {
-        const root = args.rootValue as EnvelopedRoot;
-        return whenSettled(() => root.execute(args as ExecutionArgs), root.end);
+      execute: resultOf,
+      subscribe: resultOf,
+    });
+
+    const closed = protocol.opened(
+      {
+        protocol: socket.protocol,
+        send: (data) =>
+          new Promise<void>((resolve) => {
+            if (socket.readyState !== socket.OPEN) return resolve();
+            socket.send(data, (error) => {
+              // The peer went away mid-send; its close ends the operation.
+              if (error) logger.debug({ err: error }, "graphql-ws: send failed");
+              resolve();
+            });
+          }),
+        close: (code, reason) => socket.close(code, reason),
+        onMessage: (handle) =>
+          socket.on("message", (data) => {
+            handle(String(data)).catch((error: unknown) => {
+              logger.error({ err: error }, "graphql-ws: message handling failed");
+              socket.close(CloseCode.InternalServerError, "Internal server error");
+            });
+          }),
       },
-      subscribe: (args) => {
-        const root = args.rootValue as EnvelopedRoot;
-        return whenSettled(() => root.subscribe(args as ExecutionArgs), root.end);
-      },
-      onSubscribe: async (ctx, id, payload) => {
-        const connection = connections.get(ctx.extra.socket);
-        // Unreachable: graphql-ws closes with 4401 before a subscribe on an unacknowledged socket.
-        if (!connection) return [wsError(new Error("Unauthorized"), "UNAUTHENTICATED")];
-        // Registered before the first `await`, so a `complete` or a close arriving while the
-        // operation is still being prepared already finds it.
-        const operation = new AbortController();
-        connection.operations.set(id, operation);
-        let release: Release | undefined;
-        const end = once(() => {
-          release?.();
-          // A `complete` frees the id for reuse: only this operation's own entry may go.
-          if (connection.operations.get(id) === operation) connection.operations.delete(id);
-        });
-        try {
-          const prepared = await prepare(ctx, connection, payload, operation.signal);
-          if (Array.isArray(prepared)) {
-            end();
-            return prepared;
-          }
-          release = prepared.release;
-          return {
-            ...prepared.args,
-            rootValue: { ...prepared.root, end } satisfies EnvelopedRoot,
-          };
-        } catch (error) {
-          end();
-          throw error;
-        }
-      },
-    },
-    sockets,
-  );
+      { socket, request: upgrade },
+    );
+
+    // A peer that vanished without a close never answers a ping.
+    let pongWait: NodeJS.Timeout | undefined;
+    const keepAlive = setInterval(() => {
+      if (socket.readyState !== socket.OPEN) return;
+      pongWait = setTimeout(() => socket.terminate(), keepAliveMs);
+      socket.once("pong", () => clearTimeout(pongWait));
+      socket.ping();
+    }, keepAliveMs);
+
+    // Protocol errors of the peer (a frame over `maxPayload`, bad framing): ws closes the socket
+    // itself with the matching code (1009, 1002); this is the one line that says why.
+    socket.on("error", (error: Error & { code?: string }) => {
+      logger.warn({ code: error.code, reason: error.message }, "websocket closed on a bad frame");
+    });
+    socket.once("close", (code, reason) => {
+      clearInterval(keepAlive);
+      clearTimeout(pongWait);
+      closed(code, String(reason)).catch((error: unknown) => {
+        logger.error({ err: error }, "graphql-ws: cleanup after close failed");
+      });
+    });
+  });
 
   return {
     sockets,
     async close() {
+      // Going away (1001); `drainServer` waits for the handshakes, up to its deadline.
       for (const socket of sockets.clients) socket.close(1001, "Going away");
-      await disposable.dispose();
+      // Stops taking upgrades; its callback would wait for every socket, without a deadline.
+      sockets.close();
     },
   };
 }
