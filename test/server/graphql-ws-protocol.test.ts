@@ -10,6 +10,7 @@ import {
   type RawSocket,
   type WsMessage,
 } from "../helpers/raw-ws.ts";
+import { wsClient } from "../helpers/streams.ts";
 
 const input: ChatCompletionInput = {
   instanceIds: ["gateway-docs"],
@@ -170,6 +171,50 @@ describe("graphql-ws authentication", () => {
   it("acknowledges a key sent on the upgrade request instead", async () => {
     const raw = await init(undefined, { "x-api-key": KEY_A });
     expect((await raw.next()).type).toBe("connection_ack");
+  });
+});
+
+describe("refusals over graphql-ws", () => {
+  let harness: GatewayHarness;
+  beforeAll(async () => {
+    // Production defaults: introspection off, the default operation limits.
+    harness = await startGateway({}, { NODE_ENV: "production", AUTH_REQUIRED: "false" });
+  });
+  afterAll(() => harness.close());
+
+  /** What a graphql-ws client library hands its sink first: a result, or the refusal. */
+  const firstOutcome = async (query: string) => {
+    const client = wsClient(harness.gateway.graphqlUrl);
+    try {
+      return await new Promise<unknown>((resolve) => {
+        client.subscribe(
+          { query },
+          { next: resolve, error: resolve, complete: () => resolve("complete") },
+        );
+      });
+    } finally {
+      await client.dispose();
+    }
+  };
+
+  it("refuses introspection as HTTP does, as an error message", async () => {
+    const outcome = await firstOutcome("{ __schema { queryType { name } } }");
+    expect(Array.isArray(outcome) && outcome.length > 0).toBe(true);
+    for (const error of outcome as { extensions: unknown }[]) {
+      expect(error.extensions).toEqual({ code: "GRAPHQL_VALIDATION_FAILED" });
+    }
+  });
+
+  it("refuses an operation over a limit with the same code and no HTTP internals", async () => {
+    const depth7 = `{ namespaces { edges { node { instances { nodes { namespace { name } } } } } } }`;
+    const outcome = await firstOutcome(depth7);
+    const errors = Array.isArray(outcome) ? outcome : [];
+    expect(errors).toHaveLength(1);
+    expect(errors[0].extensions).toEqual({
+      code: "OPERATION_LIMIT_EXCEEDED",
+      limit: "depth",
+      max: 6,
+    });
   });
 });
 
