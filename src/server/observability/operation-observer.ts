@@ -208,6 +208,31 @@ export function useOperationObserver(
     });
   };
 
+  /**
+   * `run`, ending the operation when it throws: a throwing execute or subscribe function skips
+   * every result hook, which would leave the operation open.
+   */
+  const ending =
+    <A, R>(state: State, run: (args: A) => R) =>
+    async (args: A): Promise<Awaited<R>> => {
+      try {
+        return await run(args);
+      } catch (error) {
+        end(state, [error]);
+        throw error;
+      }
+    };
+
+  /** What execution handed over: a stream ends with its stream, a result at once. */
+  const settle = (
+    state: State,
+    result: ExecutionResult | AsyncIterable<ExecutionResult>,
+    setResult: (result: AsyncIterableIterator<ExecutionResult>) => void,
+  ) => {
+    if (isAsyncIterable(result)) setResult(watch(state, result));
+    else end(state, result.errors);
+  };
+
   /** `wrapped` inside every sink's `around`, first sink outermost. */
   const within = <T>(context: unknown, wrapped: () => T): T => {
     if (around.length === 0) return wrapped();
@@ -243,45 +268,17 @@ export function useOperationObserver(
     onExecute({ args, executeFn, setExecuteFn }) {
       const state = stateOf(args.contextValue);
       run(state);
-      // An execute function that throws skips every result hook; this keeps the pairing.
-      setExecuteFn(async (executeArgs) => {
-        try {
-          return await executeFn(executeArgs);
-        } catch (error) {
-          end(state, [error]);
-          throw error;
-        }
-      });
+      setExecuteFn(ending(state, executeFn));
       return {
-        onExecuteDone({ result, setResult }) {
-          if (isAsyncIterable(result)) {
-            setResult(watch(state, result) as typeof result);
-          } else {
-            end(state, result.errors);
-          }
-        },
+        onExecuteDone: ({ result, setResult }) => settle(state, result, setResult),
       };
     },
     onSubscribe({ args, subscribeFn, setSubscribeFn }) {
       const state = stateOf(args.contextValue);
       run(state);
-      // A subscribe function that throws skips every result hook; this keeps the pairing.
-      setSubscribeFn(async (subscribeArgs) => {
-        try {
-          return await subscribeFn(subscribeArgs);
-        } catch (error) {
-          end(state, [error]);
-          throw error;
-        }
-      });
+      setSubscribeFn(ending(state, subscribeFn));
       return {
-        onSubscribeResult({ result, setResult }) {
-          if (!isAsyncIterable(result)) {
-            end(state, (result as ExecutionResult).errors);
-            return;
-          }
-          setResult(watch(state, result));
-        },
+        onSubscribeResult: ({ result, setResult }) => settle(state, result, setResult),
       };
     },
     // Catches what ended without reaching execution, e.g. the context factory or a
