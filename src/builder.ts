@@ -3,7 +3,7 @@ import DirectivesPlugin from "@pothos/plugin-directives";
 import FederationPlugin from "@pothos/plugin-federation";
 import RelayPlugin from "@pothos/plugin-relay";
 import type { Loaders } from "./loaders.ts";
-import type { ClientIdentity } from "./server/client-auth.ts";
+import type { ClientIdentity } from "./server/policy/client-auth.ts";
 import type { AiSearchClient } from "./upstream/client.ts";
 import type { CallOptions } from "./upstream/options.ts";
 

@@ -1,6 +1,6 @@
 import type { Context, StreamLimits } from "./builder.ts";
 import { createLoaders, type LoaderBatchObserver } from "./loaders.ts";
-import type { ClientIdentity } from "./server/client-auth.ts";
+import type { ClientIdentity } from "./server/policy/client-auth.ts";
 import type { AiSearchClient } from "./upstream/client.ts";
 import type { CallOptions } from "./upstream/options.ts";
 

@@ -6,11 +6,11 @@ import { type LocalAiSearch, startLocalAiSearch } from "../local/server.ts";
 import { createLogger, type Logger } from "../logger.ts";
 import { createTracing } from "../tracing.ts";
 import { AiSearchClient } from "../upstream/client.ts";
-import { serveGraphqlWs } from "./graphql-ws.ts";
-import { createLimitedServer } from "./http-limits.ts";
 import { instrumentUpstream } from "./instrument-upstream.ts";
-import { closeUpstream, Drain, drainServer } from "./shutdown.ts";
-import { GatewayMetrics } from "./useMetrics.ts";
+import { GatewayMetrics } from "./observability/metrics.ts";
+import { serveGraphqlWs } from "./transports/graphql-ws.ts";
+import { createLimitedServer } from "./transports/http-server.ts";
+import { closeUpstream, Drain, drainServer } from "./transports/shutdown.ts";
 import { createGatewayYoga } from "./yoga.ts";
 
 export interface RunningGateway {
@@ -107,23 +107,21 @@ export function buildApp(config: GatewayConfig, options: AppOptions = {}): App {
       const drain = new Drain();
       const client = instrumentUpstream(upstream.client, { logger, metrics, tracing });
       metrics?.watchCircuit(() => client.circuitState);
-      const { yoga, health, verifier, subscriptions, rateLimits, trustedDocuments } =
-        createGatewayYoga(config, client, { logger, metrics, tracing, drain });
+      const { yoga, webSocket } = createGatewayYoga(config, client, {
+        logger,
+        metrics,
+        tracing,
+        drain,
+      });
       const server = createLimitedServer(yoga, {
         maxHeaderBytes: config.limits.maxHeaderBytes,
         maxHeaders: config.limits.maxHeaders,
       });
       const ws = serveGraphqlWs(server, yoga, {
+        logger,
+        admission: webSocket,
         maxPayload: config.limits.wsMaxPayloadBytes,
         connectionInitWaitTimeout: config.limits.wsConnectionInitTimeoutMs,
-        verifier,
-        passThroughHeader: config.security.passThroughCredentials
-          ? config.security.passThroughHeader
-          : undefined,
-        maxSubscriptionsPerConnection: config.limits.maxSubscriptionsPerConnection,
-        clientSubscriptions: subscriptions,
-        resolveQuery: trustedDocuments?.resolveQuery,
-        rateLimit: rateLimits,
         maxConnectionsPerClient: config.limits.maxConnectionsPerClient,
         allowedOrigins: config.security.corsOrigins,
       });
@@ -132,7 +130,6 @@ export function buildApp(config: GatewayConfig, options: AppOptions = {}): App {
         server.once("error", reject);
         server.listen(config.port, config.host, () => resolve());
       });
-      void health.probe();
       const address = server.address() as AddressInfo;
       const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
       const url = `http://${host}:${address.port}`;

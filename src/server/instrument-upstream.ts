@@ -15,7 +15,7 @@ import type { Tracing } from "../tracing.ts";
 import type { AiSearchClient } from "../upstream/client.ts";
 import type { ChatStream } from "../upstream/stream.ts";
 import { once, onIteratorEnd } from "./iterate.ts";
-import type { GatewayMetrics } from "./useMetrics.ts";
+import type { GatewayMetrics } from "./observability/metrics.ts";
 
 export interface UpstreamInstrumentation {
   logger?: Logger;

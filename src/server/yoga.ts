@@ -1,89 +1,132 @@
 import { renderGraphiQL } from "@graphql-yoga/render-graphiql";
-import { createYoga, type Plugin } from "graphql-yoga";
+import { createYoga, type Plugin, type YogaServerInstance } from "graphql-yoga";
+import type { Context } from "../builder.ts";
 import type { GatewayConfig } from "../config.ts";
 import { createContext } from "../context.ts";
+import type { Logger } from "../logger.ts";
 import { schema } from "../schema/index.ts";
-import type { Credentials } from "../upstream/auth.ts";
+import type { Tracing } from "../tracing.ts";
 import type { AiSearchClient } from "../upstream/client.ts";
-import { anonymousClient, type ClientIdentity, createClientVerifier } from "./client-auth.ts";
 import { maskError } from "./errors.ts";
 import { graphiqlOptions } from "./graphiql.ts";
-import { contextHooks, type Observability, observabilityPlugins } from "./observability.ts";
-import { SubscriptionCounter } from "./subscription-caps.ts";
-import { clientOf, useClientAuth } from "./useClientAuth.ts";
-import { useCors } from "./useCors.ts";
-import { useCsrfPrevention } from "./useCsrfPrevention.ts";
-import { useDisableIntrospection } from "./useDisableIntrospection.ts";
-import { useHealth } from "./useHealth.ts";
-import { useMalformedParams } from "./useMalformedParams.ts";
-import { useOperationLimits } from "./useOperationLimits.ts";
+import { drainSink } from "./observability/drain-sink.ts";
+import { logSink } from "./observability/log-sink.ts";
+import type { GatewayMetrics } from "./observability/metrics.ts";
+import { metricsSink } from "./observability/metrics-sink.ts";
+import { type OperationSink, useOperationObserver } from "./observability/operation-observer.ts";
+import { traceSink } from "./observability/trace-sink.ts";
+import { clientOf, useClientAuth } from "./plugins/useClientAuth.ts";
+import { useCors } from "./plugins/useCors.ts";
+import { useCsrfPrevention } from "./plugins/useCsrfPrevention.ts";
+import { useDisableIntrospection } from "./plugins/useDisableIntrospection.ts";
+import { useExecutionStart } from "./plugins/useExecutionStart.ts";
+import { useGracefulShutdown } from "./plugins/useGracefulShutdown.ts";
+import { useHealth } from "./plugins/useHealth.ts";
+import { useMalformedParams } from "./plugins/useMalformedParams.ts";
+import { useMetricsEndpoint } from "./plugins/useMetricsEndpoint.ts";
+import { useOperationLimits } from "./plugins/useOperationLimits.ts";
 import {
   callerCredentialsOf,
+  callerTokenIn,
   missingCallerToken,
   usePassThroughCredentials,
-} from "./usePassThroughCredentials.ts";
-import { memoryRateLimitStore, useRateLimit } from "./useRateLimit.ts";
-import { requestIdOf, useRequestId } from "./useRequestId.ts";
-import { useSubscriptionLimit } from "./useSubscriptionLimit.ts";
-import { useTrustedDocuments } from "./useTrustedDocuments.ts";
+} from "./plugins/usePassThroughCredentials.ts";
+import { useRateLimit } from "./plugins/useRateLimit.ts";
+import { requestIdOf, useRequestId } from "./plugins/useRequestId.ts";
+import { useSubscriptionCaps } from "./plugins/useSubscriptionCaps.ts";
+import { useTrustedDocuments } from "./plugins/useTrustedDocuments.ts";
+import {
+  anonymousClient,
+  authenticateHeaders,
+  createClientVerifier,
+} from "./policy/client-auth.ts";
+import { remoteAddressOf, type ServerContext } from "./server-context.ts";
+import type { ConnectionAdmission } from "./transports/graphql-ws.ts";
+import type { Drain } from "./transports/shutdown.ts";
 
-/** What the HTTP and WebSocket transports hand to the context factory. */
-export interface InitialContext {
-  request?: Request;
-  /** Set by the graphql-ws transport, which has no Fetch `Request`. */
-  requestId?: string;
-  /** Set by the graphql-ws transport from `connection_init`; HTTP reads it off the request. */
-  client?: ClientIdentity;
-  /** The same, for the caller's own upstream credentials in pass-through mode. */
-  credentials?: Credentials;
-  /** Set by the graphql-ws transport: aborted by the client's `complete` or a closed socket. */
-  signal?: AbortSignal;
+/** What one app observes itself with, and its shutdown state; each part is optional. */
+export interface Observability {
+  logger?: Logger;
+  /** Unset when `METRICS=false`. */
+  metrics?: GatewayMetrics;
+  /** Unset unless `OTEL_EXPORTER_OTLP_ENDPOINT` is set. */
+  tracing?: Tracing;
+  drain?: Drain;
+}
+
+/** The observer's sinks for `observability`: one state machine per operation feeds them all. */
+function sinksOf({ logger, metrics, tracing, drain }: Observability): OperationSink[] {
+  return [
+    ...(logger ? [logSink(logger)] : []),
+    ...(tracing ? [traceSink(tracing)] : []),
+    ...(metrics ? [metricsSink(metrics)] : []),
+    ...(drain ? [drainSink(drain)] : []),
+  ];
+}
+
+/** What `buildApp` needs to serve the gateway. */
+export interface GatewayYoga {
+  /** The HTTP handler, and the pipeline graphql-ws operations run through. */
+  yoga: YogaServerInstance<ServerContext, Context>;
+  /** How the graphql-ws transport lets a connection in: the same credential checks. */
+  webSocket: ConnectionAdmission;
 }
 
 /**
- * The gateway's Yoga server. Plugins run in list order: identification first, then the cheap
- * gates (health, limits), then the ones that need a parsed operation.
+ * The gateway's Yoga server. Plugins run in list order (each hook kind in turn: `onRequest`
+ * for HTTP only, then `onParams`, parse, validation, context and execution for every
+ * transport), so the order below is what decides who refuses first; each entry says why it sits
+ * where it does.
  */
 export function createGatewayYoga(
   config: GatewayConfig,
   upstream: AiSearchClient,
   observability: Observability = {},
-) {
-  const health = useHealth({
-    probeUpstream: async () => {
-      await upstream.listNamespaces({ perPage: 1 });
-    },
-    upstreamAvailable: () => upstream.circuitState !== "open",
-  });
-  const verifier = createClientVerifier(config.security);
-  const subscriptions = new SubscriptionCounter(config.limits.maxSubscriptionsPerClient);
+): GatewayYoga {
   const { security, limits } = config;
-  // One allowance per client whichever transport it uses; graphql-ws consumes from it too.
-  const rateLimits = memoryRateLimitStore({ limit: limits.rateLimitPerMinute, windowMs: 60_000 });
-  const trustedDocuments =
-    security.trustedDocuments === "off"
-      ? undefined
-      : useTrustedDocuments({ mode: security.trustedDocuments, logger: observability.logger });
+  const verifier = createClientVerifier(security);
+  const passThroughHeader = security.passThroughCredentials
+    ? security.passThroughHeader
+    : undefined;
   const plugins: Plugin[] = [
+    // Instrumentation: wraps execution outside every hook, wherever it sits.
+    useExecutionStart(),
+    // First, so every later hook, log line and upstream call has the request's id.
     useRequestId(),
-    ...observabilityPlugins(observability),
-    health,
+    // Before every gate, so operations refused by a later plugin are still logged, counted and
+    // traced, and a graphql-ws operation's clock starts before its first gate.
+    useOperationObserver(sinksOf(observability)),
+    // Scrapes are answered while draining and without credentials, like the probes.
+    ...(observability.metrics ? [useMetricsEndpoint({ metrics: observability.metrics })] : []),
+    // Before `useHealth`, which would otherwise answer `/readyz` while draining; before the
+    // credential checks, which a request refused anyway should not cost.
+    ...(observability.drain ? [useGracefulShutdown({ drain: observability.drain })] : []),
+    useHealth({
+      probeUpstream: async () => {
+        await upstream.listNamespaces({ perPage: 1 });
+      },
+      upstreamAvailable: () => upstream.circuitState !== "open",
+    }),
+    // Answers preflights, which carry no credentials, before they are asked for.
     ...(security.corsOrigins.length > 0 ? [useCors({ origins: security.corsOrigins })] : []),
+    // Who the caller is, before anything keyed on it.
     useClientAuth({ verifier }),
-    ...(config.security.passThroughCredentials
-      ? [usePassThroughCredentials({ header: config.security.passThroughHeader })]
-      : []),
-    useSubscriptionLimit({ counter: subscriptions }),
-    // After authentication, so a client's allowance follows its key or token, not its address.
+    // After authentication, so a caller without client credentials hears about those first.
+    ...(passThroughHeader ? [usePassThroughCredentials({ header: passThroughHeader })] : []),
+    // After authentication, so a client's allowance follows its key or token, not its address;
+    // before anything that reads the body or the document, which a refused client should not cost.
     useRateLimit({
       limit: limits.rateLimitPerMinute,
-      store: rateLimits,
       key: ({ request, remoteAddress }) => clientOf(request)?.id ?? remoteAddress,
     }),
+    // HTTP request parsing (`onRequestParse`): content types a page could send cross-site, and
+    // parameters that are not JSON.
     useCsrfPrevention(),
     useMalformedParams(),
     // Before the limits: an untrusted document is refused before it is even tokenized.
-    ...(trustedDocuments ? [trustedDocuments] : []),
+    ...(security.trustedDocuments === "off"
+      ? []
+      : [useTrustedDocuments({ mode: security.trustedDocuments, logger: observability.logger })]),
     useOperationLimits({
       depth: limits.depth,
       aliases: limits.aliases,
@@ -93,8 +136,14 @@ export function createGatewayYoga(
       blockFieldSuggestions: config.env === "production" || !security.introspection,
     }),
     ...(security.introspection ? [] : [useDisableIntrospection()]),
+    // Takes its slot while the context is built, so only operations that passed every check
+    // above (and their validation) hold one.
+    useSubscriptionCaps({
+      perClient: limits.maxSubscriptionsPerClient,
+      perConnection: limits.maxSubscriptionsPerConnection,
+    }),
   ];
-  const yoga = createYoga({
+  const yoga = createYoga<ServerContext, Context>({
     schema,
     graphqlEndpoint: "/graphql",
     graphiql: config.graphiql ? graphiqlOptions : false,
@@ -110,25 +159,35 @@ export function createGatewayYoga(
     maskedErrors: { maskError },
     logging: false,
     plugins,
-    context: (initial: InitialContext) => {
-      const credentials = initial.credentials ?? callerCredentialsOf(initial.request);
+    // Every transport's operation has a `Request` by now, vetted by the plugins above.
+    context: ({ request }) => {
+      const credentials = callerCredentialsOf(request);
       // Fail closed: in pass-through mode no operation may fall back to the gateway's token,
       // even one arriving by a route the pass-through plugin did not see.
-      if (config.security.passThroughCredentials && !credentials) {
-        throw missingCallerToken(config.security.passThroughHeader);
-      }
+      if (passThroughHeader && !credentials) throw missingCallerToken(passThroughHeader);
       return createContext(
         upstream,
+        { signal: request.signal, requestId: requestIdOf(request), credentials },
+        clientOf(request) ?? anonymousClient(undefined),
+        limits.stream,
         {
-          signal: initial.request?.signal ?? initial.signal,
-          requestId: initial.requestId ?? requestIdOf(initial.request),
-          credentials,
+          shutdown: observability.drain?.signal,
+          onLoaderBatch: observability.metrics?.observeLoaderBatch,
         },
-        initial.client ?? clientOf(initial.request) ?? anonymousClient(undefined),
-        config.limits.stream,
-        contextHooks(observability),
       );
     },
   });
-  return { yoga, health, verifier, subscriptions, rateLimits, trustedDocuments };
+  const webSocket: ConnectionAdmission = {
+    passThroughHeader,
+    async admit(headers, context) {
+      const client = await authenticateHeaders(verifier, headers, remoteAddressOf(context));
+      if (!client.ok) return client;
+      if (passThroughHeader) {
+        const token = callerTokenIn(headers, passThroughHeader);
+        if (!token.ok) return token;
+      }
+      return { ok: true, clientId: client.client.id };
+    },
+  };
+  return { yoga, webSocket };
 }

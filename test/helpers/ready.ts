@@ -1,3 +1,4 @@
+import { expect, vi } from "vitest";
 import type { LocalAiSearchOptions } from "../../src/local/server.ts";
 import { type GatewayHarness, startGateway } from "./gateway.ts";
 
@@ -10,11 +11,14 @@ export async function startReadyGateway(
   localOptions: LocalAiSearchOptions = {},
 ): Promise<GatewayHarness> {
   const harness = await startGateway(localOptions, env);
-  for (let attempt = 0; attempt < 100; attempt++) {
-    const response = await fetch(`${harness.gateway.url}/readyz`);
-    if (response.ok) return harness;
-    await new Promise((resolve) => setTimeout(resolve, 20));
+  try {
+    await vi.waitFor(
+      async () => expect((await fetch(`${harness.gateway.url}/readyz`)).status).toBe(200),
+      { timeout: 5_000, interval: 20 },
+    );
+  } catch (error) {
+    await harness.close();
+    throw error;
   }
-  await harness.close();
-  throw new Error("the gateway never became ready");
+  return harness;
 }

@@ -1,5 +1,5 @@
 import { print } from "graphql";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import {
   AskDocument,
   AskStreamDocument,
@@ -110,9 +110,13 @@ describe("Subscription.chatCompletionStream", () => {
         { next: () => {}, error: () => {}, complete: () => {} },
       );
       // The upstream has the request but has not answered yet: no event can have arrived.
-      while (!harness.local.requests.some((r) => r.path.endsWith("/chat/completions"))) {
-        await new Promise((resolve) => setTimeout(resolve, 5));
-      }
+      await vi.waitFor(
+        () =>
+          expect(harness.local.requests.some((r) => r.path.endsWith("/chat/completions"))).toBe(
+            true,
+          ),
+        { interval: 5 },
+      );
       unsubscribe();
       expect((await aborted).aborted).toBe(true);
     } finally {

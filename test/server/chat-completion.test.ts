@@ -1,5 +1,5 @@
 import { print } from "graphql";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { AskDocument } from "../../operations/generated/graphql.ts";
 import { type GatewayHarness, startGateway } from "../helpers/gateway.ts";
 
@@ -133,9 +133,13 @@ describe("a caller that goes away", () => {
         signal: caller.signal,
       }).catch(() => "aborted");
       // Leave only once the upstream has the request, so there is something to abort.
-      while (!harness.local.requests.some((r) => r.path.endsWith("/chat/completions"))) {
-        await new Promise((resolve) => setTimeout(resolve, 5));
-      }
+      await vi.waitFor(
+        () =>
+          expect(harness.local.requests.some((r) => r.path.endsWith("/chat/completions"))).toBe(
+            true,
+          ),
+        { interval: 5 },
+      );
       caller.abort();
       expect(await pending).toBe("aborted");
       expect((await aborted).aborted).toBe(true);

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { type GatewayHarness, startGateway } from "../helpers/gateway.ts";
 
 let harness: GatewayHarness;
@@ -15,17 +15,9 @@ const readiness = async () => (await fetch(`${harness.gateway.url}/readyz`)).sta
 const code = async () =>
   (await harness.graphql("{ namespaces { totalCount } }")).body.errors?.[0]?.extensions?.code;
 
-async function eventually(check: () => Promise<boolean>, timeoutMs = 5_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
 describe("an upstream that keeps failing", () => {
   it("trips the circuit: fail fast with UPSTREAM_UNAVAILABLE, /readyz 503, then recover", async () => {
-    await eventually(async () => (await readiness()) === 200);
+    await vi.waitFor(async () => expect(await readiness()).toBe(200), { timeout: 5_000 });
     harness.local.setFaults({ errorStatus: 503, match: "/namespaces" });
     expect(await code()).toBe("UPSTREAM_UNAVAILABLE");
     expect(await code()).toBe("UPSTREAM_UNAVAILABLE");
@@ -36,8 +28,11 @@ describe("an upstream that keeps failing", () => {
     expect(harness.local.requests).toEqual([]);
 
     harness.local.setFaults(undefined);
-    await new Promise((resolve) => setTimeout(resolve, 350));
-    expect(await code()).toBeUndefined();
+    // Calls fail fast until CIRCUIT_OPEN_MS has passed; then one trial call closes it again.
+    await vi.waitFor(async () => expect(await code()).toBeUndefined(), {
+      timeout: 5_000,
+      interval: 50,
+    });
     expect(await readiness()).toBe(200);
   });
 });

@@ -8,8 +8,8 @@ import {
   apiKeyClientId,
   createClientVerifier,
   presentedCredential,
-  presentedInConnectionParams,
-} from "../../src/server/client-auth.ts";
+} from "../../src/server/policy/client-auth.ts";
+import { connectionHeaders } from "../../src/server/transports/connection-init.ts";
 import { type GatewayHarness, startGateway } from "../helpers/gateway.ts";
 
 const KEY_A = "key-a-0123456789abcdef";
@@ -310,6 +310,11 @@ describe("the shared verifier", () => {
   });
 
   it("reads credentials from headers and connection_init payloads", () => {
+    // A payload's credentials are moved into the headers an HTTP caller would send them in.
+    const presentedInConnectionParams = (payload: Record<string, unknown>) => {
+      const headers = connectionHeaders({}, payload);
+      return presentedCredential(headers.get("authorization"), headers.get("x-api-key"));
+    };
     expect(presentedCredential("Bearer abc.def", null)).toEqual({
       kind: "bearer",
       value: "abc.def",

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import {
   InstanceDocument,
   NamespacesDocument,
@@ -130,12 +130,11 @@ describe("namespaces, instances and nodes", () => {
   it("serves health and readiness", async () => {
     const health = await fetch(`${harness.gateway.url}/healthz`);
     expect(health.status).toBe(200);
-    let ready = await fetch(`${harness.gateway.url}/readyz`);
-    for (let i = 0; i < 20 && ready.status !== 200; i++) {
-      await new Promise((r) => setTimeout(r, 100));
-      ready = await fetch(`${harness.gateway.url}/readyz`);
-    }
-    expect(ready.status).toBe(200);
+    // Ready once the start-up probe has reached the upstream.
+    await vi.waitFor(
+      async () => expect((await fetch(`${harness.gateway.url}/readyz`)).status).toBe(200),
+      { timeout: 2_000, interval: 100 },
+    );
   });
 
   it("echoes a safe request id and replaces an unsafe one", async () => {

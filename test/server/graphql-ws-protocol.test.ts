@@ -1,7 +1,8 @@
 import { print } from "graphql";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { AskStreamDocument, type ChatCompletionInput } from "../../operations/generated/graphql.ts";
 import { type GatewayHarness, startGateway } from "../helpers/gateway.ts";
+import { captureLogs } from "../helpers/logs.ts";
 import {
   closeAfterEach,
   openAcknowledged,
@@ -9,6 +10,7 @@ import {
   type RawSocket,
   type WsMessage,
 } from "../helpers/raw-ws.ts";
+import { wsClient } from "../helpers/streams.ts";
 
 const input: ChatCompletionInput = {
   instanceIds: ["gateway-docs"],
@@ -26,14 +28,17 @@ const KEY_B = "ws-key-b-0123456789abcdef";
 const track = closeAfterEach();
 
 describe("graphql-ws protocol close codes", () => {
+  const logs = captureLogs("info");
   let harness: GatewayHarness;
   beforeAll(async () => {
     harness = await startGateway(
       { streamDelayMs: 5 },
       { WS_CONNECTION_INIT_TIMEOUT_MS: "300", WS_MAX_PAYLOAD_BYTES: "4096" },
+      { logger: logs.logger },
     );
   });
   afterAll(() => harness.close());
+  afterEach(() => vi.restoreAllMocks());
 
   const open = async () => track(await openRawSocket(harness.gateway.graphqlUrl));
 
@@ -53,9 +58,10 @@ describe("graphql-ws protocol close codes", () => {
 
   it("closes 4408 when connection_init does not come in time", async () => {
     const raw = await open();
-    const started = Date.now();
-    expect((await raw.closed).code).toBe(4408);
-    expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+    // Served until then: the socket is closed for the missing `connection_init`, not at once.
+    raw.send({ type: "ping" });
+    expect((await raw.next()).type).toBe("pong");
+    expect(await raw.closed).toEqual({ code: 4408, reason: "Connection initialisation timeout" });
   });
 
   it("closes 4409 on a subscribe reusing a live operation id", async () => {
@@ -87,10 +93,35 @@ describe("graphql-ws protocol close codes", () => {
     expect((await raw.closed).code).toBe(4406);
   });
 
-  it("closes 1009 on a frame larger than WS_MAX_PAYLOAD_BYTES", async () => {
-    const raw = track(await openAcknowledged(harness.gateway.graphqlUrl));
-    raw.send({ ...subscribe("big"), payload: { query: `{ __typename } #${"x".repeat(8192)}` } });
+  // The one home of the oversized frame: whatever the frame and the connection's state, the
+  // socket closes with 1009 and the gateway writes one log line, never a console stack.
+  it.each([
+    [
+      "a subscribe after connection_init",
+      true,
+      JSON.stringify({
+        ...subscribe("big"),
+        payload: { query: `{ __typename } #${"x".repeat(8192)}` },
+      }),
+    ],
+    ["a frame before connection_init", false, "x".repeat(70_000)],
+  ])("closes 1009 on %s larger than WS_MAX_PAYLOAD_BYTES", async (_, acknowledged, frame) => {
+    const consoleError = vi.spyOn(console, "error");
+    const raw = track(
+      acknowledged ? await openAcknowledged(harness.gateway.graphqlUrl) : await open(),
+    );
+    const before = logs.lines().length;
+    raw.send(frame);
     expect((await raw.closed).code).toBe(1009);
+    await vi.waitFor(() => expect(logs.lines().length).toBeGreaterThan(before));
+    expect(logs.lines().slice(before)).toEqual([
+      expect.objectContaining({
+        level: "warn",
+        msg: "websocket closed on a bad frame",
+        code: "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH",
+      }),
+    ]);
+    expect(consoleError).not.toHaveBeenCalled();
   });
 });
 
@@ -143,6 +174,50 @@ describe("graphql-ws authentication", () => {
   });
 });
 
+describe("refusals over graphql-ws", () => {
+  let harness: GatewayHarness;
+  beforeAll(async () => {
+    // Production defaults: introspection off, the default operation limits.
+    harness = await startGateway({}, { NODE_ENV: "production", AUTH_REQUIRED: "false" });
+  });
+  afterAll(() => harness.close());
+
+  /** What a graphql-ws client library hands its sink first: a result, or the refusal. */
+  const firstOutcome = async (query: string) => {
+    const client = wsClient(harness.gateway.graphqlUrl);
+    try {
+      return await new Promise<unknown>((resolve) => {
+        client.subscribe(
+          { query },
+          { next: resolve, error: resolve, complete: () => resolve("complete") },
+        );
+      });
+    } finally {
+      await client.dispose();
+    }
+  };
+
+  it("refuses introspection as HTTP does, as an error message", async () => {
+    const outcome = await firstOutcome("{ __schema { queryType { name } } }");
+    expect(Array.isArray(outcome) && outcome.length > 0).toBe(true);
+    for (const error of outcome as { extensions: unknown }[]) {
+      expect(error.extensions).toEqual({ code: "GRAPHQL_VALIDATION_FAILED" });
+    }
+  });
+
+  it("refuses an operation over a limit with the same code and no HTTP internals", async () => {
+    const depth7 = `{ namespaces { edges { node { instances { nodes { namespace { name } } } } } } }`;
+    const outcome = await firstOutcome(depth7);
+    const errors = Array.isArray(outcome) ? outcome : [];
+    expect(errors).toHaveLength(1);
+    expect(errors[0].extensions).toEqual({
+      code: "OPERATION_LIMIT_EXCEEDED",
+      limit: "depth",
+      max: 6,
+    });
+  });
+});
+
 describe("subscription caps", () => {
   let harness: GatewayHarness;
   beforeAll(async () => {
@@ -174,13 +249,16 @@ describe("subscription caps", () => {
     expect(errors[0]!.message).toContain(scope);
   };
   /** Retries until accepted: the server frees slots when it sees a close, a moment later. */
-  const startEventually = async (raw: RawSocket, id: string) => {
-    for (let attempt = 0; attempt < 50; attempt++) {
-      const message = await start(raw, `${id}-${attempt}`);
-      if (message.type === "next") return message;
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    throw new Error(`subscription ${id} was never accepted`);
+  const startEventually = (raw: RawSocket, id: string) => {
+    let attempt = 0;
+    return vi.waitFor(
+      async () => {
+        const message = await start(raw, `${id}-${attempt++}`);
+        expect(message.type).toBe("next");
+        return message;
+      },
+      { timeout: 2_000, interval: 20 },
+    );
   };
 
   /** An SSE subscription for `key`; `events` resolves with the body once the stream ends. */

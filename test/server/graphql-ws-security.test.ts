@@ -6,9 +6,9 @@
 import { randomBytes } from "node:crypto";
 import { request } from "node:http";
 import { print } from "graphql";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { AskDocument, type ChatCompletionInput } from "../../operations/generated/graphql.ts";
-import { originAllowed } from "../../src/server/graphql-ws.ts";
+import { originAllowed } from "../../src/server/transports/graphql-ws.ts";
 import { type GatewayHarness, startGateway } from "../helpers/gateway.ts";
 import { closeAfterEach, openAcknowledged, openRawSocket } from "../helpers/raw-ws.ts";
 
@@ -30,13 +30,14 @@ const KEY_B = "ws-sec-key-b-0123456789abcdef";
 const track = closeAfterEach();
 
 /** Waits until the local AI Search has received `count` chat requests, so one can be aborted. */
-async function chatRequestsReach(harness: GatewayHarness, count: number): Promise<void> {
-  const deadline = Date.now() + 5_000;
-  while (harness.local.requests.filter((r) => r.path.endsWith(CHAT)).length < count) {
-    if (Date.now() > deadline) throw new Error(`the upstream never saw ${count} chat requests`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
+const chatRequestsReach = (harness: GatewayHarness, count: number) =>
+  vi.waitFor(
+    () =>
+      expect(
+        harness.local.requests.filter((r) => r.path.endsWith(CHAT)).length,
+      ).toBeGreaterThanOrEqual(count),
+    { timeout: 5_000, interval: 5 },
+  );
 
 describe("graphql-ws operation lifecycle", () => {
   let harness: GatewayHarness;
@@ -171,12 +172,7 @@ describe("connections per client over graphql-ws", () => {
 
     // The server frees the slot when it sees the close, a moment after the client does.
     await first.close();
-    for (let attempt = 0; ; attempt++) {
-      const retry = await connect(KEY_A).catch(() => undefined);
-      if (retry) break;
-      if (attempt === 50) throw new Error("the closed connection's slot was never freed");
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    await vi.waitFor(() => connect(KEY_A), { timeout: 2_000, interval: 20 });
   });
 });
 

@@ -5,7 +5,7 @@ import {
   type ReadableSpan,
   SimpleSpanProcessor,
 } from "@opentelemetry/sdk-trace-base";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import {
   AskDocument,
   AskStreamDocument,
@@ -14,6 +14,7 @@ import {
 } from "../../operations/generated/graphql.ts";
 import { createLogger } from "../../src/logger.ts";
 import { type GatewayHarness, startGateway } from "../helpers/gateway.ts";
+import { captureLogs } from "../helpers/logs.ts";
 import { openAcknowledged } from "../helpers/raw-ws.ts";
 import { sseSubscribe } from "../helpers/streams.ts";
 
@@ -25,42 +26,19 @@ const input: ChatCompletionInput = {
 const API_KEY = "observability-test-key-0123456789";
 const COOKIE_SECRET = "cookie-secret-0123456789";
 
-type Line = Record<string, unknown> & { msg: string; level: string };
-
-/** A logger writing JSON lines to memory, at `level`. */
-function captureLogs(level: "debug" | "info" = "debug") {
-  const text: string[] = [];
-  const destination = new Writable({
-    write(chunk, _encoding, callback) {
-      text.push(String(chunk));
-      callback();
+/**
+ * `read`'s value once it has one: log lines and spans land a moment after the response.
+ * `vi.waitFor` retries while the callback throws, so an absent value throws.
+ */
+const found = <T>(read: () => T | undefined | Promise<T | undefined>, what: string) =>
+  vi.waitFor(
+    async () => {
+      const value = await read();
+      if (value === undefined) throw new Error(`still waiting for ${what}`);
+      return value;
     },
-  });
-  const logger = createLogger({ logLevel: level }, { destination });
-  return {
-    logger,
-    raw: () => text.join(""),
-    lines: (): Line[] =>
-      text
-        .join("")
-        .split("\n")
-        .filter((line) => line !== "")
-        .map((line) => JSON.parse(line) as Line),
-  };
-}
-
-/** Polls `read` until it gives a value; log lines and spans land a moment after the response. */
-async function eventually<T>(
-  read: () => T | undefined | Promise<T | undefined>,
-  what: string,
-): Promise<T> {
-  for (let attempt = 0; attempt < 100; attempt++) {
-    const value = await read();
-    if (value !== undefined) return value;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
+    { timeout: 2_000, interval: 20 },
+  );
 
 describe("structured logs", () => {
   const logs = captureLogs("debug");
@@ -89,7 +67,7 @@ describe("structured logs", () => {
     // Returned to the caller…
     expect(response.headers.get("x-request-id")).toBe("obs-request-1");
 
-    const line = await eventually(
+    const line = await found(
       () =>
         logs.lines().find((l) => l.msg === "graphql operation" && l.requestId === "obs-request-1"),
       "the operation's log line",
@@ -128,7 +106,7 @@ describe("structured logs", () => {
     );
     const id = response.headers.get("x-request-id");
     expect(id).toMatch(/^[0-9a-f-]{36}$/);
-    const line = await eventually(
+    const line = await found(
       () => logs.lines().find((l) => l.msg === "graphql operation" && l.requestId === id),
       "the failed operation's line",
     );
@@ -140,7 +118,7 @@ describe("structured logs", () => {
 
   it("logs parse failures and requests refused before any operation", async () => {
     const broken = await harness.graphql("query {", {}, { "x-api-key": API_KEY });
-    const parseLine = await eventually(
+    const parseLine = await found(
       () =>
         logs
           .lines()
@@ -161,7 +139,7 @@ describe("structured logs", () => {
       },
     );
     expect(refused.status).toBe(401);
-    const line = await eventually(
+    const line = await found(
       () => logs.lines().find((l) => l.requestId === "obs-refused"),
       "the refusal's line",
     );
@@ -178,7 +156,7 @@ describe("structured logs", () => {
         payload: { query: "query WsProbe { namespaces(first: 1) { totalCount } }" },
       });
       expect((await socket.nextFor("1")).type).toBe("next");
-      const line = await eventually(
+      const line = await found(
         () => logs.lines().find((l) => l.operationName === "WsProbe"),
         "the graphql-ws operation's line",
       );
@@ -269,7 +247,7 @@ describe("Prometheus metrics", () => {
     for await (const _ of stream) events++;
     expect(events).toBeGreaterThan(3);
 
-    const text = await eventually(async () => {
+    const text = await found(async () => {
       const body = await scrape();
       return sample(body, 'gateway_active_subscriptions{transport="sse"}') === 0 ? body : undefined;
     }, "the stream to end");
@@ -365,7 +343,7 @@ describe("OpenTelemetry tracing", () => {
         },
       );
       expect(response.body.errors).toBeUndefined();
-      const spans = await eventually(() => {
+      const spans = await found(() => {
         const finished = exporter.getFinishedSpans();
         return finished.some((s) => s.name === "mutation Ask") ? finished : undefined;
       }, "the operation span");
@@ -402,7 +380,7 @@ describe("OpenTelemetry tracing", () => {
       });
       while ((await socket.nextFor("s")).type !== "complete") {}
       await socket.close();
-      const streamed = await eventually(() => {
+      const streamed = await found(() => {
         const finished = exporter.getFinishedSpans();
         return finished.some((s) => s.name === "subscription Watch") ? finished : undefined;
       }, "the subscription span");
@@ -430,7 +408,11 @@ describe("OpenTelemetry tracing", () => {
         input,
       })) {
       }
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      // Once the stream's operation has been counted, every span it could have had has ended.
+      await vi.waitFor(async () => {
+        const { values } = await harness.app.metrics!.operations.get();
+        expect(values.map((value) => value.labels.operation_name)).toContain("AskStream");
+      });
       expect(exporter.getFinishedSpans()).toEqual([]);
     } finally {
       await harness.close();

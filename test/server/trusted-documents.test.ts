@@ -8,7 +8,7 @@ import {
   NamespacesDocument,
   SearchDocument,
 } from "../../operations/generated/graphql.ts";
-import { useTrustedDocuments } from "../../src/server/useTrustedDocuments.ts";
+import { useTrustedDocuments } from "../../src/server/plugins/useTrustedDocuments.ts";
 import type { GatewayHarness } from "../helpers/gateway.ts";
 import { startReadyGateway } from "../helpers/ready.ts";
 import { wsClient } from "../helpers/streams.ts";

@@ -1,8 +1,8 @@
 import { GraphQLError } from "graphql";
-import type { Plugin } from "graphql-yoga";
-import { ErrorCode } from "../graphql-errors.ts";
-import { authHeaders, type Credentials } from "../upstream/auth.ts";
-import { unauthenticatedResponse } from "./client-auth.ts";
+import { createGraphQLError, type Plugin } from "graphql-yoga";
+import { ErrorCode } from "../../graphql-errors.ts";
+import { authHeaders, type Credentials } from "../../upstream/auth.ts";
+import { unauthenticatedResponse } from "../policy/client-auth.ts";
 
 export interface PassThroughOptions {
   /**
@@ -36,6 +36,17 @@ export function callerTokenFrom(value: unknown): CallerToken {
   return { ok: true, credentials };
 }
 
+/** The caller's token in `header` of `headers`, or why there is no usable one. */
+export function callerTokenIn(
+  headers: Headers,
+  header: string,
+): { ok: true; credentials: Credentials } | { ok: false; reason: "missing" | "invalid" } {
+  const value = headers.get(header);
+  if (value === null) return { ok: false, reason: "missing" };
+  const token = callerTokenFrom(value);
+  return token.ok ? token : { ok: false, reason: "invalid" };
+}
+
 export const PASS_THROUGH_MESSAGES = {
   missing: (header: string) =>
     `This gateway uses each caller's own Cloudflare API token: send it in the "${header}" header.`,
@@ -62,6 +73,10 @@ export function callerCredentialsOf(request: Request | undefined): Credentials |
  * instead of the gateway's. A request without one is refused rather than served with the
  * gateway's token, so turning the mode on can never let a caller spend the operator's account.
  * The token is never logged or echoed, and lives only as long as its request.
+ *
+ * HTTP requests are checked in `onRequest` (a 401 before the body is read); graphql-ws
+ * operations, which skip it, in `onParams`, on their normalised request, whose header carries
+ * the `cloudflareApiToken` of `connection_init`.
  */
 export function usePassThroughCredentials(options: PassThroughOptions = {}): Plugin {
   const header = options.header ?? "x-cloudflare-api-token";
@@ -70,15 +85,24 @@ export function usePassThroughCredentials(options: PassThroughOptions = {}): Plu
     onRequest({ request, url, endResponse }) {
       if (request.method === "OPTIONS") return;
       if (url.pathname !== endpoint && url.pathname !== `${endpoint}/`) return;
-      const value = request.headers.get(header);
-      if (value === null) {
+      const token = callerTokenIn(request.headers, header);
+      if (token.ok) tokens.set(request, token.credentials);
+      else if (token.reason === "missing") {
         endResponse(unauthenticatedResponse(PASS_THROUGH_MESSAGES.missing(header)));
-        return;
-      }
-      const token = callerTokenFrom(value);
-      if (!token.ok) {
+      } else {
         endResponse(unauthenticatedResponse(PASS_THROUGH_MESSAGES.invalid, "invalid_request"));
-        return;
+      }
+    },
+    onParams({ request }) {
+      if (tokens.has(request)) return;
+      const token = callerTokenIn(request.headers, header);
+      if (!token.ok) {
+        throw createGraphQLError(
+          token.reason === "missing"
+            ? PASS_THROUGH_MESSAGES.missing(header)
+            : PASS_THROUGH_MESSAGES.invalid,
+          { extensions: { code: ErrorCode.UNAUTHENTICATED } },
+        );
       }
       tokens.set(request, token.credentials);
     },

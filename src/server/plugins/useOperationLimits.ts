@@ -1,7 +1,7 @@
 import { EnvelopArmorPlugin } from "@escape.tech/graphql-armor";
 import type { GraphQLError, ValidationContext } from "graphql";
 import { isAsyncIterable, type Plugin } from "graphql-yoga";
-import { RefusalCode, refusal, repinRefusals } from "./refusals.ts";
+import { RefusalCode, refusal, repinRefusals } from "../refusals.ts";
 
 export type OperationLimit = "depth" | "aliases" | "directives" | "tokens" | "cost";
 

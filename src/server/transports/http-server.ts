@@ -1,5 +1,5 @@
 import { createServer, type RequestListener, type Server } from "node:http";
-import { graphqlErrorBody, JSON_CONTENT_TYPE } from "./responses.ts";
+import { graphqlErrorBody, JSON_CONTENT_TYPE } from "../responses.ts";
 
 export interface HeaderLimits {
   /**

@@ -1,13 +1,7 @@
-import type { IncomingMessage } from "node:http";
 import { performance } from "node:perf_hooks";
 import { type Context, type Span, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
-import type { Plugin } from "graphql-yoga";
-import type { Tracing } from "../tracing.ts";
-import { type ObservedOperation, useOperationObserver } from "./operation-observer.ts";
-
-export interface TracingPluginOptions {
-  tracing: Tracing;
-}
+import type { Tracing } from "../../tracing.ts";
+import type { ObservedOperation, OperationSink } from "./operation-observer.ts";
 
 /** Attribute names: OpenTelemetry's GraphQL conventions, and the gateway's own under `gateway.`. */
 export const SpanAttributes = {
@@ -20,22 +14,21 @@ export const SpanAttributes = {
   events: "gateway.stream.events",
 } as const;
 
-/** The incoming trace context: the HTTP request's headers, or those of the WebSocket upgrade. */
-function carrierOf(operation: ObservedOperation) {
-  const request = operation.context.request as Request | undefined;
-  if (request) return request.headers;
-  return (operation.context.req as IncomingMessage | undefined)?.headers;
-}
+/**
+ * The incoming trace context: the request's headers (for a graphql-ws operation, those of its
+ * upgrade request, which its normalised request carries).
+ */
+const carrierOf = (operation: ObservedOperation) =>
+  (operation.context.request as Request | undefined)?.headers;
 
 /**
  * A server span per GraphQL operation (`query Namespaces`, `subscription AskStream`), a child of
  * the caller's `traceparent` when there is one. Execution runs with the span active, so the
- * upstream client's spans (see `instrument-upstream.ts`) become its children.
+ * upstream client's spans become its children.
  */
-export function useTracing(options: TracingPluginOptions): Plugin {
-  const { tracing } = options;
-  const spans = new WeakMap<object, { span: Span; context: Context }>();
-  const observer = useOperationObserver({
+export function traceSink(tracing: Tracing): OperationSink {
+  const spans = new WeakMap<ObservedOperation, { span: Span; context: Context }>();
+  return {
     onStart(operation) {
       const parent = tracing.extract(carrierOf(operation));
       const name = operation.type
@@ -55,34 +48,24 @@ export function useTracing(options: TracingPluginOptions): Plugin {
         },
         parent,
       );
-      spans.set(operation.context, { span, context: trace.setSpan(parent, span) });
+      spans.set(operation, { span, context: trace.setSpan(parent, span) });
     },
     onEnd(operation, end) {
-      const entry = spans.get(operation.context);
+      const entry = spans.get(operation);
       if (!entry) return;
-      spans.delete(operation.context);
+      spans.delete(operation);
       const { span } = entry;
       span.setAttribute(SpanAttributes.outcome, end.outcome);
       if (end.codes.length > 0) span.setAttribute(SpanAttributes.errorCodes, end.codes);
       if (end.streamed) span.setAttribute(SpanAttributes.events, end.events);
-      if (end.outcome !== "ok")
+      if (end.outcome !== "ok") {
         span.setStatus({ code: SpanStatusCode.ERROR, message: end.outcome });
+      }
       span.end();
     },
-  });
-  const within = (context: unknown, wrapped: () => unknown) => {
-    const entry = spans.get(context as object);
-    return entry ? tracing.run(entry.context, wrapped) : wrapped();
-  };
-  return {
-    onPluginInit({ addPlugin }) {
-      addPlugin(observer);
-    },
-    // Resolvers, loaders and the subscription's setup run inside these, so async context
-    // carries the operation's span to every upstream call they make.
-    instrumentation: {
-      execute: ({ context }, wrapped) => within(context, wrapped) as ReturnType<typeof wrapped>,
-      subscribe: ({ context }, wrapped) => within(context, wrapped) as ReturnType<typeof wrapped>,
+    around(operation, run) {
+      const entry = spans.get(operation);
+      return entry ? tracing.run(entry.context, run) : run();
     },
   };
 }

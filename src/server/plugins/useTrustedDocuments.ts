@@ -1,12 +1,12 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import type { Plugin } from "graphql-yoga";
-import { RefusalCode, refusal } from "./refusals.ts";
+import { RefusalCode, refusal } from "../refusals.ts";
 
 export type TrustedDocumentsMode = "log" | "enforce";
 
-/** The fields of a GraphQL request this plugin reads; HTTP params and graphql-ws payloads both fit. */
-export interface DocumentRequest {
+/** The fields of a GraphQL request this plugin reads. */
+interface DocumentRequest {
   query?: string | null;
   operationName?: string | null;
   extensions?: Record<string, unknown> | null;
@@ -39,7 +39,7 @@ export interface TrustedDocumentsOptions {
   maxLoggedDocuments?: number;
 }
 
-const MANIFEST = new URL("../../operations/generated/persisted-documents.json", import.meta.url);
+const MANIFEST = new URL("../../../operations/generated/persisted-documents.json", import.meta.url);
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 /** How much of an unknown document `log` mode writes: enough to recognise it, not a whole body. */
 const LOGGED_TEXT_CHARS = 2048;
@@ -92,16 +92,15 @@ const stderrLogger: TrustedDocumentsLogger = {
  * Clients send a document id (`documentId` or `extensions.persistedQuery.sha256Hash`); the id is
  * swapped for the manifest text in `onParams`, before Yoga checks the params, and any text the
  * client sent alongside is ignored. The check itself sits in `onParse`, on the text about to be
- * parsed, so nothing reaches the parser unless it is a manifest document; graphql-ws parses
- * through the same envelop but has no `onParams`, so it calls {@link resolveQuery} instead.
+ * parsed, so nothing reaches the parser unless it is a manifest document. graphql-ws operations
+ * pass through both hooks like HTTP ones (send the id in `extensions.persistedQuery` and
+ * `query: ""`).
  *
  * In `enforce` mode document text is refused (`PERSISTED_QUERY_ONLY`) unless it is, byte for
  * byte, a manifest document; an unknown id is refused (`PERSISTED_QUERY_NOT_FOUND`). In `log`
  * mode unknown text runs and is reported once per distinct document.
  */
-export function useTrustedDocuments(
-  options: TrustedDocumentsOptions,
-): Plugin & { resolveQuery(request: DocumentRequest): string } {
+export function useTrustedDocuments(options: TrustedDocumentsOptions): Plugin {
   const byHash = indexManifest(options.documents ?? readPersistedDocuments());
   const trusted = new Set(byHash.values());
   const enforce = options.mode === "enforce";
@@ -141,7 +140,6 @@ export function useTrustedDocuments(
   };
 
   return {
-    resolveQuery,
     onParams({ params, request, setParams }) {
       const fromUrl =
         request.method === "GET" ? new URL(request.url).searchParams.get("documentId") : null;

@@ -14,7 +14,7 @@ import { setMaxListeners } from "node:events";
 import type { Server } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
 import { WebSocket, type WebSocketServer } from "ws";
-import type { Logger } from "../logger.ts";
+import type { Logger } from "../../logger.ts";
 
 /** The state of one app's shutdown, shared by the plugins, the transports and `App.stop()`. */
 export class Drain {

@@ -1,5 +1,5 @@
 import type { Plugin } from "graphql-yoga";
-import { RefusalCode, refusal } from "./refusals.ts";
+import { RefusalCode, refusal } from "../refusals.ts";
 
 export interface CsrfPreventionOptions {
   /**

@@ -1,5 +1,5 @@
 import type { Plugin } from "graphql-yoga";
-import { jsonResponse } from "./responses.ts";
+import { jsonResponse } from "../responses.ts";
 
 export interface HealthOptions {
   /** Resolves when the upstream answered a cheap request; rejects otherwise. */
@@ -25,6 +25,12 @@ export interface HealthOptions {
    * @default 1000
    */
   reprobeIntervalMs?: number;
+  /**
+   * Probe once as soon as Yoga is built, so readiness latches without waiting for the first
+   * `/readyz` request.
+   * @default true
+   */
+  probeAtStart?: boolean;
 }
 
 // Probes have always been answered without a charset parameter; kept so nothing keyed on it breaks.
@@ -32,7 +38,7 @@ const json = (status: number, body: object) =>
   jsonResponse(status, body, { "content-type": "application/json" });
 
 /** Liveness and readiness endpoints. Readiness latches once the upstream has answered. */
-export function useHealth(options: HealthOptions): Plugin & { probe(): Promise<boolean> } {
+export function useHealth(options: HealthOptions): Plugin {
   const healthPath = options.healthPath ?? "/healthz";
   const readyPath = options.readyPath ?? "/readyz";
   const interval = options.reprobeIntervalMs ?? 1000;
@@ -54,7 +60,9 @@ export function useHealth(options: HealthOptions): Plugin & { probe(): Promise<b
   };
 
   return {
-    probe,
+    onYogaInit() {
+      if (options.probeAtStart ?? true) void probe();
+    },
     async onRequest({ url, endResponse }) {
       if (url.pathname === healthPath) {
         endResponse(json(200, { status: "ok" }));

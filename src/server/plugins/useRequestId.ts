@@ -15,9 +15,19 @@ const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 const ids = new WeakMap<Request, string>();
 
-/** The id given to this request by {@link useRequestId}; a fresh one for requests it never saw. */
+/**
+ * The id given to this request by {@link useRequestId}. A request it never saw (a graphql-ws
+ * operation, which skips `onRequest`) gets a fresh one on first asking, and keeps it, so its log
+ * line, span and upstream calls agree.
+ */
 export function requestIdOf(request: Request | undefined): string {
-  return (request && ids.get(request)) ?? randomUUID();
+  if (!request) return randomUUID();
+  let id = ids.get(request);
+  if (id === undefined) {
+    id = randomUUID();
+    ids.set(request, id);
+  }
+  return id;
 }
 
 /** Gives every request an id, echoes it in the response and lets the context send it upstream. */

@@ -1,6 +1,4 @@
-import type { Plugin } from "graphql-yoga";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
-import { useOperationObserver } from "./operation-observer.ts";
 
 /** States of the upstream circuit breaker, as the `state` label of its gauge. */
 export type CircuitState = "closed" | "open" | "half-open";
@@ -159,66 +157,4 @@ export class GatewayMetrics {
   async expose(): Promise<{ body: string; contentType: string }> {
     return { body: await this.registry.metrics(), contentType: this.registry.contentType };
   }
-}
-
-export interface MetricsOptions {
-  metrics: GatewayMetrics;
-  /**
-   * Where Prometheus scrapes. Public (see `useClientAuth`'s public paths), like the probes:
-   * keep it off the internet at the load balancer, or turn metrics off with `METRICS=false`.
-   * @default "/metrics"
-   */
-  path?: string;
-  /**
-   * The GraphQL endpoint, for counting refused requests.
-   * @default "/graphql"
-   */
-  graphqlEndpoint?: string;
-}
-
-/** Serves `/metrics` and counts operations, their latency and live subscriptions. */
-export function useMetrics(options: MetricsOptions): Plugin {
-  const { metrics } = options;
-  const path = options.path ?? "/metrics";
-  const observer = useOperationObserver(
-    {
-      onStream(operation) {
-        metrics.activeSubscriptions.inc({ transport: operation.transport });
-      },
-      onEnd(operation, end) {
-        const labels = {
-          operation_name: metrics.operationName(operation.name),
-          operation_type: operation.type ?? "unknown",
-          transport: operation.transport,
-        };
-        metrics.operations.inc({ ...labels, outcome: end.outcome });
-        metrics.operationDuration.observe(labels, end.durationMs / 1000);
-        if (end.streamed) {
-          metrics.activeSubscriptions.dec({ transport: operation.transport });
-        }
-      },
-      onRefused(_request, response) {
-        metrics.refusedRequests.inc({ status: String(response.status) });
-      },
-    },
-    { graphqlEndpoint: options.graphqlEndpoint },
-  );
-  return {
-    onPluginInit({ addPlugin }) {
-      addPlugin(observer);
-    },
-    async onRequest({ request, url, endResponse }) {
-      if (url.pathname !== path) return;
-      if (request.method !== "GET" && request.method !== "HEAD") {
-        endResponse(new Response(null, { status: 405, headers: { allow: "GET, HEAD" } }));
-        return;
-      }
-      const { body, contentType } = await metrics.expose();
-      endResponse(
-        new Response(request.method === "HEAD" ? null : body, {
-          headers: { "content-type": contentType, "cache-control": "no-store" },
-        }),
-      );
-    },
-  };
 }

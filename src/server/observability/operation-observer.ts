@@ -1,8 +1,9 @@
 /**
- * One view of "a GraphQL operation" for the observability plugins (logs, metrics, traces), over
- * every path an operation can take: HTTP, SSE and graphql-ws; refused at parse, at validation,
- * by a plugin, or run to the end of its stream. Each observer sees `onStart` then `onEnd`
- * exactly once per operation, so counts and spans always pair up.
+ * One view of "a GraphQL operation" over every path an operation can take: HTTP, SSE and
+ * graphql-ws; refused at parse, at validation, by a plugin, or run to the end of its stream. One
+ * plugin keeps one state machine per operation, wraps a stream once, and hands each step to its
+ * sinks (logs, metrics, traces, drain). Each sink sees `onStart` then `onEnd` exactly once per
+ * operation, so counts and spans always pair up.
  */
 import { performance } from "node:perf_hooks";
 import {
@@ -12,10 +13,11 @@ import {
   getOperationAST,
 } from "graphql";
 import { isAsyncIterable, type Plugin } from "graphql-yoga";
-import { ErrorCode } from "../graphql-errors.ts";
-import { maskError } from "./errors.ts";
-import { onIteratorEnd } from "./iterate.ts";
-import { requestIdOf } from "./useRequestId.ts";
+import { ErrorCode } from "../../graphql-errors.ts";
+import { maskError } from "../errors.ts";
+import { onIteratorEnd } from "../iterate.ts";
+import { requestIdOf } from "../plugins/useRequestId.ts";
+import { webSocketOf } from "../server-context.ts";
 
 export type Transport = "http" | "sse" | "ws";
 export type OperationType = "query" | "mutation" | "subscription";
@@ -27,7 +29,7 @@ export interface ObservedOperation {
   name?: string;
   /** Unset when the document never parsed. */
   type?: OperationType;
-  /** `performance.now()` when the request (HTTP) or the subscribe message (graphql-ws) arrived. */
+  /** `performance.now()` when the request (HTTP) or its `subscribe` message (graphql-ws) arrived. */
   readonly startedAt: number;
   /** Envelop's context of the operation: the same object from parse to the end of a stream. */
   readonly context: Record<string, unknown>;
@@ -47,19 +49,24 @@ export interface OperationEnd {
   events: number;
 }
 
-export interface OperationObserver {
+/** What one concern (logs, metrics, traces, drain) does at each step of an operation's life. */
+export interface OperationSink {
   onStart?(operation: ObservedOperation): void;
   /** Execution (or subscription) begins: the operation passed parse, validation and the gates. */
   onRun?(operation: ObservedOperation): void;
   /** A subscription's stream is live. */
   onStream?(operation: ObservedOperation): void;
-  onEvent?(operation: ObservedOperation, result: ExecutionResult): void;
   onEnd?(operation: ObservedOperation, end: OperationEnd): void;
   /**
    * An HTTP request to the GraphQL endpoint answered with an error status before any operation
    * could start (authentication, rate limit, CSRF, body or media type checks).
    */
   onRefused?(request: Request, response: Response, requestId: string): void;
+  /**
+   * Runs execution, and a subscription's setup, inside whatever `run` needs, e.g. with the
+   * operation's span active so the upstream calls it makes become its children.
+   */
+  around?<T>(operation: ObservedOperation, run: () => T): T;
 }
 
 interface State {
@@ -94,12 +101,29 @@ export interface OperationObserverOptions {
   graphqlEndpoint?: string;
 }
 
-/** A Yoga plugin reporting each operation's life to `observer`. */
+/** Each sink's hook of one kind, bound once, so a step costs a loop over the sinks that care. */
+function hooksOf<K extends keyof OperationSink>(
+  sinks: readonly OperationSink[],
+  kind: K,
+): NonNullable<OperationSink[K]>[] {
+  return sinks.flatMap((sink) => {
+    const hook = sink[kind];
+    return hook ? [(hook as (...args: unknown[]) => unknown).bind(sink) as never] : [];
+  });
+}
+
+/** A Yoga plugin reporting each operation's life to every sink in `sinks`. */
 export function useOperationObserver(
-  observer: OperationObserver,
+  sinks: readonly OperationSink[],
   options: OperationObserverOptions = {},
 ): Plugin {
   const endpoint = options.graphqlEndpoint ?? "/graphql";
+  const onStart = hooksOf(sinks, "onStart");
+  const onRun = hooksOf(sinks, "onRun");
+  const onStream = hooksOf(sinks, "onStream");
+  const onEnd = hooksOf(sinks, "onEnd");
+  const onRefused = hooksOf(sinks, "onRefused");
+  const around = hooksOf(sinks, "around");
   const states = new WeakMap<object, State>();
   const arrivals = new WeakMap<Request, number>();
   const operated = new WeakSet<Request>();
@@ -108,15 +132,13 @@ export function useOperationObserver(
     const context = envelopContext as Record<string, unknown>;
     let state = states.get(context);
     if (state) return state;
+    // Every transport's operation carries a Fetch `Request` (graphql-ws: a normalised one).
     const request = context.request as Request | undefined;
     if (request) operated.add(request);
     state = {
       operation: {
-        requestId:
-          (context.requestId as string | undefined) ??
-          (context.call as { requestId?: string } | undefined)?.requestId ??
-          requestIdOf(request),
-        transport: request ? "http" : "ws",
+        requestId: requestIdOf(request),
+        transport: webSocketOf(context) ? "ws" : "http",
         startedAt: (request && arrivals.get(request)) ?? performance.now(),
         context,
       },
@@ -145,14 +167,14 @@ export function useOperationObserver(
   const start = (state: State) => {
     if (state.started) return;
     state.started = true;
-    observer.onStart?.(state.operation);
+    for (const hook of onStart) hook(state.operation);
   };
 
   const run = (state: State) => {
     start(state);
     if (state.ran) return;
     state.ran = true;
-    observer.onRun?.(state.operation);
+    for (const hook of onRun) hook(state.operation);
   };
 
   const end = (state: State, errors: readonly unknown[] = [], fallbackCode?: string) => {
@@ -161,35 +183,70 @@ export function useOperationObserver(
     state.ended = true;
     state.errors.push(...errors);
     const codes = [...new Set(state.errors.map((error) => codeOf(error, fallbackCode)))];
-    observer.onEnd?.(state.operation, {
+    const summary: OperationEnd = {
       durationMs: performance.now() - state.operation.startedAt,
       outcome: codes[0] ?? "ok",
       codes,
       errors: state.errors,
       streamed: state.streaming,
       events: state.events,
-    });
-  };
-
-  const onResult = (state: State, result: ExecutionResult) => {
-    state.events++;
-    if (result.errors) state.errors.push(...result.errors);
-    observer.onEvent?.(state.operation, result);
+    };
+    for (const hook of onEnd) hook(state.operation, summary);
   };
 
   // A streamed operation ends with its stream, not when execution hands the stream over.
   const watch = <T>(state: State, stream: AsyncIterable<T>) => {
     state.streaming = true;
-    observer.onStream?.(state.operation);
+    for (const hook of onStream) hook(state.operation);
     return onIteratorEnd(stream, {
-      onValue: (value) => onResult(state, value as ExecutionResult),
+      onValue: (value) => {
+        state.events++;
+        const { errors } = value as ExecutionResult;
+        if (errors) state.errors.push(...errors);
+      },
       onEnd: (error) => end(state, error === undefined ? [] : [error]),
     });
+  };
+
+  /**
+   * `run`, ending the operation when it throws: a throwing execute or subscribe function skips
+   * every result hook, which would leave the operation open.
+   */
+  const ending =
+    <A, R>(state: State, run: (args: A) => R) =>
+    async (args: A): Promise<Awaited<R>> => {
+      try {
+        return await run(args);
+      } catch (error) {
+        end(state, [error]);
+        throw error;
+      }
+    };
+
+  /** What execution handed over: a stream ends with its stream, a result at once. */
+  const settle = (
+    state: State,
+    result: ExecutionResult | AsyncIterable<ExecutionResult>,
+    setResult: (result: AsyncIterableIterator<ExecutionResult>) => void,
+  ) => {
+    if (isAsyncIterable(result)) setResult(watch(state, result));
+    else end(state, result.errors);
+  };
+
+  /** `wrapped` inside every sink's `around`, first sink outermost. */
+  const within = <T>(context: unknown, wrapped: () => T): T => {
+    if (around.length === 0) return wrapped();
+    const { operation } = stateOf(context as object);
+    return around.reduceRight<() => T>((inner, hook) => () => hook(operation, inner), wrapped)();
   };
 
   return {
     onRequest({ request }) {
       arrivals.set(request, performance.now());
+    },
+    // A graphql-ws operation skips `onRequest`: its clock starts at its first hook.
+    onParams({ request }) {
+      if (!arrivals.has(request)) arrivals.set(request, performance.now());
     },
     onParse({ context }) {
       const state = stateOf(context);
@@ -211,58 +268,38 @@ export function useOperationObserver(
     onExecute({ args, executeFn, setExecuteFn }) {
       const state = stateOf(args.contextValue);
       run(state);
-      // An execute function that throws skips every result hook; this keeps the pairing.
-      setExecuteFn(async (executeArgs) => {
-        try {
-          return await executeFn(executeArgs);
-        } catch (error) {
-          end(state, [error]);
-          throw error;
-        }
-      });
+      setExecuteFn(ending(state, executeFn));
       return {
-        onExecuteDone({ result, setResult }) {
-          if (isAsyncIterable(result)) {
-            setResult(watch(state, result) as typeof result);
-          } else {
-            end(state, result.errors);
-          }
-        },
+        onExecuteDone: ({ result, setResult }) => settle(state, result, setResult),
       };
     },
     onSubscribe({ args, subscribeFn, setSubscribeFn }) {
       const state = stateOf(args.contextValue);
       run(state);
-      // A subscribe function that throws skips every result hook; this keeps the pairing.
-      setSubscribeFn(async (subscribeArgs) => {
-        try {
-          return await subscribeFn(subscribeArgs);
-        } catch (error) {
-          end(state, [error]);
-          throw error;
-        }
-      });
+      setSubscribeFn(ending(state, subscribeFn));
       return {
-        onSubscribeResult({ result, setResult }) {
-          if (!isAsyncIterable(result)) {
-            end(state, (result as ExecutionResult).errors);
-            return;
-          }
-          setResult(watch(state, result));
-        },
+        onSubscribeResult: ({ result, setResult }) => settle(state, result, setResult),
       };
     },
-    // HTTP only: catches what ended without reaching execution, e.g. a context factory or an
-    // `onParams` hook refusing the operation.
+    // Catches what ended without reaching execution, e.g. the context factory or a
+    // subscription cap refusing the operation while its context was built.
     onExecutionResult({ result, context }) {
       if (isAsyncIterable(result)) return;
       const state = stateOf(context);
       if (!state.streaming) end(state, (result as ExecutionResult).errors);
     },
     onResponse({ request, response }) {
+      if (onRefused.length === 0) return;
       if (operated.has(request) || response.status < 400) return;
       if (new URL(request.url).pathname !== endpoint) return;
-      observer.onRefused?.(request, response, requestIdOf(request));
+      const requestId = requestIdOf(request);
+      for (const hook of onRefused) hook(request, response, requestId);
+    },
+    // Resolvers, loaders and a subscription's setup run inside these, so async context carries
+    // whatever the sinks set up (the operation's span) to every upstream call they make.
+    instrumentation: {
+      execute: ({ context }, wrapped) => within(context, wrapped),
+      subscribe: ({ context }, wrapped) => within(context, wrapped),
     },
   };
 }

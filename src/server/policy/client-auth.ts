@@ -1,12 +1,13 @@
 /**
- * Who is calling: API keys and JWTs checked the same way for HTTP requests (`useClientAuth`)
- * and graphql-ws connections (`serveGraphqlWs`), so the two transports cannot drift apart.
+ * Who is calling: API keys and JWTs, read from request headers. HTTP requests, graphql-ws
+ * connections (whose `connection_init` credentials are normalised into headers) and each
+ * operation on them are checked by this one verifier, so the transports cannot drift apart.
  */
 import { createHash, timingSafeEqual } from "node:crypto";
 import { createRemoteJWKSet, decodeProtectedHeader, type JWTPayload, jwtVerify } from "jose";
-import type { SecurityConfig } from "../config.ts";
-import { ErrorCode } from "../graphql-errors.ts";
-import { graphqlErrorBody, jsonResponse } from "./responses.ts";
+import type { SecurityConfig } from "../../config.ts";
+import { ErrorCode } from "../../graphql-errors.ts";
+import { graphqlErrorBody, jsonResponse } from "../responses.ts";
 
 /**
  * A stable name for a caller, for rate limits and subscription caps. Never a secret: API keys
@@ -74,23 +75,6 @@ export function presentedCredential(
     return API_KEY_VALUE.test(apiKey) ? { kind: "api-key", value: apiKey } : { kind: "malformed" };
   }
   return { kind: "none" };
-}
-
-/** `{ authorization: "Bearer …" }` or `{ apiKey }` from a graphql-ws `connection_init` payload. */
-export function presentedInConnectionParams(
-  params: Readonly<Record<string, unknown>> | undefined,
-): PresentedCredential {
-  if (!params) return { kind: "none" };
-  const authorization = params.authorization ?? params.Authorization;
-  const apiKey = params.apiKey;
-  if (authorization === undefined && apiKey === undefined) return { kind: "none" };
-  if (
-    (authorization !== undefined && typeof authorization !== "string") ||
-    (apiKey !== undefined && typeof apiKey !== "string")
-  ) {
-    return { kind: "malformed" };
-  }
-  return presentedCredential(authorization, apiKey);
 }
 
 const sha256 = (value: string) => createHash("sha256").update(value).digest();
@@ -178,6 +162,18 @@ export function createClientVerifier(
       return client ? { ok: true, client } : { ok: false, reason: "invalid" };
     },
   };
+}
+
+/** Checks the credentials in `headers`; `remoteAddress` names the caller when it sends none. */
+export function authenticateHeaders(
+  verifier: ClientVerifier,
+  headers: Headers,
+  remoteAddress: string | undefined,
+): Promise<AuthOutcome> {
+  return verifier.authenticate(
+    presentedCredential(headers.get("authorization"), headers.get("x-api-key")),
+    anonymousClient(remoteAddress),
+  );
 }
 
 export const AUTH_MESSAGES = {

@@ -4,8 +4,8 @@
  * client's total is counted across both transports and all its connections.
  */
 import { GraphQLError } from "graphql";
-import { ErrorCode } from "../graphql-errors.ts";
-import { once } from "./iterate.ts";
+import { ErrorCode } from "../../graphql-errors.ts";
+import { once } from "../iterate.ts";
 
 export type Release = () => void;
 

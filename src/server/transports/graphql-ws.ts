@@ -1,0 +1,352 @@
+/**
+ * The graphql-ws transport: WebSocket connections speaking `graphql-transport-ws` on the GraphQL
+ * path. It keeps only what is a connection's business: which pages may open a socket, who the
+ * connection is (`connection_init`), how many connections a client holds, cancelling an
+ * operation on `complete` or when its socket closes, and logging through the app's logger.
+ *
+ * Every operation then runs through Yoga's own pipeline, as Hive Gateway runs them: a Fetch
+ * `Request` carrying the upgrade's headers and the connection's credentials (see
+ * `connection-init.ts`), with a signal of its own, goes through `getResultForParams`, so each
+ * per-operation rule (identity, pass-through, rate limit, subscription caps, trusted documents,
+ * draining, limits, masking, observation) is the plugin HTTP requests pass through.
+ */
+import type { IncomingMessage, Server } from "node:http";
+import {
+  type DocumentNode,
+  type ExecutionArgs,
+  type GraphQLError,
+  Kind,
+  OperationTypeNode,
+} from "graphql";
+import { CloseCode, handleProtocols, makeServer, type SubscribePayload } from "graphql-ws";
+import {
+  createGraphQLError,
+  type GraphQLParams,
+  isAsyncIterable,
+  type YogaServerInstance,
+} from "graphql-yoga";
+import { type WebSocket, WebSocketServer } from "ws";
+import { ErrorCode } from "../../graphql-errors.ts";
+import type { Logger } from "../../logger.ts";
+import { maskError } from "../errors.ts";
+import { executionStarted } from "../plugins/useExecutionStart.ts";
+import { type Release, SubscriptionCounter } from "../policy/subscription-caps.ts";
+import type { ServerContext } from "../server-context.ts";
+import { connectionHeaders } from "./connection-init.ts";
+
+export type Admission =
+  | { ok: true; clientId: string }
+  | { ok: false; reason: "missing" | "invalid" };
+
+/** How a connection is let in; `createGatewayYoga` builds it from the pipeline's own checks. */
+export interface ConnectionAdmission {
+  /** The pass-through header `cloudflareApiToken` is moved to; unset when pass-through is off. */
+  passThroughHeader?: string;
+  /** Who the connection is, from its normalised headers, or why it is refused (4401, 4403). */
+  admit(headers: Headers, context: ServerContext): Promise<Admission>;
+}
+
+export interface GraphqlWsOptions {
+  /** Where graphql-ws errors and refused frames are reported; nothing goes to the console. */
+  logger: Pick<Logger, "debug" | "warn" | "error">;
+  /**
+   * Path shared with HTTP GraphQL, so one URL serves queries, SSE and WebSocket subscriptions.
+   * @default "/graphql"
+   */
+  path?: string;
+  /**
+   * Largest WebSocket frame accepted, in bytes; a larger one closes the socket with 1009.
+   * @default 1_048_576
+   */
+  maxPayload?: number;
+  /**
+   * How long a client may wait before `connection_init`, in milliseconds (then 4408).
+   * @default 3000
+   */
+  connectionInitWaitTimeout?: number;
+  /**
+   * Checks each connection's credentials (`connection_init`, else the upgrade's headers).
+   * @default every connection let in, anonymous
+   */
+  admission?: ConnectionAdmission;
+  /**
+   * Acknowledged connections one client identity may hold at once; one more is closed with
+   * 1013 (try again later). Each idle socket costs memory the other caps never see.
+   * @default 20
+   */
+  maxConnectionsPerClient?: number;
+  /**
+   * Page origins, besides the gateway's own, whose scripts may open a socket (`CORS_ORIGINS`).
+   * Browsers attach cookies and reach private addresses from any page, and CORS does not cover
+   * WebSockets, so an upgrade whose `Origin` is neither this nor same-origin is refused with 403.
+   * A request without `Origin` (not a browser) is let through.
+   * @default [] (same-origin pages only)
+   */
+  allowedOrigins?: readonly string[];
+  /**
+   * How often an idle socket is pinged; one that does not answer within as long is dropped.
+   * @default 12_000
+   */
+  keepAliveMs?: number;
+}
+
+/**
+ * Whether a page at `origin` may open a socket on a server reached as `host`: same-origin, or
+ * listed. Only host and port are compared, since behind a TLS proxy the page is `https:` while
+ * the request reaching us is plain; the page's scheme reads `host` so default ports match.
+ */
+export function originAllowed(
+  origin: string | undefined,
+  host: string | undefined,
+  allowed: ReadonlySet<string>,
+): boolean {
+  if (origin === undefined) return true;
+  if (allowed.has(origin)) return true;
+  if (host === undefined) return false;
+  try {
+    const page = new URL(origin);
+    if (page.protocol !== "http:" && page.protocol !== "https:") return false;
+    return new URL(`${page.protocol}//${host}`).host === page.host;
+  } catch {
+    // `null` (sandboxed frames, files), joined repeats and other junk: not an origin we know.
+    return false;
+  }
+}
+
+const anyone: ConnectionAdmission = {
+  admit: async (_headers, context) => ({
+    ok: true,
+    clientId: `ip:${context.req?.socket.remoteAddress ?? "unknown"}`,
+  }),
+};
+
+/**
+ * What graphql-ws is told to run once Yoga has answered: one anonymous operation, whose result
+ * is the one held in `rootValue` (see `resultOf`). graphql-ws only reads the document to pick
+ * `execute` or `subscribe`, which here do the same.
+ */
+const ANSWERED: DocumentNode = {
+  kind: Kind.DOCUMENT,
+  definitions: [
+    {
+      kind: Kind.OPERATION_DEFINITION,
+      operation: OperationTypeNode.QUERY,
+      selectionSet: { kind: Kind.SELECTION_SET, selections: [] },
+    },
+  ],
+};
+
+type Answer = NonNullable<
+  Awaited<ReturnType<YogaServerInstance<object, object>["getResultForParams"]>>
+>;
+const resultOf = (args: ExecutionArgs) => (args.rootValue as { answer: Answer }).answer as never;
+
+/**
+ * Errors as graphql-ws sends them in an `error` message: created by Yoga's factory, since
+ * graphql-ws accepts only errors of the graphql build it imports itself, and without
+ * `extensions.http`, Yoga's status hint, meaningless on a socket.
+ */
+function toSocketErrors(errors: readonly unknown[]): GraphQLError[] {
+  return errors.map((raw) => {
+    const error = raw as GraphQLError;
+    const { http: _http, ...extensions } = error.extensions ?? {};
+    return createGraphQLError(error.message, {
+      nodes: error.nodes,
+      source: error.source,
+      positions: error.positions,
+      path: error.path,
+      extensions,
+    });
+  });
+}
+
+const isComplete = (value: unknown): value is { id: string } =>
+  typeof value === "object" &&
+  value !== null &&
+  (value as { type?: unknown }).type === "complete" &&
+  typeof (value as { id?: unknown }).id === "string";
+
+/** One running operation: aborted by a `complete` for its id, or by its socket closing. */
+interface Operation {
+  controller: AbortController;
+  /** Tells this operation from a later one reusing its id once it is completed. */
+  payload: SubscribePayload;
+}
+
+/** Serves the graphql-ws protocol on `server`, every operation through `yoga`'s pipeline. */
+export function serveGraphqlWs(
+  server: Server,
+  // biome-ignore lint/suspicious/noExplicitAny: Yoga's server and user context types vary per app.
+  yoga: YogaServerInstance<any, any>,
+  options: GraphqlWsOptions,
+): { close(): Promise<void>; sockets: WebSocketServer } {
+  const { logger } = options;
+  const admission = options.admission ?? anyone;
+  const keepAliveMs = options.keepAliveMs ?? 12_000;
+  const allowedOrigins = new Set(options.allowedOrigins ?? []);
+  // The subscription counter's bookkeeping (per identity, freed once) fits connections as is.
+  const clientConnections = new SubscriptionCounter(options.maxConnectionsPerClient ?? 20);
+  const sockets = new WebSocketServer({
+    server,
+    path: options.path ?? "/graphql",
+    maxPayload: options.maxPayload ?? 1_048_576,
+    handleProtocols,
+    // Decided on the upgrade request, so a refused page never gets an open socket to talk on.
+    verifyClient: (
+      info: { origin?: string; req: IncomingMessage },
+      done: (verified: boolean, code?: number, message?: string) => void,
+    ) => {
+      if (originAllowed(info.origin, info.req.headers.host, allowedOrigins)) done(true);
+      else done(false, 403, "Origin not allowed");
+    },
+  });
+  // The WebSocket server re-emits its HTTP server's errors (a port in use), which whoever
+  // listens on that server reports; without a listener here they would be thrown.
+  sockets.on("error", (error) => logger.debug({ err: error }, "websocket server error"));
+
+  sockets.on("connection", (socket: WebSocket, upgrade: IncomingMessage) => {
+    const context: ServerContext = { req: upgrade, socket };
+    const operations = new Map<string, Operation>();
+    let admitted: { headers: Record<string, string>; leave: Release } | undefined;
+
+    const forget = (id: string, payload: SubscribePayload) => {
+      // A `complete` frees the id for reuse: only this operation's own entry may go.
+      if (operations.get(id)?.payload === payload) operations.delete(id);
+    };
+
+    /** Runs one operation through Yoga; its refusal, or what graphql-ws should relay. */
+    const run = async (id: string, payload: SubscribePayload) => {
+      // graphql-ws closes with 4401 on a subscribe before `connection_init` was acknowledged.
+      const headers = admitted?.headers ?? {};
+      const operation: Operation = { controller: new AbortController(), payload };
+      operations.set(id, operation);
+      const request = new yoga.fetchAPI.Request("http://localhost/graphql", {
+        method: "POST",
+        headers,
+        signal: operation.controller.signal,
+      });
+      // Yoga fills this in as the operation's context, so each operation needs its own.
+      const operationContext: ServerContext = { req: upgrade, socket };
+      // graphql-ws has checked the payload's shape; Yoga's own parameter checks run next.
+      const params = payload as GraphQLParams;
+      let answer: Answer;
+      try {
+        const result = await yoga.getResultForParams({ params, request }, operationContext);
+        // Yoga answers every operation it runs; nothing at all means a hook went wrong.
+        if (!result) throw new Error("Yoga returned no result for a graphql-ws operation");
+        answer = result;
+      } catch (error) {
+        // Refused by an `onParams` hook (credentials, rate limit, an unknown document id), or
+        // a failure there (a rate-limit store down): this operation ends, the socket stays.
+        forget(id, payload);
+        const masked = maskError(error);
+        if ((masked as GraphQLError).extensions?.code === ErrorCode.INTERNAL_SERVER_ERROR) {
+          logger.error({ err: error }, "graphql-ws operation failed before it ran");
+        }
+        return toSocketErrors([masked]);
+      }
+      if (!executionStarted(operationContext) && !isAsyncIterable(answer) && answer.errors) {
+        forget(id, payload);
+        return toSocketErrors(answer.errors);
+      }
+      return { schema: undefined, document: ANSWERED, rootValue: { answer } } as never;
+    };
+
+    const protocol = makeServer<Record<string, unknown> | undefined, unknown>({
+      connectionInitWaitTimeout: options.connectionInitWaitTimeout ?? 3000,
+      // graphql-ws parses each message once, with this; the message itself comes last, as
+      // key "". graphql-ws acts on `complete` only for a live stream, so a query or mutation
+      // still running (its upstream call included) is cancelled here.
+      jsonMessageReviver(key, value) {
+        if (key === "" && isComplete(value)) operations.get(value.id)?.controller.abort();
+        return value;
+      },
+      onConnect: async (ctx) => {
+        const headers = connectionHeaders(upgrade.headers, ctx.connectionParams, admission);
+        const verdict = await admission.admit(headers, context);
+        // Gone while being checked: there is nothing to admit, or to hold a slot for.
+        if (socket.readyState !== socket.OPEN) return false;
+        if (!verdict.ok) {
+          // graphql-ws knows only 4403 for a refused `connection_init`; "no credentials" is
+          // 4401, so close first: its own 4403 close that follows is then a no-op.
+          if (verdict.reason === "missing") socket.close(CloseCode.Unauthorized, "Unauthorized");
+          return false;
+        }
+        const leave = clientConnections.tryAcquire(verdict.clientId);
+        if (!leave) {
+          // Closed first, as above, so graphql-ws's 4403 that follows is a no-op.
+          socket.close(1013, "Too many connections");
+          return false;
+        }
+        admitted = { headers: Object.fromEntries(headers), leave };
+        return true;
+      },
+      onSubscribe: (_ctx, id, payload) => run(id, payload),
+      onComplete: (_ctx, id, payload) => forget(id, payload),
+      // graphql-ws has returned the streams by now; this stops queries and mutations.
+      onClose: () => {
+        for (const operation of operations.values()) operation.controller.abort();
+        operations.clear();
+        admitted?.leave();
+      },
+      execute: resultOf,
+      subscribe: resultOf,
+    });
+
+    const closed = protocol.opened(
+      {
+        protocol: socket.protocol,
+        send: (data) =>
+          new Promise<void>((resolve) => {
+            if (socket.readyState !== socket.OPEN) return resolve();
+            socket.send(data, (error) => {
+              // The peer went away mid-send; its close ends the operation.
+              if (error) logger.debug({ err: error }, "graphql-ws: send failed");
+              resolve();
+            });
+          }),
+        close: (code, reason) => socket.close(code, reason),
+        onMessage: (handle) =>
+          socket.on("message", (data) => {
+            handle(String(data)).catch((error: unknown) => {
+              logger.error({ err: error }, "graphql-ws: message handling failed");
+              socket.close(CloseCode.InternalServerError, "Internal server error");
+            });
+          }),
+      },
+      { socket, request: upgrade },
+    );
+
+    // A peer that vanished without a close never answers a ping.
+    let pongWait: NodeJS.Timeout | undefined;
+    const keepAlive = setInterval(() => {
+      if (socket.readyState !== socket.OPEN) return;
+      pongWait = setTimeout(() => socket.terminate(), keepAliveMs);
+      socket.once("pong", () => clearTimeout(pongWait));
+      socket.ping();
+    }, keepAliveMs);
+
+    // Protocol errors of the peer (a frame over `maxPayload`, bad framing): ws closes the socket
+    // itself with the matching code (1009, 1002); this is the one line that says why.
+    socket.on("error", (error: Error & { code?: string }) => {
+      logger.warn({ code: error.code, reason: error.message }, "websocket closed on a bad frame");
+    });
+    socket.once("close", (code, reason) => {
+      clearInterval(keepAlive);
+      clearTimeout(pongWait);
+      closed(code, String(reason)).catch((error: unknown) => {
+        logger.error({ err: error }, "graphql-ws: cleanup after close failed");
+      });
+    });
+  });
+
+  return {
+    sockets,
+    async close() {
+      // Going away (1001); `drainServer` waits for the handshakes, up to its deadline.
+      for (const socket of sockets.clients) socket.close(1001, "Going away");
+      // Stops taking upgrades; its callback would wait for every socket, without a deadline.
+      sockets.close();
+    },
+  };
+}
