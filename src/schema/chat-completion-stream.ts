@@ -1,6 +1,7 @@
 import { Repeater } from "graphql-yoga";
 import { builder, type StreamLimits } from "../builder.ts";
-import { describeError, ErrorCode } from "../graphql-errors.ts";
+import { ErrorCode } from "../error-codes.ts";
+import { describeError } from "../graphql-errors.ts";
 import type {
   ChatCompletionResponse,
   Chunk,

@@ -1,5 +1,6 @@
 import { GraphQLError } from "graphql";
-import { ErrorCode, innermostError, isGraphQLError, toClientError } from "../graphql-errors.ts";
+import { ErrorCode } from "../error-codes.ts";
+import { innermostError, isGraphQLError, toClientError } from "../graphql-errors.ts";
 import { UpstreamProtocolError } from "../upstream/errors.ts";
 
 function located(

@@ -5,7 +5,7 @@ import { CloseCode, type SubscribePayload, type Context as WsContext } from "gra
 import { type Extra, useServer } from "graphql-ws/use/ws";
 import { createGraphQLError, type YogaServerInstance } from "graphql-yoga";
 import { type RawData, type WebSocket, WebSocketServer } from "ws";
-import { ErrorCode } from "../graphql-errors.ts";
+import { ErrorCode } from "../error-codes.ts";
 import type { Credentials } from "../upstream/auth.ts";
 import {
   anonymousClient,
@@ -290,11 +290,13 @@ export function serveGraphqlWs(
     try {
       document = parse(options.resolveQuery?.(payload) ?? payload.query);
     } catch (error) {
-      return [wsError(error, "GRAPHQL_PARSE_FAILED")];
+      return [wsError(error, ErrorCode.GRAPHQL_PARSE_FAILED)];
     }
     const errors = validate(schema, document);
     if (errors.length > 0) {
-      return errors.map((e: GraphQLError) => wsError(e, "GRAPHQL_VALIDATION_FAILED", e.nodes));
+      return errors.map((e: GraphQLError) =>
+        wsError(e, ErrorCode.GRAPHQL_VALIDATION_FAILED, e.nodes),
+      );
     }
     // graphql-ws would refuse this itself, but after `onSubscribe`, where nothing ends the
     // operation and its controller would stay registered until the socket closes.
@@ -304,7 +306,7 @@ export function serveGraphqlWs(
         wsError(
           new Error("Could not determine what operation to execute."),
           // Yoga's code for the same refusal over HTTP.
-          "OPERATION_RESOLUTION_FAILURE",
+          ErrorCode.OPERATION_RESOLUTION_FAILURE,
         ),
       ];
     }
@@ -319,7 +321,8 @@ export function serveGraphqlWs(
     // queries and mutations end on their own and were counted by the rate limit above.
     if (definition.operation === "subscription") {
       const acquired = acquire(connection);
-      if (typeof acquired !== "function") return [wsError(acquired, "TOO_MANY_SUBSCRIPTIONS")];
+      if (typeof acquired !== "function")
+        return [wsError(acquired, ErrorCode.TOO_MANY_SUBSCRIPTIONS)];
       release = acquired;
     }
     return {
@@ -380,7 +383,7 @@ export function serveGraphqlWs(
       onSubscribe: async (ctx, id, payload) => {
         const connection = connections.get(ctx.extra.socket);
         // Unreachable: graphql-ws closes with 4401 before a subscribe on an unacknowledged socket.
-        if (!connection) return [wsError(new Error("Unauthorized"), "UNAUTHENTICATED")];
+        if (!connection) return [wsError(new Error("Unauthorized"), ErrorCode.UNAUTHENTICATED)];
         // Registered before the first `await`, so a `complete` or a close arriving while the
         // operation is still being prepared already finds it.
         const operation = new AbortController();

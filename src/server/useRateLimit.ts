@@ -1,7 +1,7 @@
 import type { IncomingMessage } from "node:http";
 import type { Plugin } from "graphql-yoga";
 import { RateLimiterMemory, RateLimiterRes } from "rate-limiter-flexible";
-import { ErrorCode } from "../graphql-errors.ts";
+import { ErrorCode } from "../error-codes.ts";
 import { graphqlErrorBody, jsonResponse } from "./responses.ts";
 
 /** The outcome of counting one request against a client's allowance. */

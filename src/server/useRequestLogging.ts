@@ -1,5 +1,6 @@
 import type { Plugin } from "graphql-yoga";
-import { ErrorCode, innermostError } from "../graphql-errors.ts";
+import { ErrorCode } from "../error-codes.ts";
+import { innermostError } from "../graphql-errors.ts";
 import type { Logger } from "../logger.ts";
 import type { ClientIdentity } from "./client-auth.ts";
 import { codeOf, useOperationObserver } from "./operation-observer.ts";
