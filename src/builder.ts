@@ -4,6 +4,7 @@ import FederationPlugin from "@pothos/plugin-federation";
 import RelayPlugin from "@pothos/plugin-relay";
 import type { Loaders } from "./loaders.ts";
 import type { ClientIdentity } from "./server/client-auth.ts";
+import type { StreamLimits } from "./streams/relay.ts";
 import type { AiSearchClient } from "./upstream/client.ts";
 import type { CallOptions } from "./upstream/options.ts";
 
@@ -18,14 +19,6 @@ export interface Context {
   stream: StreamLimits;
   /** Aborted when the gateway begins shutting down: live streams end with `SHUTTING_DOWN`. */
   shutdown?: AbortSignal;
-}
-
-/** Bounds on one streamed answer; past either, the stream ends with a failure event. */
-export interface StreamLimits {
-  /** Characters of answer text. */
-  maxChars: number;
-  /** Milliseconds from the first upstream byte. */
-  maxDurationMs: number;
 }
 
 interface Types {

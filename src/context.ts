@@ -1,6 +1,7 @@
-import type { Context, StreamLimits } from "./builder.ts";
+import type { Context } from "./builder.ts";
 import { createLoaders, type LoaderBatchObserver } from "./loaders.ts";
 import type { ClientIdentity } from "./server/client-auth.ts";
+import type { StreamLimits } from "./streams/relay.ts";
 import type { AiSearchClient } from "./upstream/client.ts";
 import type { CallOptions } from "./upstream/options.ts";
 
