@@ -85,11 +85,10 @@ builder.subscriptionFields((t) => ({
       const { namespace, body } = toChatCompletionRequest(input);
       return relayChatStream({
         namespace,
-        limits: context.stream,
-        subscriber: context.call.signal,
-        drain: context.shutdown,
-        open: (signal) =>
-          context.upstream.streamChatCompletions(namespace, body, { ...context.call, signal }),
+        limits: context.streamLimits,
+        subscriber: context.upstream.signal,
+        drain: context.drainSignal,
+        open: (signal) => context.upstream.streamChatCompletions(namespace, body, { signal }),
       });
     },
     resolve: (event: RelayedEvent) => event,

@@ -1,4 +1,5 @@
-import { builder, type Context } from "../builder.ts";
+import { builder } from "../builder.ts";
+import type { Context } from "../context.ts";
 import type { Chunk, InstanceError, ScoringDetails } from "../upstream/types.ts";
 import { FusionMethod, knownOrNull } from "./enums.ts";
 import { InstanceRef } from "./instance.ts";

@@ -1,5 +1,6 @@
 import { decodeGlobalID } from "@pothos/plugin-relay";
-import { builder, type Context } from "../builder.ts";
+import { builder } from "../builder.ts";
+import type { Context } from "../context.ts";
 import { notFound } from "../graphql-errors.ts";
 import { type InstanceRecord, primeInstances } from "../loaders.ts";
 import type { InstanceStats } from "../upstream/types.ts";
@@ -300,11 +301,8 @@ export async function listInstancesConnection(
   context: Context,
 ) {
   const connection = await resolvePagedConnection(args, async (page, perPage) => {
-    const result = await context.upstream.listInstances(
-      namespace,
-      { page, perPage, search: args.search ?? undefined },
-      context.call,
-    );
+    const search = args.search ?? undefined;
+    const result = await context.upstream.listInstances(namespace, { page, perPage, search });
     return { ...result, items: result.items.map((item) => ({ ...item, namespace })) };
   });
   primeInstances(

@@ -70,10 +70,7 @@ builder.queryFields((t) => ({
       },
       resolve: async (_root, args, context) => {
         const connection = await resolvePagedConnection(args, (page, perPage) =>
-          context.upstream.listNamespaces(
-            { page, perPage, search: args.search ?? undefined },
-            context.call,
-          ),
+          context.upstream.listNamespaces({ page, perPage, search: args.search ?? undefined }),
         );
         for (const { node } of connection.edges) context.loaders.namespace.prime(node.name, node);
         return connection;

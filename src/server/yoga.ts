@@ -117,17 +117,18 @@ export function createGatewayYoga(
       if (config.security.passThroughCredentials && !credentials) {
         throw missingCallerToken(config.security.passThroughHeader);
       }
-      return createContext(
-        upstream,
-        {
+      const { shutdown, onLoaderBatch } = contextHooks(observability);
+      return createContext({
+        upstream: upstream.withCall({
           signal: initial.request?.signal ?? initial.signal,
           requestId: initial.requestId ?? requestIdOf(initial.request),
           credentials,
-        },
-        initial.client ?? clientOf(initial.request) ?? anonymousClient(undefined),
-        config.limits.stream,
-        contextHooks(observability),
-      );
+        }),
+        client: initial.client ?? clientOf(initial.request) ?? anonymousClient(undefined),
+        streamLimits: config.limits.stream,
+        drainSignal: shutdown,
+        onLoaderBatch,
+      });
     },
   });
   return { yoga, health, verifier, subscriptions, rateLimits, trustedDocuments };

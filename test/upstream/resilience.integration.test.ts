@@ -58,8 +58,8 @@ describe("identical in-flight reads", () => {
     local.setFaults({ latencyMs: 100 });
     const c = client();
     await Promise.all([
-      c.listNamespaces({}, { requestId: "first" }),
-      c.listNamespaces({}, { requestId: "second" }),
+      c.withCall({ requestId: "first" }).listNamespaces(),
+      c.withCall({ requestId: "second" }).listNamespaces(),
     ]);
     expect(upstreamCalls("/namespaces")).toHaveLength(1);
   });
@@ -68,9 +68,9 @@ describe("identical in-flight reads", () => {
     local.setFaults({ latencyMs: 100 });
     const c = client();
     await Promise.all([
-      c.listNamespaces({}, { credentials: { kind: "token", token: "caller-a" } }),
-      c.listNamespaces({}, { credentials: { kind: "token", token: "caller-b" } }),
-      c.listNamespaces({}, { credentials: { kind: "token", token: "caller-b" } }),
+      c.withCall({ credentials: { kind: "token", token: "caller-a" } }).listNamespaces(),
+      c.withCall({ credentials: { kind: "token", token: "caller-b" } }).listNamespaces(),
+      c.withCall({ credentials: { kind: "token", token: "caller-b" } }).listNamespaces(),
     ]);
     expect(upstreamCalls("/namespaces")).toHaveLength(2);
   });
