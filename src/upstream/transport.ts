@@ -147,18 +147,20 @@ export class Transport {
     enveloped = true,
   ): Promise<Json> {
     if (caller.refusal) throw caller.refusal;
+    const deadlineMs = this.#timeouts.deadlineMs;
+    const read: Handler<Json> = async (res) => {
+      const parsed = await readJson(res.body, res.headers, this.#maxJsonBytes);
+      if (!isObject(parsed)) throw new UpstreamProtocolError("unexpected-shape");
+      if (parsed.success === false) {
+        throw errorFromStatus(res.statusCode, { cloudflareErrors: cloudflareErrors(parsed) });
+      }
+      if ((enveloped && parsed.success !== true) || !valid(parsed)) {
+        throw new UpstreamProtocolError("unexpected-shape");
+      }
+      return parsed;
+    };
     const send = (signal: AbortSignal | undefined) =>
-      this.#call(exchange, caller, signal, this.#timeouts.deadlineMs, async (res) => {
-        const parsed = await readJson(res.body, res.headers, this.#maxJsonBytes);
-        if (!isObject(parsed)) throw new UpstreamProtocolError("unexpected-shape");
-        if (parsed.success === false) {
-          throw errorFromStatus(res.statusCode, { cloudflareErrors: cloudflareErrors(parsed) });
-        }
-        if ((enveloped && parsed.success !== true) || !valid(parsed)) {
-          throw new UpstreamProtocolError("unexpected-shape");
-        }
-        return parsed;
-      });
+      this.#call(exchange, caller, () => this.#send(exchange, caller, signal, deadlineMs, read));
     if (exchange.kind !== "read" || !this.#inFlight) return send(signal);
     // Only what changes the answer: not the request id, which differs for every caller.
     return this.#inFlight.run(readKey(exchange, caller.credentialsKey), signal, send);
@@ -171,25 +173,21 @@ export class Transport {
     signal: AbortSignal | undefined,
   ): Promise<ChatStream> {
     if (caller.refusal) throw caller.refusal;
-    return this.#call(exchange, caller, signal, undefined, async (res, scope, observer) => {
+    const open: Handler<ChatStream> = async (res, scope, observer) => {
       const type = res.headers["content-type"];
       if (typeof type !== "string" || !type.toLowerCase().startsWith("text/event-stream")) {
         discard(res.body);
         throw new UpstreamProtocolError("unexpected-content-type");
       }
       return chatStream(res.body, scope, this.#maxJsonBytes, observer);
-    });
+    };
+    return this.#call(exchange, caller, () =>
+      this.#send(exchange, caller, signal, undefined, open),
+    );
   }
 
-  /** Runs the call through the circuit breaker; a refusal by it is reported as an attempt. */
-  async #call<T>(
-    exchange: Exchange,
-    caller: Caller,
-    signal: AbortSignal | undefined,
-    deadlineMs: number | undefined,
-    handle: Handler<T>,
-  ): Promise<T> {
-    const send = () => this.#send(exchange, caller, signal, deadlineMs, handle);
+  /** Runs `send` through the circuit breaker; a refusal by it is reported as an attempt. */
+  async #call<T>(exchange: Exchange, caller: Caller, send: () => Promise<T>): Promise<T> {
     if (!this.#circuit) return send();
     try {
       return await this.#circuit.run(send);

@@ -2,10 +2,9 @@
  * The relay on its own, over a real upstream stream from the local AI Search: how each stop
  * reason ends a stream, and that the first reason wins.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import { type LocalAiSearch, startLocalAiSearch } from "../../src/local/server.ts";
+import { describe, expect, it, vi } from "vitest";
 import { type RelayedEvent, relayChatStream, type StreamLimits } from "../../src/streams/relay.ts";
-import { AiSearchClient } from "../../src/upstream/client.ts";
+import { useLocalUpstream } from "../upstream/local-upstream.ts";
 
 const TOKEN = "relay-unit-token";
 const CHAT = "/chat/completions";
@@ -15,26 +14,7 @@ const body = {
 };
 const ROOMY: StreamLimits = { maxChars: 1e12, maxDurationMs: 60_000 };
 
-let local: LocalAiSearch;
-let client: AiSearchClient;
-
-beforeAll(async () => {
-  local = await startLocalAiSearch({ streamDelayMs: 0, apiToken: TOKEN });
-  client = new AiSearchClient({
-    baseUrl: local.baseUrl,
-    accountId: "test",
-    credentials: { kind: "token", token: TOKEN },
-    retry: { maxRetries: 0 },
-  });
-});
-afterEach(() => {
-  local.setFaults(undefined);
-  local.resetRequests();
-});
-afterAll(async () => {
-  await client.close();
-  await local.close();
-});
+const upstream = useLocalUpstream(TOKEN);
 
 function relay(options: { limits?: StreamLimits; subscriber?: AbortSignal; drain?: AbortSignal }) {
   return relayChatStream({
@@ -42,7 +22,7 @@ function relay(options: { limits?: StreamLimits; subscriber?: AbortSignal; drain
     limits: options.limits ?? ROOMY,
     subscriber: options.subscriber,
     drain: options.drain,
-    open: (signal) => client.streamChatCompletions("default", body, { signal }),
+    open: (signal) => upstream.client().streamChatCompletions("default", body, { signal }),
   });
 }
 
@@ -75,31 +55,31 @@ describe("a stream that runs to its end", () => {
 
 describe("each stop reason ends the stream its own way", () => {
   it("the subscriber leaving before the first event: nothing more, upstream closed", async () => {
-    local.setFaults({ endlessStream: true, match: CHAT });
+    upstream.local.setFaults({ endlessStream: true, match: CHAT });
     const events = await relay({});
-    const aborted = local.waitForAbort(CHAT);
+    const aborted = upstream.local.waitForAbort(CHAT);
     expect(await events.return()).toEqual({ done: true, value: undefined });
     expect((await aborted).aborted).toBe(true);
     expect(await events.next()).toEqual({ done: true, value: undefined });
   });
 
   it("the subscriber's signal: nothing more, upstream closed", async () => {
-    local.setFaults({ endlessStream: true, match: CHAT });
+    upstream.local.setFaults({ endlessStream: true, match: CHAT });
     const subscriber = new AbortController();
     const events = await relay({ subscriber: subscriber.signal });
     await take(events, 2);
-    const aborted = local.waitForAbort(CHAT);
+    const aborted = upstream.local.waitForAbort(CHAT);
     subscriber.abort();
     expect(await rest(events)).toEqual([]);
     expect((await aborted).aborted).toBe(true);
   });
 
   it("a drain: a retryable SHUTTING_DOWN event, upstream closed", async () => {
-    local.setFaults({ endlessStream: true, match: CHAT });
+    upstream.local.setFaults({ endlessStream: true, match: CHAT });
     const drain = new AbortController();
     const events = await relay({ drain: drain.signal });
     await take(events, 2);
-    const aborted = local.waitForAbort(CHAT);
+    const aborted = upstream.local.waitForAbort(CHAT);
     drain.abort();
     expect(await rest(events)).toEqual([
       expect.objectContaining({ kind: "failed", code: "SHUTTING_DOWN", retryable: true }),
@@ -108,27 +88,27 @@ describe("each stop reason ends the stream its own way", () => {
   });
 
   it("the size limit: STREAM_LIMIT_EXCEEDED, the delta over it never relayed", async () => {
-    local.setFaults({ endlessStream: true, match: CHAT });
+    upstream.local.setFaults({ endlessStream: true, match: CHAT });
     const events = await rest(await relay({ limits: { maxChars: 40, maxDurationMs: 60_000 } }));
     const relayed = events.filter((e) => e.kind === "delta").map((d) => d.content);
     expect(relayed.join("").length).toBeLessThanOrEqual(40);
     expect(events.at(-1)).toMatchObject({ kind: "failed", code: "STREAM_LIMIT_EXCEEDED" });
-    await local.waitForAbort(CHAT);
+    await upstream.local.waitForAbort(CHAT);
   });
 
   it("the time limit: STREAM_LIMIT_EXCEEDED", async () => {
-    local.setFaults({ stallMidStreamAfterDeltas: 1, match: CHAT });
+    upstream.local.setFaults({ stallMidStreamAfterDeltas: 1, match: CHAT });
     const events = await rest(await relay({ limits: { maxChars: 1e12, maxDurationMs: 50 } }));
     expect(events.at(-1)).toMatchObject({
       kind: "failed",
       code: "STREAM_LIMIT_EXCEEDED",
       retryable: false,
     });
-    await local.waitForAbort(CHAT);
+    await upstream.local.waitForAbort(CHAT);
   });
 
   it("an upstream failure: a failed event with its client code", async () => {
-    local.setFaults({ malformedSse: true, match: CHAT });
+    upstream.local.setFaults({ malformedSse: true, match: CHAT });
     const events = await rest(await relay({}));
     expect(events.at(-1)).toEqual({
       kind: "failed",
@@ -141,7 +121,7 @@ describe("each stop reason ends the stream its own way", () => {
 
 describe("one reason", () => {
   it("the first to fire decides: a drain, then the subscriber leaving, ends as a drain", async () => {
-    local.setFaults({ endlessStream: true, match: CHAT });
+    upstream.local.setFaults({ endlessStream: true, match: CHAT });
     const drain = new AbortController();
     const subscriber = new AbortController();
     const events = await relay({ drain: drain.signal, subscriber: subscriber.signal });
@@ -152,7 +132,7 @@ describe("one reason", () => {
   });
 
   it("the subscriber leaving, then a drain, ends with nothing", async () => {
-    local.setFaults({ endlessStream: true, match: CHAT });
+    upstream.local.setFaults({ endlessStream: true, match: CHAT });
     const drain = new AbortController();
     const subscriber = new AbortController();
     const events = await relay({ drain: drain.signal, subscriber: subscriber.signal });
@@ -163,14 +143,16 @@ describe("one reason", () => {
   });
 
   it("a drain while the headers are coming refuses the subscription with SHUTTING_DOWN", async () => {
-    local.setFaults({ stallBeforeHeadersMs: Number.POSITIVE_INFINITY, match: CHAT });
+    upstream.local.setFaults({ stallBeforeHeadersMs: Number.POSITIVE_INFINITY, match: CHAT });
     const drain = new AbortController();
     const opening = relay({ drain: drain.signal });
-    await vi.waitFor(() => expect(local.requests.some((r) => r.path.endsWith(CHAT))).toBe(true));
+    await vi.waitFor(() =>
+      expect(upstream.local.requests.some((r) => r.path.endsWith(CHAT))).toBe(true),
+    );
     drain.abort();
     await expect(opening).rejects.toMatchObject({
       extensions: { code: "SHUTTING_DOWN", retryable: true },
     });
-    await local.waitForAbort(CHAT);
+    await upstream.local.waitForAbort(CHAT);
   });
 });

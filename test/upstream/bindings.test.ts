@@ -2,42 +2,21 @@
  * `AiSearchClient.withCall`: a client bound to one caller, over real sockets against the local
  * AI Search (which accepts only its own token).
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { type LocalAiSearch, startLocalAiSearch } from "../../src/local/server.ts";
-import { AiSearchClient } from "../../src/upstream/client.ts";
+import { describe, expect, it } from "vitest";
 import {
   InvalidCredentialsError,
   UpstreamAbortedError,
   UpstreamUnauthenticatedError,
 } from "../../src/upstream/errors.ts";
+import { useLocalUpstream } from "./local-upstream.ts";
 
 const TOKEN = "bindings-token-0123456789";
 const CHAT = "/chat/completions";
 
-let local: LocalAiSearch;
-const clients: AiSearchClient[] = [];
-
-beforeAll(async () => {
-  local = await startLocalAiSearch({ streamDelayMs: 0, apiToken: TOKEN });
-});
-afterAll(() => local.close());
-afterEach(async () => {
-  local.setFaults(undefined);
-  await Promise.all(clients.splice(0).map((c) => c.close()));
-  local.resetRequests();
-});
+const upstream = useLocalUpstream(TOKEN);
 
 /** A client without credentials of its own unless given, as in pass-through mode. */
-function client(credentials?: { kind: "token"; token: string }) {
-  const c = new AiSearchClient({
-    baseUrl: local.baseUrl,
-    accountId: "test-account",
-    credentials,
-    retry: { maxRetries: 0 },
-  });
-  clients.push(c);
-  return c;
-}
+const client = (credentials?: { kind: "token"; token: string }) => upstream.client({ credentials });
 
 const question = {
   messages: [{ role: "user" as const, content: "how are streams relayed?" }],
@@ -56,7 +35,7 @@ describe("a binding", () => {
       query: "streams",
       ai_search_options: question.ai_search_options,
     });
-    expect(local.requests.map((r) => [r.status, r.requestId])).toEqual([
+    expect(upstream.local.requests.map((r) => [r.status, r.requestId])).toEqual([
       [200, "bound-1"],
       [200, "bound-1"],
       [200, "bound-1"],
@@ -80,7 +59,7 @@ describe("a binding", () => {
     await expect(missing.getNamespace("default")).rejects.toMatchObject({
       code: "MISSING_CREDENTIALS",
     });
-    expect(local.requests).toHaveLength(1);
+    expect(upstream.local.requests).toHaveLength(1);
   });
 
   it("with malformed credentials fails each call, and sends nothing", async () => {
@@ -89,18 +68,18 @@ describe("a binding", () => {
     await expect(bound.streamChatCompletions("default", question)).rejects.toBeInstanceOf(
       InvalidCredentialsError,
     );
-    expect(local.requests).toEqual([]);
+    expect(upstream.local.requests).toEqual([]);
   });
 
   it("ends its calls, open streams included, when its signal aborts", async () => {
-    local.setFaults({ endlessStream: true, match: CHAT });
+    upstream.local.setFaults({ endlessStream: true, match: CHAT });
     const caller = new AbortController();
     const bound = client({ kind: "token", token: TOKEN }).withCall({ signal: caller.signal });
     expect(bound.signal).toBe(caller.signal);
     const stream = await bound.streamChatCompletions("default", question);
     const events = stream[Symbol.asyncIterator]();
     await events.next();
-    const aborted = local.waitForAbort(CHAT);
+    const aborted = upstream.local.waitForAbort(CHAT);
     caller.abort();
     // Events already parsed may still come; then the iteration fails.
     await expect(async () => {
@@ -121,15 +100,8 @@ describe("a binding", () => {
   });
 
   it("shares the client's circuit breaker with every other binding", async () => {
-    local.setFaults({ errorStatus: 503, match: "/namespaces/default" });
-    const c = new AiSearchClient({
-      baseUrl: local.baseUrl,
-      accountId: "test-account",
-      credentials: { kind: "token", token: TOKEN },
-      retry: { maxRetries: 0 },
-      circuit: { minimumCalls: 1, failurePercent: 1 },
-    });
-    clients.push(c);
+    upstream.local.setFaults({ errorStatus: 503, match: "/namespaces/default" });
+    const c = upstream.client({ circuit: { minimumCalls: 1, failurePercent: 1 } });
     await expect(c.withCall({ requestId: "a" }).getNamespace("default")).rejects.toMatchObject({
       status: 503,
     });
@@ -137,6 +109,6 @@ describe("a binding", () => {
     await expect(c.withCall({ requestId: "b" }).getNamespace("default")).rejects.toMatchObject({
       code: "UPSTREAM_CIRCUIT_OPEN",
     });
-    expect(local.requests.map((r) => r.requestId)).toEqual(["a"]);
+    expect(upstream.local.requests.map((r) => r.requestId)).toEqual(["a"]);
   });
 });

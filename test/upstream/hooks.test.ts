@@ -2,29 +2,17 @@
  * The client's hooks (src/upstream/hooks.ts), over real sockets against the local AI Search:
  * what an observer is told about each attempt, and the headers it may add.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { type LocalAiSearch, startLocalAiSearch } from "../../src/local/server.ts";
-import { AiSearchClient } from "../../src/upstream/client.ts";
+import { describe, expect, it } from "vitest";
 import type { AttemptEnd, AttemptObserver, AttemptStart } from "../../src/upstream/hooks.ts";
 import type { AiSearchClientOptions } from "../../src/upstream/options.ts";
 import type { StreamEvent } from "../../src/upstream/types.ts";
+import { useLocalUpstream } from "./local-upstream.ts";
 
 const TOKEN = "hooks-token-0123456789";
 const CHAT = "/chat/completions";
 const TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 
-let local: LocalAiSearch;
-const clients: AiSearchClient[] = [];
-
-beforeAll(async () => {
-  local = await startLocalAiSearch({ streamDelayMs: 0, apiToken: TOKEN });
-});
-afterAll(() => local.close());
-afterEach(async () => {
-  local.setFaults(undefined);
-  await Promise.all(clients.splice(0).map((c) => c.close()));
-  local.resetRequests();
-});
+const upstream = useLocalUpstream(TOKEN);
 
 interface Seen {
   start: AttemptStart;
@@ -39,10 +27,7 @@ function observed(
   observer: Partial<AttemptObserver> = {},
 ) {
   const seen: Seen[] = [];
-  const c = new AiSearchClient({
-    baseUrl: local.baseUrl,
-    accountId: "test-account",
-    credentials: { kind: "token", token: TOKEN },
+  const c = upstream.client({
     retry: { sleep: async () => {} },
     ...options,
     hooks: {
@@ -60,7 +45,6 @@ function observed(
       },
     },
   });
-  clients.push(c);
   return { c, seen };
 }
 
@@ -71,7 +55,7 @@ const question = {
 
 describe("attempts", () => {
   it("are reported one by one: a read retried twice is three attempts", async () => {
-    local.setFaults({ errorStatus: 503, times: 2, match: "/namespaces/default" });
+    upstream.local.setFaults({ errorStatus: 503, times: 2, match: "/namespaces/default" });
     const { c, seen } = observed({ retry: { maxRetries: 2, sleep: async () => {} } });
     await c.withCall({ requestId: "retried-1" }).getNamespace("default");
     expect(seen.map(({ start }) => start)).toEqual(
@@ -107,7 +91,7 @@ describe("attempts", () => {
   });
 
   it("include a call the open circuit refuses, with no status", async () => {
-    local.setFaults({ errorStatus: 503, match: "/namespaces/default" });
+    upstream.local.setFaults({ errorStatus: 503, match: "/namespaces/default" });
     const { c, seen } = observed({
       retry: { maxRetries: 0 },
       circuit: { minimumCalls: 1, failurePercent: 1 },
@@ -120,11 +104,13 @@ describe("attempts", () => {
       [503, "UPSTREAM_SERVER_ERROR"],
       [undefined, "UPSTREAM_CIRCUIT_OPEN"],
     ]);
-    expect(local.requests.filter((r) => r.path.endsWith("/namespaces/default"))).toHaveLength(1);
+    expect(
+      upstream.local.requests.filter((r) => r.path.endsWith("/namespaces/default")),
+    ).toHaveLength(1);
   });
 
   it("of coalesced reads are one, with the request id of the caller that started it", async () => {
-    local.setFaults({ latencyMs: 100, match: "/namespaces" });
+    upstream.local.setFaults({ latencyMs: 100, match: "/namespaces" });
     const { c, seen } = observed();
     await Promise.all([
       c.withCall({ requestId: "first" }).listNamespaces(),
@@ -149,7 +135,7 @@ describe("headers from a hook", () => {
     await expect(c.withCall({ requestId: "mine" }).getNamespace("default")).resolves.toMatchObject({
       name: "default",
     });
-    const [request] = local.requests;
+    const [request] = upstream.local.requests;
     expect(request).toMatchObject({ status: 200, traceparent: TRACEPARENT, requestId: "mine" });
   });
 });
@@ -170,7 +156,7 @@ describe("streams", () => {
   });
 
   it("report a stream broken mid-way with its error, once", async () => {
-    local.setFaults({ malformedSse: true, match: CHAT });
+    upstream.local.setFaults({ malformedSse: true, match: CHAT });
     const { c, seen } = observed();
     const stream = await c.streamChatCompletions("default", question);
     await expect(async () => {
@@ -184,7 +170,7 @@ describe("streams", () => {
   });
 
   it("report a stream its consumer closed as ended without error", async () => {
-    local.setFaults({ endlessStream: true, match: CHAT });
+    upstream.local.setFaults({ endlessStream: true, match: CHAT });
     const { c, seen } = observed();
     const stream = await c.streamChatCompletions("default", question);
     const iterator = stream[Symbol.asyncIterator]();
@@ -192,6 +178,6 @@ describe("streams", () => {
     await iterator.return?.();
     expect(seen[0]?.events).toEqual(["chunks"]);
     expect(seen[0]?.streamEnds).toEqual([undefined]);
-    await local.waitForAbort(CHAT);
+    await upstream.local.waitForAbort(CHAT);
   });
 });
