@@ -2,31 +2,7 @@ import SchemaBuilder from "@pothos/core";
 import DirectivesPlugin from "@pothos/plugin-directives";
 import FederationPlugin from "@pothos/plugin-federation";
 import RelayPlugin from "@pothos/plugin-relay";
-import type { Loaders } from "./loaders.ts";
-import type { ClientIdentity } from "./server/policy/client-auth.ts";
-import type { AiSearchClient } from "./upstream/client.ts";
-import type { CallOptions } from "./upstream/options.ts";
-
-/** What every resolver sees. Built fresh for each operation, so nothing here leaks between callers. */
-export interface Context {
-  upstream: AiSearchClient;
-  /** Signal, request id and (in pass-through mode) the caller's credentials for upstream calls. */
-  call: CallOptions;
-  /** Who is calling (key id, JWT subject or address); what rate limits and caps key on. */
-  client: ClientIdentity;
-  loaders: Loaders;
-  stream: StreamLimits;
-  /** Aborted when the gateway begins shutting down: live streams end with `SHUTTING_DOWN`. */
-  shutdown?: AbortSignal;
-}
-
-/** Bounds on one streamed answer; past either, the stream ends with a failure event. */
-export interface StreamLimits {
-  /** Characters of answer text. */
-  maxChars: number;
-  /** Milliseconds from the first upstream byte. */
-  maxDurationMs: number;
-}
+import type { Context } from "./context.ts";
 
 interface Types {
   Context: Context;

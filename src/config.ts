@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { StreamLimits } from "./builder.ts";
+import type { StreamLimits } from "./streams/relay.ts";
 
 /**
  * Gateway configuration, read from the environment (and `--flag=value` CLI arguments, which win).

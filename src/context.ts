@@ -1,17 +1,43 @@
-import type { Context, StreamLimits } from "./builder.ts";
-import { createLoaders, type LoaderBatchObserver } from "./loaders.ts";
+import { createLoaders, type LoaderBatchObserver, type Loaders } from "./loaders.ts";
 import type { ClientIdentity } from "./server/policy/client-auth.ts";
-import type { AiSearchClient } from "./upstream/client.ts";
-import type { CallOptions } from "./upstream/options.ts";
+import type { StreamLimits } from "./streams/relay.ts";
+import type { BoundAiSearchClient } from "./upstream/client.ts";
+
+/**
+ * What every resolver sees. Built fresh for each operation, so nothing here leaks between
+ * callers. The upstream client is already bound to the caller (credentials, signal, request id):
+ * no resolver can reach an unbound one, so none can forget the caller's token.
+ */
+export interface Context {
+  upstream: BoundAiSearchClient;
+  /** Loaders over `upstream`, caching for this operation only. */
+  loaders: Loaders;
+  /** Who is calling (key id, JWT subject or address); what rate limits and caps key on. */
+  client: ClientIdentity;
+  streamLimits: StreamLimits;
+  /** Aborted when the gateway begins shutting down: live streams end with `SHUTTING_DOWN`. */
+  drainSignal?: AbortSignal;
+}
+
+export interface ContextOptions {
+  /** The operation's client: `AiSearchClient.withCall({ credentials, signal, requestId })`. */
+  upstream: BoundAiSearchClient;
+  client: ClientIdentity;
+  streamLimits: StreamLimits;
+  /** @default undefined (streams end only for their own reasons) */
+  drainSignal?: AbortSignal;
+  /** Told the size of each loader batch, e.g. for a metric. @default undefined */
+  onLoaderBatch?: LoaderBatchObserver;
+}
 
 /** A fresh context per operation: its loaders' caches must never outlive it or cross callers. */
-export function createContext(
-  upstream: AiSearchClient,
-  call: CallOptions,
-  client: ClientIdentity,
-  stream: StreamLimits,
-  lifecycle: { shutdown?: AbortSignal; onLoaderBatch?: LoaderBatchObserver } = {},
-): Context {
-  const loaders = createLoaders(upstream, call, lifecycle.onLoaderBatch);
-  return { upstream, call, client, stream, shutdown: lifecycle.shutdown, loaders };
+export function createContext(options: ContextOptions): Context {
+  const { upstream, client, streamLimits, drainSignal, onLoaderBatch } = options;
+  return {
+    upstream,
+    loaders: createLoaders(upstream, onLoaderBatch),
+    client,
+    streamLimits,
+    drainSignal,
+  };
 }

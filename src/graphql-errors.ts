@@ -1,48 +1,6 @@
 import { GraphQLError } from "graphql";
-import { UpstreamCircuitOpenError } from "./upstream/circuit.ts";
-import {
-  InvalidArgumentError,
-  InvalidCredentialsError,
-  InvalidNameError,
-  UpstreamAbortedError,
-  UpstreamBadRequestError,
-  UpstreamError,
-  UpstreamForbiddenError,
-  UpstreamNetworkError,
-  UpstreamNotFoundError,
-  UpstreamProtocolError,
-  UpstreamRateLimitedError,
-  UpstreamRedirectError,
-  UpstreamRequestTimeoutError,
-  UpstreamServerError,
-  UpstreamTimeoutError,
-  UpstreamUnauthenticatedError,
-} from "./upstream/errors.ts";
-
-/**
- * The `extensions.code` values clients can rely on. Stable: renaming one is a breaking change.
- * Upstream failures are translated to these by `describeError` below, used by the masking in
- * `src/server/errors.ts` and by the stream relay.
- */
-export const ErrorCode = {
-  BAD_USER_INPUT: "BAD_USER_INPUT",
-  NOT_FOUND: "NOT_FOUND",
-  UNAUTHENTICATED: "UNAUTHENTICATED",
-  RATE_LIMITED: "RATE_LIMITED",
-  TOO_MANY_SUBSCRIPTIONS: "TOO_MANY_SUBSCRIPTIONS",
-  UPSTREAM_AUTH_FAILED: "UPSTREAM_AUTH_FAILED",
-  UPSTREAM_TIMEOUT: "UPSTREAM_TIMEOUT",
-  UPSTREAM_UNAVAILABLE: "UPSTREAM_UNAVAILABLE",
-  UPSTREAM_BAD_RESPONSE: "UPSTREAM_BAD_RESPONSE",
-  UPSTREAM_ERROR: "UPSTREAM_ERROR",
-  REQUEST_ABORTED: "REQUEST_ABORTED",
-  /** The gateway is draining for a restart; retry, on a new connection. */
-  SHUTTING_DOWN: "SHUTTING_DOWN",
-  STREAM_LIMIT_EXCEEDED: "STREAM_LIMIT_EXCEEDED",
-  INTERNAL_SERVER_ERROR: "INTERNAL_SERVER_ERROR",
-} as const;
-
-export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+import { ErrorCode } from "./error-codes.ts";
+import { UpstreamError, type UpstreamErrorCode, UpstreamHttpError } from "./upstream/errors.ts";
 
 export function badUserInput(message: string, field?: string): GraphQLError {
   return new GraphQLError(message, {
@@ -77,8 +35,83 @@ interface ClientFacing {
   retryAfterMs?: number;
 }
 
+interface Mapping {
+  code: ErrorCode;
+  /**
+   * The fixed message a client sees. Unset only where the client's own message is safe by
+   * construction: built from fixed templates and rule descriptions, never from input or upstream
+   * text (see src/upstream/errors.ts).
+   */
+  message?: string;
+  /** Pass the upstream's `Retry-After` on as `retryAfterMs`. */
+  retryAfter?: true;
+}
+
+const UNAVAILABLE: Mapping = {
+  code: ErrorCode.UPSTREAM_UNAVAILABLE,
+  message: "AI Search is unavailable right now.",
+};
+const TIMEOUT: Mapping = {
+  code: ErrorCode.UPSTREAM_TIMEOUT,
+  message: "AI Search did not answer in time.",
+};
+const BAD_RESPONSE: Mapping = {
+  code: ErrorCode.UPSTREAM_BAD_RESPONSE,
+  message: "AI Search sent a response the gateway cannot use.",
+};
+const AUTH_REFUSED: Mapping = {
+  code: ErrorCode.UPSTREAM_AUTH_FAILED,
+  message: "AI Search refused the gateway's credentials.",
+};
+const FAILED: Mapping = { code: ErrorCode.UPSTREAM_ERROR, message: "AI Search failed to answer." };
+
 /**
- * What a client may learn about a failure. Messages are fixed per class: upstream bodies,
+ * What a client learns of each upstream failure, by the failure's stable code. Typed as a
+ * record over every code, so a new upstream code cannot ship unmapped.
+ */
+const BY_UPSTREAM_CODE: Record<UpstreamErrorCode, Mapping> = {
+  INVALID_NAME: { code: ErrorCode.BAD_USER_INPUT },
+  INVALID_ARGUMENT: { code: ErrorCode.BAD_USER_INPUT },
+  INVALID_CREDENTIALS: {
+    code: ErrorCode.UNAUTHENTICATED,
+    message: "The AI Search credentials given are malformed.",
+  },
+  MISSING_CREDENTIALS: {
+    code: ErrorCode.UPSTREAM_AUTH_FAILED,
+    message: "The gateway has no AI Search credentials.",
+  },
+  UPSTREAM_ABORTED: { code: ErrorCode.REQUEST_ABORTED, message: "The request was cancelled." },
+  UPSTREAM_TIMEOUT: TIMEOUT,
+  UPSTREAM_REQUEST_TIMEOUT: TIMEOUT,
+  UPSTREAM_NETWORK_ERROR: UNAVAILABLE,
+  UPSTREAM_SERVER_ERROR: UNAVAILABLE,
+  UPSTREAM_CIRCUIT_OPEN: UNAVAILABLE,
+  UPSTREAM_RATE_LIMITED: {
+    code: ErrorCode.RATE_LIMITED,
+    message: "AI Search is rate limiting requests; retry later.",
+    retryAfter: true,
+  },
+  UPSTREAM_NOT_FOUND: {
+    code: ErrorCode.NOT_FOUND,
+    message: "AI Search has no such namespace or instance.",
+  },
+  UPSTREAM_UNAUTHENTICATED: AUTH_REFUSED,
+  UPSTREAM_FORBIDDEN: AUTH_REFUSED,
+  UPSTREAM_BAD_REQUEST: {
+    code: ErrorCode.BAD_USER_INPUT,
+    message: "AI Search rejected the request as invalid.",
+  },
+  UPSTREAM_PROTOCOL_ERROR: BAD_RESPONSE,
+  UPSTREAM_REDIRECT: BAD_RESPONSE,
+  UPSTREAM_CONFLICT: FAILED,
+  UPSTREAM_PAYLOAD_TOO_LARGE: FAILED,
+  UPSTREAM_API_ERROR: FAILED,
+  UPSTREAM_HTTP_ERROR: FAILED,
+};
+
+/**
+ * What a client may learn about a failure: a coded GraphQL error as it is, an upstream failure
+ * through the table above, anything else as `INTERNAL_SERVER_ERROR`. Upstream bodies,
  * Cloudflare error texts and credentials stay in the logs.
  */
 export function describeError(error: unknown): ClientFacing {
@@ -96,54 +129,20 @@ export function describeError(error: unknown): ClientFacing {
       retryable: false,
     };
   }
-  const safe = (code: ErrorCode, message: string) => ({
-    code,
-    message,
+  const mapping: Mapping = BY_UPSTREAM_CODE[error.code] ?? FAILED;
+  const described: ClientFacing = {
+    code: mapping.code,
+    message: mapping.message ?? error.message,
     retryable: error.retryable,
-  });
-  if (error instanceof InvalidNameError || error instanceof InvalidArgumentError) {
-    return safe(ErrorCode.BAD_USER_INPUT, error.message);
-  }
-  if (error instanceof InvalidCredentialsError) {
-    return error.field === "missing"
-      ? safe(ErrorCode.UPSTREAM_AUTH_FAILED, "The gateway has no AI Search credentials.")
-      : safe(ErrorCode.UNAUTHENTICATED, "The AI Search credentials given are malformed.");
-  }
-  if (error instanceof UpstreamAbortedError) {
-    return safe(ErrorCode.REQUEST_ABORTED, "The request was cancelled.");
-  }
-  if (error instanceof UpstreamTimeoutError || error instanceof UpstreamRequestTimeoutError) {
-    return safe(ErrorCode.UPSTREAM_TIMEOUT, "AI Search did not answer in time.");
-  }
+  };
   if (
-    error instanceof UpstreamNetworkError ||
-    error instanceof UpstreamServerError ||
-    error instanceof UpstreamCircuitOpenError
+    mapping.retryAfter &&
+    error instanceof UpstreamHttpError &&
+    error.retryAfterMs !== undefined
   ) {
-    return safe(ErrorCode.UPSTREAM_UNAVAILABLE, "AI Search is unavailable right now.");
+    described.retryAfterMs = error.retryAfterMs;
   }
-  if (error instanceof UpstreamRateLimitedError) {
-    return {
-      ...safe(ErrorCode.RATE_LIMITED, "AI Search is rate limiting requests; retry later."),
-      ...(error.retryAfterMs !== undefined ? { retryAfterMs: error.retryAfterMs } : {}),
-    };
-  }
-  if (error instanceof UpstreamNotFoundError) {
-    return safe(ErrorCode.NOT_FOUND, "AI Search has no such namespace or instance.");
-  }
-  if (error instanceof UpstreamUnauthenticatedError || error instanceof UpstreamForbiddenError) {
-    return safe(ErrorCode.UPSTREAM_AUTH_FAILED, "AI Search refused the gateway's credentials.");
-  }
-  if (error instanceof UpstreamBadRequestError) {
-    return safe(ErrorCode.BAD_USER_INPUT, "AI Search rejected the request as invalid.");
-  }
-  if (error instanceof UpstreamProtocolError || error instanceof UpstreamRedirectError) {
-    return safe(
-      ErrorCode.UPSTREAM_BAD_RESPONSE,
-      "AI Search sent a response the gateway cannot use.",
-    );
-  }
-  return safe(ErrorCode.UPSTREAM_ERROR, "AI Search failed to answer.");
+  return described;
 }
 
 /** The GraphQL error a client sees for any failure; see {@link describeError}. */

@@ -1,7 +1,6 @@
 import DataLoader from "dataloader";
-import type { AiSearchClient } from "./upstream/client.ts";
+import type { BoundAiSearchClient } from "./upstream/client.ts";
 import { UpstreamError } from "./upstream/errors.ts";
-import type { CallOptions } from "./upstream/options.ts";
 import type { Instance, InstanceStats, Namespace } from "./upstream/types.ts";
 
 /** An instance as the graph sees it: always knows the namespace it was read from. */
@@ -33,12 +32,12 @@ function isNotFound(error: unknown): boolean {
 export type LoaderBatchObserver = (loader: keyof Loaders, size: number) => void;
 
 /**
- * Per-operation loaders. Created with the context, so their caches live exactly as long as one
- * operation and never mix callers (who may carry different upstream credentials).
+ * Per-operation loaders over the operation's bound client. Created with the context, so their
+ * caches live exactly as long as one operation and never mix callers (who may carry different
+ * upstream credentials).
  */
 export function createLoaders(
-  upstream: AiSearchClient,
-  call: CallOptions,
+  upstream: BoundAiSearchClient,
   onBatch?: LoaderBatchObserver,
 ): Loaders {
   const loader = <K, V, C = K>(
@@ -59,7 +58,7 @@ export function createLoaders(
   const listNamespace = (namespace: string) => {
     let listing = listings.get(namespace);
     if (!listing) {
-      listing = listAllInstances(upstream, namespace, call);
+      listing = listAllInstances(upstream, namespace);
       listings.set(namespace, listing);
     }
     return listing;
@@ -88,7 +87,7 @@ export function createLoaders(
   const namespace = loader<string, Namespace | null>("namespace", (names) =>
     Promise.all(
       names.map((name) =>
-        upstream.getNamespace(name, call).catch((error: unknown) => {
+        upstream.getNamespace(name).catch((error: unknown) => {
           if (isNotFound(error)) return null;
           return error as Error;
         }),
@@ -101,7 +100,7 @@ export function createLoaders(
     (keys) =>
       Promise.all(
         keys.map((key) =>
-          upstream.getInstanceStats(key.namespace, key.id, call).catch((error: unknown) => {
+          upstream.getInstanceStats(key.namespace, key.id).catch((error: unknown) => {
             if (isNotFound(error)) return null;
             return error as Error;
           }),
@@ -114,18 +113,13 @@ export function createLoaders(
 }
 
 async function listAllInstances(
-  upstream: AiSearchClient,
+  upstream: BoundAiSearchClient,
   namespace: string,
-  call: CallOptions,
 ): Promise<Map<string, InstanceRecord> | null> {
   const found = new Map<string, InstanceRecord>();
   try {
     for (let page = 1; page <= MAX_LIST_PAGES; page++) {
-      const result = await upstream.listInstances(
-        namespace,
-        { page, perPage: LIST_PAGE_SIZE },
-        call,
-      );
+      const result = await upstream.listInstances(namespace, { page, perPage: LIST_PAGE_SIZE });
       for (const item of result.items) found.set(item.id, { ...item, namespace });
       const seen = (page - 1) * LIST_PAGE_SIZE + result.items.length;
       const total = result.totalCount ?? Number.POSITIVE_INFINITY;

@@ -51,6 +51,8 @@ export interface RecordedRequest {
   query: string; // path without the query string
   status?: number; // once answered
   aborted: boolean; // the client closed before the server finished the response
+  requestId?: string; // the `x-request-id` header, when sent
+  traceparent?: string; // the W3C `traceparent` header, when sent
 }
 
 export interface LocalAiSearch {
@@ -122,6 +124,10 @@ export async function startLocalAiSearch(
       query: url.search.slice(1),
       aborted: false,
     };
+    // Correlation headers only: they let tests see what a client propagated, and carry no secret.
+    const { "x-request-id": requestId, traceparent } = req.headers;
+    if (typeof requestId === "string") record.requestId = requestId;
+    if (typeof traceparent === "string") record.traceparent = traceparent;
     log.push(record);
     trackStatus(res, record);
     const controller = new AbortController();

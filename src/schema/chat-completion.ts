@@ -62,15 +62,13 @@ const ChatCompletionChoiceRef = builder
     description: "One generated answer.",
     fields: (t) => ({
       index: t.int({ description: "Position among the choices.", resolve: (c) => c.index ?? 0 }),
-      message: t.field({
+      message: t.expose("message", {
         type: ChatMessageRef,
         description: "The answer.",
-        resolve: (c) => c.message,
       }),
-      finishReason: t.string({
+      finishReason: t.exposeString("finish_reason", {
         nullable: true,
         description: "Why generation stopped, e.g. `stop` or `length`.",
-        resolve: (c) => c.finish_reason ?? null,
       }),
     }),
   });
@@ -135,7 +133,7 @@ builder.mutationFields((t) => ({
     },
     resolve: async (_root, { input }, context) => {
       const { namespace, body } = toChatCompletionRequest(input);
-      const response = await context.upstream.chatCompletions(namespace, body, context.call);
+      const response = await context.upstream.chatCompletions(namespace, body);
       return { namespace, response };
     },
   }),

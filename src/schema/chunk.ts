@@ -1,7 +1,8 @@
-import { builder, type Context } from "../builder.ts";
+import { builder } from "../builder.ts";
+import type { Context } from "../context.ts";
 import type { Chunk, InstanceError, ScoringDetails } from "../upstream/types.ts";
 import { FusionMethod, knownOrNull } from "./enums.ts";
-import { InstanceRef } from "./instance.ts";
+import { InstanceRef } from "./refs.ts";
 
 /** Chunks remember the namespace they were retrieved from, so `Chunk.instance` can be looked up. */
 export interface ChunkRecord {
@@ -34,30 +35,25 @@ export const ScoringDetailsRef = builder.objectRef<ScoringDetails>("ScoringDetai
       description: "How keyword and vector results were merged.",
       resolve: (d) => knownOrNull(["max", "rrf"] as const, d.fusion_method),
     }),
-    keywordRank: t.int({
+    keywordRank: t.exposeInt("keyword_rank", {
       nullable: true,
       description: "1-based rank in the keyword results.",
-      resolve: (d) => d.keyword_rank ?? null,
     }),
-    keywordScore: t.float({
+    keywordScore: t.exposeFloat("keyword_score", {
       nullable: true,
       description: "Keyword (BM25) score.",
-      resolve: (d) => d.keyword_score ?? null,
     }),
-    rerankingScore: t.float({
+    rerankingScore: t.exposeFloat("reranking_score", {
       nullable: true,
       description: "Score given by the reranker.",
-      resolve: (d) => d.reranking_score ?? null,
     }),
-    vectorRank: t.int({
+    vectorRank: t.exposeInt("vector_rank", {
       nullable: true,
       description: "1-based rank in the vector results.",
-      resolve: (d) => d.vector_rank ?? null,
     }),
-    vectorScore: t.float({
+    vectorScore: t.exposeFloat("vector_score", {
       nullable: true,
       description: "Vector similarity score.",
-      resolve: (d) => d.vector_score ?? null,
     }),
   }),
 });
@@ -66,11 +62,10 @@ const ChunkItemRef = builder.objectRef<NonNullable<Chunk["item"]>>("ChunkItem").
   description: "The source item (file, page) a chunk was cut from.",
   fields: (t) => ({
     key: t.exposeString("key", { description: "The item's key, e.g. its path in the bucket." }),
-    metadata: t.field({
+    metadata: t.expose("metadata", {
       type: "JSON",
       nullable: true,
       description: "Metadata stored with the item (title, folder, custom fields).",
-      resolve: (item) => item.metadata ?? null,
     }),
     timestamp: t.field({
       type: "DateTime",

@@ -2,8 +2,9 @@ import { builder } from "../builder.ts";
 import "./scalars.ts";
 import "./enums.ts";
 import "./root.ts";
-import "./namespace.ts";
+// Instance before Namespace: the order their root fields are printed in schema.graphql.
 import "./instance.ts";
+import "./namespace.ts";
 import "./chunk.ts";
 import "./message.ts";
 import "./ai-search-options.ts";

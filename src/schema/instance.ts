@@ -1,14 +1,10 @@
 import { decodeGlobalID } from "@pothos/plugin-relay";
-import { builder, type Context } from "../builder.ts";
+import { builder } from "../builder.ts";
 import { notFound } from "../graphql-errors.ts";
-import { type InstanceRecord, primeInstances } from "../loaders.ts";
 import type { InstanceStats } from "../upstream/types.ts";
 import { CacheThreshold, FusionMethod, InstanceType, knownOrNull } from "./enums.ts";
 import { validateInstanceId, validateNamespace } from "./names.ts";
-import { NamespaceRef } from "./namespace.ts";
-import { resolvePagedConnection } from "./pagination.ts";
-
-export const InstanceRef = builder.objectRef<InstanceRecord>("Instance");
+import { InstanceRef, NamespaceRef } from "./refs.ts";
 
 /** Global ids of instances carry the namespace, since an instance id is unique only within one. */
 const INSTANCE_ID_SEPARATOR = "/";
@@ -68,58 +64,47 @@ const VectorizeStatsRef = builder
 const EngineStatsRef = builder.objectRef<EngineStats>("EngineStats").implement({
   description: "Storage engines behind an instance.",
   fields: (t) => ({
-    r2: t.field({
+    r2: t.expose("r2", {
       type: R2StatsRef,
       nullable: true,
       description: "Object storage.",
-      resolve: (engine) => engine.r2 ?? null,
     }),
-    vectorize: t.field({
+    vectorize: t.expose("vectorize", {
       type: VectorizeStatsRef,
       nullable: true,
       description: "Vector storage.",
-      resolve: (engine) => engine.vectorize ?? null,
     }),
   }),
 });
 
-const count = (description: string, pick: (stats: InstanceStats) => number | undefined) =>
-  ({ description, pick }) as const;
-
-const statCounts = {
-  queued: count("Items waiting to be indexed.", (s) => s.queued),
-  running: count("Items being indexed now.", (s) => s.running),
-  completed: count("Items indexed.", (s) => s.completed),
-  error: count("Items that failed to index.", (s) => s.error),
-  skipped: count("Items skipped (unsupported or unchanged).", (s) => s.skipped),
-  outdated: count("Items changed since they were indexed.", (s) => s.outdated),
-};
-
 const InstanceStatsRef = builder.objectRef<InstanceStats>("InstanceStats").implement({
   description: "Indexing progress and storage of an instance.",
   fields: (t) => ({
-    ...Object.fromEntries(
-      Object.entries(statCounts).map(([name, { description, pick }]) => [
-        name,
-        t.int({ nullable: true, description, resolve: (stats) => pick(stats) ?? null }),
-      ]),
-    ),
-    lastActivity: t.field({
+    queued: t.exposeInt("queued", { nullable: true, description: "Items waiting to be indexed." }),
+    running: t.exposeInt("running", { nullable: true, description: "Items being indexed now." }),
+    completed: t.exposeInt("completed", { nullable: true, description: "Items indexed." }),
+    error: t.exposeInt("error", { nullable: true, description: "Items that failed to index." }),
+    skipped: t.exposeInt("skipped", {
+      nullable: true,
+      description: "Items skipped (unsupported or unchanged).",
+    }),
+    outdated: t.exposeInt("outdated", {
+      nullable: true,
+      description: "Items changed since they were indexed.",
+    }),
+    lastActivity: t.expose("last_activity", {
       type: "DateTime",
       nullable: true,
       description: "When indexing last did something.",
-      resolve: (stats) => stats.last_activity ?? null,
     }),
-    degraded: t.boolean({
+    degraded: t.exposeBoolean("degraded", {
       nullable: true,
       description: "True when indexing is impaired.",
-      resolve: (stats) => stats.degraded ?? null,
     }),
-    engine: t.field({
+    engine: t.expose("engine", {
       type: EngineStatsRef,
       nullable: true,
       description: "Storage engines.",
-      resolve: (stats) => stats.engine ?? null,
     }),
   }),
 });
@@ -140,30 +125,25 @@ builder.node(InstanceRef, {
         return namespace;
       },
     }),
-    createdAt: t.field({
+    createdAt: t.expose("created_at", {
       type: "DateTime",
       description: "When the instance was created.",
-      resolve: (i) => i.created_at,
     }),
-    modifiedAt: t.field({
+    modifiedAt: t.expose("modified_at", {
       type: "DateTime",
       description: "When its settings last changed.",
-      resolve: (i) => i.modified_at,
     }),
-    status: t.string({
+    status: t.exposeString("status", {
       nullable: true,
       description: "Upstream status, e.g. `active`.",
-      resolve: (i) => i.status ?? null,
     }),
-    paused: t.boolean({
+    paused: t.exposeBoolean("paused", {
       nullable: true,
       description: "True while syncing is paused.",
-      resolve: (i) => i.paused ?? null,
     }),
-    enabled: t.boolean({
+    enabled: t.exposeBoolean("enable", {
       nullable: true,
       description: "False when the instance is switched off.",
-      resolve: (i) => i.enable ?? null,
     }),
     type: t.field({
       type: InstanceType,
@@ -171,40 +151,33 @@ builder.node(InstanceRef, {
       description: "Where its content comes from.",
       resolve: (i) => knownOrNull(["r2", "web-crawler"] as const, i.type),
     }),
-    source: t.string({
+    source: t.exposeString("source", {
       nullable: true,
       description: "The bucket or website it reads.",
-      resolve: (i) => i.source ?? null,
     }),
-    aiSearchModel: t.string({
+    aiSearchModel: t.exposeString("ai_search_model", {
       nullable: true,
       description: "Model that writes answers.",
-      resolve: (i) => i.ai_search_model ?? null,
     }),
-    embeddingModel: t.string({
+    embeddingModel: t.exposeString("embedding_model", {
       nullable: true,
       description: "Model that embeds chunks.",
-      resolve: (i) => i.embedding_model ?? null,
     }),
-    reranking: t.boolean({
+    reranking: t.exposeBoolean("reranking", {
       nullable: true,
       description: "Whether results are reranked.",
-      resolve: (i) => i.reranking ?? null,
     }),
-    rerankingModel: t.string({
+    rerankingModel: t.exposeString("reranking_model", {
       nullable: true,
       description: "Model that reranks results.",
-      resolve: (i) => i.reranking_model ?? null,
     }),
-    rewriteQuery: t.boolean({
+    rewriteQuery: t.exposeBoolean("rewrite_query", {
       nullable: true,
       description: "Whether queries are rewritten before retrieval.",
-      resolve: (i) => i.rewrite_query ?? null,
     }),
-    rewriteModel: t.string({
+    rewriteModel: t.exposeString("rewrite_model", {
       nullable: true,
       description: "Model that rewrites queries.",
-      resolve: (i) => i.rewrite_model ?? null,
     }),
     fusionMethod: t.field({
       type: FusionMethod,
@@ -212,36 +185,30 @@ builder.node(InstanceRef, {
       description: "How keyword and vector results merge.",
       resolve: (i) => knownOrNull(["max", "rrf"] as const, i.fusion_method),
     }),
-    indexMethod: t.field({
+    indexMethod: t.expose("index_method", {
       type: IndexMethodRef,
       nullable: true,
       description: "Which indexes it keeps.",
-      resolve: (i) => i.index_method ?? null,
     }),
-    maxNumResults: t.int({
+    maxNumResults: t.exposeInt("max_num_results", {
       nullable: true,
       description: "Default number of chunks retrieved.",
-      resolve: (i) => i.max_num_results ?? null,
     }),
-    scoreThreshold: t.float({
+    scoreThreshold: t.exposeFloat("score_threshold", {
       nullable: true,
       description: "Default minimum score for a chunk.",
-      resolve: (i) => i.score_threshold ?? null,
     }),
-    chunkSize: t.int({
+    chunkSize: t.exposeInt("chunk_size", {
       nullable: true,
       description: "Size of each chunk when indexing.",
-      resolve: (i) => i.chunk_size ?? null,
     }),
-    chunkOverlap: t.int({
+    chunkOverlap: t.exposeInt("chunk_overlap", {
       nullable: true,
       description: "Overlap between neighbouring chunks.",
-      resolve: (i) => i.chunk_overlap ?? null,
     }),
-    cache: t.boolean({
+    cache: t.exposeBoolean("cache", {
       nullable: true,
       description: "Whether answers are cached.",
-      resolve: (i) => i.cache ?? null,
     }),
     cacheThreshold: t.field({
       type: CacheThreshold,
@@ -253,26 +220,23 @@ builder.node(InstanceRef, {
           i.cache_threshold,
         ),
     }),
-    cacheTtl: t.int({
+    cacheTtl: t.exposeInt("cache_ttl", {
       nullable: true,
       description: "Seconds a cached answer lives.",
-      resolve: (i) => i.cache_ttl ?? null,
     }),
     customMetadata: t.field({
       type: [CustomMetadataFieldRef],
       description: "Metadata fields indexed for filters.",
       resolve: (i) => i.custom_metadata ?? [],
     }),
-    lastActivity: t.field({
+    lastActivity: t.expose("last_activity", {
       type: "DateTime",
       nullable: true,
       description: "When it last synced or served.",
-      resolve: (i) => i.last_activity ?? null,
     }),
-    syncInterval: t.int({
+    syncInterval: t.exposeInt("sync_interval", {
       nullable: true,
       description: "Seconds between syncs of its source.",
-      resolve: (i) => i.sync_interval ?? null,
     }),
     stats: t.field({
       type: InstanceStatsRef,
@@ -292,27 +256,6 @@ builder.asEntity(InstanceRef, {
     return context.loaders.instance.load(parseInstanceGlobalId(id));
   },
 });
-
-/** Backs `Namespace.instances`: one upstream list call per page window. */
-export async function listInstancesConnection(
-  namespace: string,
-  args: Parameters<typeof resolvePagedConnection>[0] & { search?: string | null },
-  context: Context,
-) {
-  const connection = await resolvePagedConnection(args, async (page, perPage) => {
-    const result = await context.upstream.listInstances(
-      namespace,
-      { page, perPage, search: args.search ?? undefined },
-      context.call,
-    );
-    return { ...result, items: result.items.map((item) => ({ ...item, namespace })) };
-  });
-  primeInstances(
-    context.loaders,
-    connection.edges.map((edge) => edge.node),
-  );
-  return connection;
-}
 
 builder.queryFields((t) => ({
   instance: t.field({

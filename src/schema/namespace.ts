@@ -1,11 +1,28 @@
 import { builder } from "../builder.ts";
+import type { Context } from "../context.ts";
 import { notFound } from "../graphql-errors.ts";
-import type { Namespace } from "../upstream/types.ts";
-import { InstanceRef, listInstancesConnection } from "./instance.ts";
+import { primeInstances } from "../loaders.ts";
 import { validateInstanceId, validateNamespace } from "./names.ts";
 import { connectionWithTotalCount, resolvePagedConnection } from "./pagination.ts";
+import { InstanceRef, NamespaceRef } from "./refs.ts";
 
-export const NamespaceRef = builder.objectRef<Namespace>("Namespace");
+/** Backs `Namespace.instances`: one upstream list call per page window. */
+async function listInstancesConnection(
+  namespace: string,
+  args: Parameters<typeof resolvePagedConnection>[0] & { search?: string | null },
+  context: Context,
+) {
+  const connection = await resolvePagedConnection(args, async (page, perPage) => {
+    const search = args.search ?? undefined;
+    const result = await context.upstream.listInstances(namespace, { page, perPage, search });
+    return { ...result, items: result.items.map((item) => ({ ...item, namespace })) };
+  });
+  primeInstances(
+    context.loaders,
+    connection.edges.map((edge) => edge.node),
+  );
+  return connection;
+}
 
 builder.node(NamespaceRef, {
   description:
@@ -14,20 +31,17 @@ builder.node(NamespaceRef, {
   loadOne: (name, context) => context.loaders.namespace.load(name),
   fields: (t) => ({
     name: t.exposeString("name", { description: "The namespace's unique name (a slug)." }),
-    description: t.string({
+    description: t.exposeString("description", {
       nullable: true,
       description: "What the namespace holds, as written by its owner.",
-      resolve: (namespace) => namespace.description ?? null,
     }),
-    createdAt: t.field({
+    createdAt: t.expose("created_at", {
       type: "DateTime",
       description: "When the namespace was created.",
-      resolve: (namespace) => namespace.created_at,
     }),
-    publicEndpointId: t.string({
+    publicEndpointId: t.exposeString("public_endpoint_id", {
       nullable: true,
       description: "The id of the namespace's public endpoint, when it has one.",
-      resolve: (namespace) => namespace.public_endpoint_id ?? null,
     }),
     instances: t.connection(
       {
@@ -70,10 +84,7 @@ builder.queryFields((t) => ({
       },
       resolve: async (_root, args, context) => {
         const connection = await resolvePagedConnection(args, (page, perPage) =>
-          context.upstream.listNamespaces(
-            { page, perPage, search: args.search ?? undefined },
-            context.call,
-          ),
+          context.upstream.listNamespaces({ page, perPage, search: args.search ?? undefined }),
         );
         for (const { node } of connection.edges) context.loaders.namespace.prime(node.name, node);
         return connection;

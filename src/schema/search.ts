@@ -81,7 +81,7 @@ builder.queryFields((t) => ({
         ...(hasQuery ? { query: input.query! } : { messages: toWireMessages(input.messages!) }),
         ai_search_options: toAiSearchOptions(input.instanceIds, input),
       };
-      const result = await context.upstream.searchNamespace(namespace, body, context.call);
+      const result = await context.upstream.searchNamespace(namespace, body);
       return { namespace, result };
     },
   }),

@@ -6,8 +6,9 @@ import { type LocalAiSearch, startLocalAiSearch } from "../local/server.ts";
 import { createLogger, type Logger } from "../logger.ts";
 import { createTracing } from "../tracing.ts";
 import { AiSearchClient } from "../upstream/client.ts";
-import { instrumentUpstream } from "./instrument-upstream.ts";
+import type { ClientHooks } from "../upstream/hooks.ts";
 import { GatewayMetrics } from "./observability/metrics.ts";
+import { upstreamHooks } from "./observability/upstream.ts";
 import { serveGraphqlWs } from "./transports/graphql-ws.ts";
 import { createLimitedServer } from "./transports/http-server.ts";
 import { closeUpstream, Drain, drainServer } from "./transports/shutdown.ts";
@@ -50,15 +51,16 @@ export interface AppOptions {
 const LOCAL_ACCOUNT_ID = "local";
 
 /** Timeouts, retries and circuit breaker from the configuration, for either upstream. */
-function callPolicy(config: GatewayConfig) {
+function callPolicy(config: GatewayConfig, hooks: ClientHooks) {
   return {
     timeouts: config.upstreamCalls.timeouts,
     retry: { maxRetries: config.upstreamCalls.maxRetries },
     circuit: { minimumCalls: config.circuit.failureThreshold, openMs: config.circuit.openMs },
+    hooks,
   };
 }
 
-async function connectUpstream(config: GatewayConfig) {
+async function connectUpstream(config: GatewayConfig, hooks: ClientHooks) {
   const upstream = config.upstream;
   if (upstream.kind === "cloudflare") {
     return {
@@ -66,7 +68,7 @@ async function connectUpstream(config: GatewayConfig) {
         baseUrl: upstream.baseUrl,
         accountId: upstream.accountId,
         credentials: upstream.credentials,
-        ...callPolicy(config),
+        ...callPolicy(config, hooks),
       }),
       baseUrl: upstream.baseUrl,
       local: undefined,
@@ -84,7 +86,7 @@ async function connectUpstream(config: GatewayConfig) {
       baseUrl: local.baseUrl,
       accountId: LOCAL_ACCOUNT_ID,
       credentials: { kind: "token", token },
-      ...callPolicy(config),
+      ...callPolicy(config, hooks),
     }),
     baseUrl: local.baseUrl,
     local,
@@ -102,10 +104,10 @@ export function buildApp(config: GatewayConfig, options: AppOptions = {}): App {
     metrics,
     async start() {
       if (running) return running.info;
-      const upstream = await connectUpstream(config);
       const tracing = createTracing(config, { spanProcessor: options.spanProcessor });
+      const upstream = await connectUpstream(config, upstreamHooks({ logger, metrics, tracing }));
       const drain = new Drain();
-      const client = instrumentUpstream(upstream.client, { logger, metrics, tracing });
+      const client = upstream.client;
       metrics?.watchCircuit(() => client.circuitState);
       const { yoga, webSocket } = createGatewayYoga(config, client, {
         logger,

@@ -1,22 +1,20 @@
 import type { GraphQLError } from "graphql";
 import { createGraphQLError } from "graphql-yoga";
+import { ErrorCode } from "../error-codes.ts";
 
-/**
- * Codes for requests the gateway refuses before running anything. Stable: clients and dashboards
- * key on them.
- */
-export const RefusalCode = {
-  /** Depth, aliases, directives, tokens or cost over the configured limit. */
-  OPERATION_LIMIT_EXCEEDED: "OPERATION_LIMIT_EXCEEDED",
-  /** A persisted document id the manifest does not know. */
-  PERSISTED_QUERY_NOT_FOUND: "PERSISTED_QUERY_NOT_FOUND",
-  /** Document text sent while only persisted documents are accepted. */
-  PERSISTED_QUERY_ONLY: "PERSISTED_QUERY_ONLY",
-  /** A POST a browser could have sent cross-site without a CORS preflight. */
-  CSRF_PREVENTED: "CSRF_PREVENTED",
-} as const;
+/** Codes (from the registry) of requests the gateway refuses before running anything. */
+export type RefusalCode =
+  | typeof ErrorCode.OPERATION_LIMIT_EXCEEDED
+  | typeof ErrorCode.PERSISTED_QUERY_NOT_FOUND
+  | typeof ErrorCode.PERSISTED_QUERY_ONLY
+  | typeof ErrorCode.CSRF_PREVENTED;
 
-export type RefusalCode = (typeof RefusalCode)[keyof typeof RefusalCode];
+const REFUSAL_CODES: ReadonlySet<unknown> = new Set<RefusalCode>([
+  ErrorCode.OPERATION_LIMIT_EXCEEDED,
+  ErrorCode.PERSISTED_QUERY_NOT_FOUND,
+  ErrorCode.PERSISTED_QUERY_ONLY,
+  ErrorCode.CSRF_PREVENTED,
+]);
 
 /**
  * A GraphQL error that refuses the whole request. Its HTTP status is pinned (`spec: false`):
@@ -46,7 +44,7 @@ export function repinRefusals(errors: readonly unknown[] | undefined): void {
   for (const error of errors ?? []) {
     const extensions = (error as GraphQLError | undefined)?.extensions;
     const http = extensions?.http as { spec?: boolean } | undefined;
-    if (http && Object.values(RefusalCode).includes(extensions?.code as RefusalCode)) {
+    if (http && REFUSAL_CODES.has(extensions?.code)) {
       http.spec = false;
     }
   }

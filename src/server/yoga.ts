@@ -1,8 +1,7 @@
 import { renderGraphiQL } from "@graphql-yoga/render-graphiql";
 import { createYoga, type Plugin, type YogaServerInstance } from "graphql-yoga";
-import type { Context } from "../builder.ts";
 import type { GatewayConfig } from "../config.ts";
-import { createContext } from "../context.ts";
+import { type Context, createContext } from "../context.ts";
 import type { Logger } from "../logger.ts";
 import { schema } from "../schema/index.ts";
 import type { Tracing } from "../tracing.ts";
@@ -165,16 +164,17 @@ export function createGatewayYoga(
       // Fail closed: in pass-through mode no operation may fall back to the gateway's token,
       // even one arriving by a route the pass-through plugin did not see.
       if (passThroughHeader && !credentials) throw missingCallerToken(passThroughHeader);
-      return createContext(
-        upstream,
-        { signal: request.signal, requestId: requestIdOf(request), credentials },
-        clientOf(request) ?? anonymousClient(undefined),
-        limits.stream,
-        {
-          shutdown: observability.drain?.signal,
-          onLoaderBatch: observability.metrics?.observeLoaderBatch,
-        },
-      );
+      return createContext({
+        upstream: upstream.withCall({
+          signal: request.signal,
+          requestId: requestIdOf(request),
+          credentials,
+        }),
+        client: clientOf(request) ?? anonymousClient(undefined),
+        streamLimits: limits.stream,
+        drainSignal: observability.drain?.signal,
+        onLoaderBatch: observability.metrics?.observeLoaderBatch,
+      });
     },
   });
   const webSocket: ConnectionAdmission = {

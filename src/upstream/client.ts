@@ -1,38 +1,29 @@
 /**
- * The AI Search REST client: validated names and credentials, one keep-alive pool per upstream
- * origin, typed errors, retries (see retry.ts) and typed streams (see sse.ts).
+ * The AI Search REST client: validated names and credentials, typed errors, retries (see
+ * retry.ts), typed streams (see sse.ts), all over one shared transport (transport.ts).
+ *
+ * A client is bound to a caller with `withCall({ credentials, signal, requestId })`: the bound
+ * client sends every call with them, so code handed a bound client cannot forget the caller's
+ * token or fall back to the operator's. Bindings are cheap and share the client's pool, circuit
+ * breaker, coalescing of identical reads and hooks.
  */
-import { type Dispatcher, Pool } from "undici";
-import { type AuthHeaders, authHeaders } from "./auth.ts";
-import { type CircuitState, UpstreamCircuit } from "./circuit.ts";
-import { InFlightReads, readKey } from "./coalesce.ts";
-import { errorFromStatus, type UpstreamError, UpstreamProtocolError } from "./errors.ts";
-import { CallScope, cloudflareErrors, discard, httpError, readJson } from "./http.ts";
-import {
-  assertAccountId,
-  assertInstanceId,
-  assertNamespaceName,
-  assertRequestId,
-  segment,
-} from "./names.ts";
+import type { CircuitState } from "./circuit.ts";
+import { assertAccountId, assertInstanceId, assertNamespaceName, segment } from "./names.ts";
 import {
   type AiSearchClientOptions,
   assertBodyInstanceIds,
+  type CallBinding,
   type CallOptions,
-  DEFAULT_CLIENT_OPTIONS,
   isObject,
   type Json,
   type ListInstancesParams,
   type ListParams,
   listQuery,
   type Page,
-  parseBaseUrl,
-  type TimeoutOptions,
   toPage,
-  withDefaults,
 } from "./options.ts";
-import { type CallKind, DEFAULT_RETRY, type RetryOptions, retryDelayMs } from "./retry.ts";
-import { type ChatStream, chatStream } from "./stream.ts";
+import type { ChatStream } from "./stream.ts";
+import { type Caller, type Exchange, exchange, Transport } from "./transport.ts";
 import type {
   ChatCompletionRequest,
   ChatCompletionResponse,
@@ -43,61 +34,34 @@ import type {
   SearchResult,
 } from "./types.ts";
 
-interface Exchange {
-  operation: string;
-  kind: CallKind;
-  method: "GET" | "POST";
-  path: string;
-  body?: unknown;
-  accept: string;
+/** The signal a call runs under: the binding's and the call's own, whichever aborts first. */
+function callSignal(caller: Caller, opts: CallOptions | undefined): AbortSignal | undefined {
+  const own = opts?.signal;
+  if (!own) return caller.signal;
+  return caller.signal ? AbortSignal.any([caller.signal, own]) : own;
 }
 
-const exchange = (
-  operation: string,
-  kind: CallKind,
-  method: "GET" | "POST",
-  path: string,
-  body?: unknown,
-): Exchange => ({ operation, kind, method, path, body, accept: "application/json" });
-
-export class AiSearchClient {
-  readonly #dispatcher: Dispatcher;
-  readonly #ownsDispatcher: boolean;
-  readonly #origin: string;
+/**
+ * The AI Search API as one caller sees it. Every method validates its names before anything is
+ * sent, and may be given a signal that narrows the binding's; nothing per call can change who
+ * is calling.
+ */
+export class BoundAiSearchClient {
+  readonly #transport: Transport;
+  readonly #caller: Caller;
   /** `/client/v4/accounts/<id>/ai-search` */
   readonly #root: string;
-  // Private fields keep credentials out of `util.inspect`, and so out of logs of the client.
-  readonly #auth: AuthHeaders | undefined;
-  readonly #timeouts: TimeoutOptions;
-  readonly #retry: RetryOptions;
-  readonly #maxJsonBytes: number;
-  readonly #userAgent: string;
-  readonly #circuit: UpstreamCircuit | undefined;
-  readonly #inFlight: InFlightReads | undefined;
 
-  constructor(options: AiSearchClientOptions) {
-    assertAccountId(options.accountId);
-    const base = parseBaseUrl(options.baseUrl ?? DEFAULT_CLIENT_OPTIONS.baseUrl);
-    this.#origin = base.origin;
-    this.#root = `${base.pathname.replace(/\/+$/, "")}/accounts/${segment(options.accountId)}/ai-search`;
-    this.#auth = options.credentials === undefined ? undefined : authHeaders(options.credentials);
-    this.#timeouts = withDefaults(DEFAULT_CLIENT_OPTIONS.timeouts, options.timeouts);
-    this.#retry = withDefaults(DEFAULT_RETRY, options.retry);
-    this.#maxJsonBytes = options.maxJsonBytes ?? DEFAULT_CLIENT_OPTIONS.maxJsonBytes;
-    this.#userAgent = options.userAgent ?? DEFAULT_CLIENT_OPTIONS.userAgent;
-    this.#circuit = options.circuit === false ? undefined : new UpstreamCircuit(options.circuit);
-    this.#inFlight = options.coalesceReads === false ? undefined : new InFlightReads();
-    this.#ownsDispatcher = options.dispatcher === undefined;
-    // No redirect interceptor is installed, so undici hands 3xx back to us instead of following.
-    this.#dispatcher =
-      options.dispatcher ??
-      new Pool(this.#origin, {
-        connections: options.connections ?? DEFAULT_CLIENT_OPTIONS.connections,
-        keepAliveTimeout: options.keepAliveTimeoutMs ?? DEFAULT_CLIENT_OPTIONS.keepAliveTimeoutMs,
-        connect: { timeout: this.#timeouts.connectMs },
-        headersTimeout: this.#timeouts.headersMs,
-        bodyTimeout: this.#timeouts.idleMs,
-      });
+  /** Made by {@link AiSearchClient.withCall}; not meant to be constructed directly. */
+  constructor(transport: Transport, root: string, caller: Caller) {
+    this.#transport = transport;
+    this.#root = root;
+    this.#caller = caller;
+  }
+
+  /** The binding's signal: aborted once the caller is gone. */
+  get signal(): AbortSignal | undefined {
+    return this.#caller.signal;
   }
 
   async listNamespaces(params: ListParams = {}, opts?: CallOptions): Promise<Page<Namespace>> {
@@ -107,8 +71,7 @@ export class AiSearchClient {
 
   async getNamespace(name: string, opts?: CallOptions): Promise<Namespace> {
     assertNamespaceName(name);
-    const path = this.#ns(name);
-    return this.#enveloped("getNamespace", path, opts) as Promise<Namespace>;
+    return this.#record("getNamespace", this.#ns(name), opts) as Promise<Namespace>;
   }
 
   async listInstances(
@@ -123,7 +86,7 @@ export class AiSearchClient {
 
   async getInstance(namespace: string, id: string, opts?: CallOptions): Promise<Instance> {
     const path = this.#instance(namespace, id);
-    return this.#enveloped("getInstance", path, opts) as Promise<Instance>;
+    return this.#record("getInstance", path, opts) as Promise<Instance>;
   }
 
   async getInstanceStats(
@@ -132,7 +95,7 @@ export class AiSearchClient {
     opts?: CallOptions,
   ): Promise<InstanceStats> {
     const path = `${this.#instance(namespace, id)}/stats`;
-    return this.#enveloped("getInstanceStats", path, opts) as Promise<InstanceStats>;
+    return this.#record("getInstanceStats", path, opts) as Promise<InstanceStats>;
   }
 
   async searchNamespace(
@@ -162,12 +125,8 @@ export class AiSearchClient {
   ): Promise<ChatCompletionResponse> {
     assertNamespaceName(namespace);
     assertBodyInstanceIds(body?.ai_search_options);
-    return this.#completion(
-      "chatCompletions",
-      `${this.#ns(namespace)}/chat/completions`,
-      body,
-      opts,
-    );
+    const path = `${this.#ns(namespace)}/chat/completions`;
+    return this.#completion("chatCompletions", path, body, opts);
   }
 
   async instanceChatCompletions(
@@ -188,12 +147,8 @@ export class AiSearchClient {
   ): Promise<ChatStream> {
     assertNamespaceName(namespace);
     assertBodyInstanceIds(body?.ai_search_options);
-    return this.#stream(
-      "streamChatCompletions",
-      `${this.#ns(namespace)}/chat/completions`,
-      body,
-      opts,
-    );
+    const path = `${this.#ns(namespace)}/chat/completions`;
+    return this.#stream("streamChatCompletions", path, body, opts);
   }
 
   /** Resolves once response headers arrived (HTTP errors reject here); iterate for events. */
@@ -207,23 +162,6 @@ export class AiSearchClient {
     return this.#stream("streamInstanceChatCompletions", path, body, opts);
   }
 
-  /** Closes the pool once in-flight calls (open streams included) end; leaves a shared one. */
-  async close(): Promise<void> {
-    this.#circuit?.shutdown();
-    if (this.#ownsDispatcher) await this.#dispatcher.close();
-  }
-
-  /** `open` while calls fail fast because the upstream keeps failing. */
-  get circuitState(): CircuitState {
-    return this.#circuit?.state ?? "closed";
-  }
-
-  /** Closes the pool now, failing in-flight calls and open streams; leaves a shared one. */
-  async destroy(): Promise<void> {
-    this.#circuit?.shutdown();
-    if (this.#ownsDispatcher) await this.#dispatcher.destroy();
-  }
-
   #ns(name: string): string {
     return `${this.#root}/namespaces/${segment(name)}`;
   }
@@ -234,187 +172,99 @@ export class AiSearchClient {
     return `${this.#ns(namespace)}/instances/${segment(id)}`;
   }
 
-  async #list<T>(
-    operation: string,
-    path: string,
-    params: ListParams,
-    opts?: CallOptions,
-  ): Promise<Page<T>> {
+  #json(
+    request: Exchange,
+    opts: CallOptions | undefined,
+    valid: (p: Json) => boolean,
+    enveloped = true,
+  ) {
+    return this.#transport.json(
+      request,
+      this.#caller,
+      callSignal(this.#caller, opts),
+      valid,
+      enveloped,
+    );
+  }
+
+  async #list<T>(endpoint: string, path: string, params: ListParams, opts?: CallOptions) {
     const isList = (parsed: Json) => Array.isArray(parsed.result);
-    const envelope = await this.#json(exchange(operation, "read", "GET", path), opts, isList);
+    const envelope = await this.#json(exchange(endpoint, "read", "GET", path), opts, isList);
     return toPage<T>(envelope, params);
   }
 
-  async #enveloped(operation: string, path: string, opts: CallOptions | undefined) {
+  async #record(endpoint: string, path: string, opts: CallOptions | undefined) {
     const isRecord = (parsed: Json) => isObject(parsed.result);
-    return (await this.#json(exchange(operation, "read", "GET", path), opts, isRecord)).result;
+    return (await this.#json(exchange(endpoint, "read", "GET", path), opts, isRecord)).result;
   }
 
-  async #search(operation: string, path: string, body: SearchRequest, opts?: CallOptions) {
-    // Searches have no side effects, so they retry like reads.
-    const request = exchange(operation, "read", "POST", path, body);
+  async #search(endpoint: string, path: string, body: SearchRequest, opts?: CallOptions) {
+    // Searches have no side effects, so they retry (and coalesce) like reads.
+    const request = exchange(endpoint, "read", "POST", path, body);
     const valid = (parsed: Json) => isObject(parsed.result) && Array.isArray(parsed.result.chunks);
     return (await this.#json(request, opts, valid)).result as SearchResult;
   }
 
   async #completion(
-    operation: string,
+    endpoint: string,
     path: string,
     body: ChatCompletionRequest,
     opts?: CallOptions,
   ): Promise<ChatCompletionResponse> {
     const { stream: _ignored, ...rest } = body ?? ({} as ChatCompletionRequest);
-    const request = exchange(operation, "completion", "POST", path, rest);
+    const request = exchange(endpoint, "completion", "POST", path, rest);
     // Not enveloped: the completion is the top-level object.
     const parsed = await this.#json(request, opts, (v) => Array.isArray(v.choices), false);
     if (!Array.isArray(parsed.chunks)) parsed.chunks = [];
     return parsed as unknown as ChatCompletionResponse;
   }
 
-  #stream(operation: string, path: string, body: ChatCompletionRequest, opts?: CallOptions) {
-    const request = exchange(operation, "completion", "POST", path, { ...body, stream: true });
+  #stream(endpoint: string, path: string, body: ChatCompletionRequest, opts?: CallOptions) {
+    const request = exchange(endpoint, "completion", "POST", path, { ...body, stream: true });
     request.accept = "text/event-stream";
-    return this.#call(request, opts, undefined, async (res, scope): Promise<ChatStream> => {
-      const type = res.headers["content-type"];
-      if (typeof type !== "string" || !type.toLowerCase().startsWith("text/event-stream")) {
-        discard(res.body);
-        throw new UpstreamProtocolError("unexpected-content-type");
-      }
-      return chatStream(res.body, scope, this.#maxJsonBytes);
-    });
+    return this.#transport.stream(request, this.#caller, callSignal(this.#caller, opts));
   }
+}
 
-  /** A JSON exchange: parse, unwrap the envelope when `enveloped`, check the shape. */
-  async #json(
-    exchange: Exchange,
-    opts: CallOptions | undefined,
-    valid: (parsed: Json) => boolean,
-    enveloped = true,
-  ) {
-    if (exchange.kind === "read" && this.#inFlight) {
-      const key = this.#readKey(exchange, opts);
-      const inFlight = this.#inFlight;
-      return inFlight.run(key, opts?.signal, (signal) =>
-        this.#sendJson(exchange, { ...opts, signal }, valid, enveloped),
-      );
-    }
-    return this.#sendJson(exchange, opts, valid, enveloped);
-  }
+/**
+ * The client of one upstream account. Its own methods call with its configured credentials
+ * (the operator's); `withCall` binds it to a caller. Owns the pool: `close()` it when done.
+ */
+export class AiSearchClient extends BoundAiSearchClient {
+  readonly #transport: Transport;
+  readonly #root: string;
 
-  /** Everything that makes two reads' answers differ; credentials only as a hash. */
-  #readKey(exchange: Exchange, opts: CallOptions | undefined): string {
-    // Only what changes the answer: not the request id, which differs for every caller.
-    return readKey(exchange, this.#authFor(opts) ?? authHeaders(undefined));
-  }
-
-  async #sendJson(
-    exchange: Exchange,
-    opts: CallOptions | undefined,
-    valid: (parsed: Json) => boolean,
-    enveloped: boolean,
-  ) {
-    return this.#call(exchange, opts, this.#timeouts.deadlineMs, async (res) => {
-      const parsed = await readJson(res.body, res.headers, this.#maxJsonBytes);
-      if (!isObject(parsed)) throw new UpstreamProtocolError("unexpected-shape");
-      if (parsed.success === false) {
-        throw errorFromStatus(res.statusCode, { cloudflareErrors: cloudflareErrors(parsed) });
-      }
-      if ((enveloped && parsed.success !== true) || !valid(parsed)) {
-        throw new UpstreamProtocolError("unexpected-shape");
-      }
-      return parsed;
-    });
-  }
-
-  #headers(exchange: Exchange, opts: CallOptions | undefined): Record<string, string> {
-    const auth = this.#authFor(opts);
-    if (auth === undefined) return authHeaders(undefined); // throws InvalidCredentialsError("missing")
-    const headers: Record<string, string> = {
-      ...auth,
-      accept: exchange.accept,
-      "user-agent": this.#userAgent,
-    };
-    if (exchange.body !== undefined) headers["content-type"] = "application/json";
-    if (opts?.requestId !== undefined) {
-      assertRequestId(opts.requestId);
-      headers["x-request-id"] = opts.requestId;
-    }
-    return headers;
-  }
-
-  #authFor(opts: CallOptions | undefined): AuthHeaders | undefined {
-    return opts?.credentials === undefined ? this.#auth : authHeaders(opts.credentials);
+  constructor(options: AiSearchClientOptions) {
+    assertAccountId(options.accountId);
+    const transport = new Transport(options);
+    const root = `${transport.basePath}/accounts/${segment(options.accountId)}/ai-search`;
+    super(transport, root, transport.caller({}));
+    this.#transport = transport;
+    this.#root = root;
   }
 
   /**
-   * Sends `exchange`, retrying per retry.ts, and hands a 2xx response to `handle`. Everything
-   * is validated before the first byte leaves. Calls without a deadline are streams, whose
-   * `handle` takes over the scope. Retries happen only inside this loop, so a
-   * stream is never retried once `handle` has returned it to the caller.
+   * This client bound to one caller: every call it makes carries `binding`'s credentials (or
+   * the client's own when it has none), stops when its signal aborts, and sends its request id.
+   * Bad credentials or a bad request id do not throw here: each call of the binding fails with
+   * that error, before anything is sent.
    */
-  async #call<T>(
-    exchange: Exchange,
-    opts: CallOptions | undefined,
-    deadlineMs: number | undefined,
-    handle: (res: Dispatcher.ResponseData, scope: CallScope) => Promise<T>,
-  ): Promise<T> {
-    const send = () => this.#send(exchange, opts, deadlineMs, handle);
-    return this.#circuit ? this.#circuit.run(send) : send();
+  withCall(binding: CallBinding): BoundAiSearchClient {
+    return new BoundAiSearchClient(this.#transport, this.#root, this.#transport.caller(binding));
   }
 
-  async #send<T>(
-    exchange: Exchange,
-    opts: CallOptions | undefined,
-    deadlineMs: number | undefined,
-    handle: (res: Dispatcher.ResponseData, scope: CallScope) => Promise<T>,
-  ): Promise<T> {
-    const headers = this.#headers(exchange, opts);
-    const payload = exchange.body === undefined ? undefined : JSON.stringify(exchange.body);
-    const scope = new CallScope(opts?.signal, deadlineMs, this.#timeouts);
-    for (let attempt = 0; ; attempt++) {
-      let error: UpstreamError;
-      try {
-        const aborted = scope.abortError;
-        if (aborted) throw aborted;
-        const res = await this.#dispatcher.request({
-          origin: this.#origin,
-          method: exchange.method,
-          path: exchange.path,
-          headers,
-          body: payload ?? null,
-          signal: scope.signal,
-          headersTimeout: this.#timeouts.headersMs,
-          bodyTimeout: this.#timeouts.idleMs,
-        });
-        if (res.statusCode < 200 || res.statusCode >= 300) {
-          const failure = await httpError(res.statusCode, res.headers, res.body);
-          throw scope.abortError ?? failure;
-        }
-        const result = await handle(res, scope);
-        // A stream owns the scope from here on: the caller's signal must keep working.
-        if (deadlineMs !== undefined) scope.dispose();
-        return result;
-      } catch (thrown) {
-        const mapped = scope.toUpstreamError(thrown);
-        if (!mapped) {
-          scope.dispose();
-          throw thrown;
-        }
-        error = mapped;
-      }
-      const delay = retryDelayMs(error, exchange.kind, attempt, this.#retry, scope.remainingMs());
-      try {
-        if (delay === undefined) throw error;
-        // Aborting (caller or deadline) rejects the sleep at once.
-        await this.#retry.sleep(delay, scope.signal);
-      } catch (thrown) {
-        scope.dispose();
-        const final = scope.toUpstreamError(thrown);
-        if (!final) throw thrown;
-        final.operation = exchange.operation;
-        final.attempts = attempt + 1;
-        throw final;
-      }
-    }
+  /** `open` while calls fail fast because the upstream keeps failing. */
+  get circuitState(): CircuitState {
+    return this.#transport.circuitState;
+  }
+
+  /** Closes the pool once in-flight calls (open streams included) end; leaves a shared one. */
+  close(): Promise<void> {
+    return this.#transport.close();
+  }
+
+  /** Closes the pool now, failing in-flight calls and open streams; leaves a shared one. */
+  destroy(): Promise<void> {
+    return this.#transport.destroy();
   }
 }

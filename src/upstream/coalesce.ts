@@ -69,11 +69,15 @@ export class InFlightReads {
   }
 }
 
-/** The coalescing key of a read: method, path, body and a hash of the credentials (never the credentials themselves). */
+/** Stands for a caller's credentials in coalescing keys: a hash, never the credentials themselves. */
+export function credentialsKey(auth: Readonly<Record<string, string>>): string {
+  return createHash("sha256").update(JSON.stringify(auth)).digest("base64url");
+}
+
+/** The coalescing key of a read: method, path, body and the caller's {@link credentialsKey}. */
 export function readKey(
   request: { method: string; path: string; body?: unknown },
-  auth: Readonly<Record<string, string>>,
+  credentials: string,
 ): string {
-  const credentials = createHash("sha256").update(JSON.stringify(auth)).digest("base64url");
   return `${request.method} ${request.path}\n${JSON.stringify(request.body ?? null)}\n${credentials}`;
 }

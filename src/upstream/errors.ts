@@ -23,6 +23,33 @@ export type ProtocolFailure =
   | "sse-error-event"
   | "truncated-body";
 
+/**
+ * Every `UpstreamError.code`. Stable and machine-readable: the gateway maps each to what its
+ * own clients see (`describeError` in src/graphql-errors.ts), and must map every one.
+ */
+export type UpstreamErrorCode =
+  | "UPSTREAM_HTTP_ERROR"
+  | "UPSTREAM_REDIRECT"
+  | "UPSTREAM_BAD_REQUEST"
+  | "UPSTREAM_UNAUTHENTICATED"
+  | "UPSTREAM_FORBIDDEN"
+  | "UPSTREAM_NOT_FOUND"
+  | "UPSTREAM_REQUEST_TIMEOUT"
+  | "UPSTREAM_CONFLICT"
+  | "UPSTREAM_PAYLOAD_TOO_LARGE"
+  | "UPSTREAM_RATE_LIMITED"
+  | "UPSTREAM_SERVER_ERROR"
+  | "UPSTREAM_API_ERROR"
+  | "UPSTREAM_TIMEOUT"
+  | "UPSTREAM_NETWORK_ERROR"
+  | "UPSTREAM_PROTOCOL_ERROR"
+  | "UPSTREAM_ABORTED"
+  | "UPSTREAM_CIRCUIT_OPEN"
+  | "INVALID_NAME"
+  | "INVALID_CREDENTIALS"
+  | "MISSING_CREDENTIALS"
+  | "INVALID_ARGUMENT";
+
 export interface CloudflareErrorDetail {
   code: number;
   message: string;
@@ -35,7 +62,7 @@ export interface UpstreamErrorOptions {
 
 export class UpstreamError extends Error {
   /** Stable, machine-readable identifier; safe to expose to the gateway's clients. */
-  readonly code: string;
+  readonly code: UpstreamErrorCode;
   /** Whether the failure is transient in principle; the retry policy decides per call kind. */
   readonly retryable: boolean;
   readonly status?: number;
@@ -44,7 +71,12 @@ export class UpstreamError extends Error {
   /** Requests sent for this call, retries included (set by the client). */
   attempts?: number;
 
-  constructor(code: string, message: string, retryable: boolean, options?: UpstreamErrorOptions) {
+  constructor(
+    code: UpstreamErrorCode,
+    message: string,
+    retryable: boolean,
+    options?: UpstreamErrorOptions,
+  ) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.code = code;
@@ -75,7 +107,7 @@ export class UpstreamHttpError extends UpstreamError {
   constructor(
     status: number,
     init: HttpErrorInit = {},
-    code = "UPSTREAM_HTTP_ERROR",
+    code: UpstreamErrorCode = "UPSTREAM_HTTP_ERROR",
     retryable = false,
   ) {
     super(code, `AI Search upstream answered HTTP ${status}`, retryable, { status });
@@ -236,13 +268,18 @@ export class InvalidNameError extends UpstreamError {
   }
 }
 
+/**
+ * Credentials that cannot be sent: malformed (`INVALID_CREDENTIALS`), or none at all
+ * (`MISSING_CREDENTIALS`, with `field` "missing"), which is the operator's problem, not the
+ * caller's.
+ */
 export class InvalidCredentialsError extends UpstreamError {
   /** Which part was wrong (`token`, `email`, `key`, `kind`, or `missing`), never its value. */
   readonly field: string;
 
   constructor(field: string) {
     super(
-      "INVALID_CREDENTIALS",
+      field === "missing" ? "MISSING_CREDENTIALS" : "INVALID_CREDENTIALS",
       field === "missing"
         ? "No AI Search credentials were configured or passed for this call"
         : `Invalid AI Search credentials: malformed ${field}`,

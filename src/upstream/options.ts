@@ -7,17 +7,38 @@ import type { Dispatcher } from "undici";
 import type { Credentials } from "./auth.ts";
 import type { CircuitOptions } from "./circuit.ts";
 import { InvalidArgumentError } from "./errors.ts";
+import type { ClientHooks } from "./hooks.ts";
 import { assertInstanceId, assertPage, assertPerPage, assertSearch } from "./names.ts";
 import type { RetryOptions } from "./retry.ts";
 import type { AiSearchOptions, ResultInfo } from "./types.ts";
 
-export interface CallOptions {
-  /** Aborting rejects with `UpstreamAbortedError` and closes the upstream socket at once. */
-  signal?: AbortSignal;
-  /** Per-call override of the client's credentials (the gateway passes callers' tokens). */
+/** Who a bound client calls for: see `AiSearchClient.withCall`. */
+export interface CallBinding {
+  /**
+   * Credentials for every call of the binding (the gateway passes each caller's own token).
+   * @default the client's `credentials`
+   */
   credentials?: Credentials;
-  /** Sent upstream as `x-request-id`; 1–200 visible ASCII characters. */
+  /**
+   * Aborting ends every call of the binding (open streams included): they reject with
+   * `UpstreamAbortedError` and their sockets close at once.
+   * @default undefined (calls end on their own timeouts only)
+   */
+  signal?: AbortSignal;
+  /**
+   * Sent upstream as `x-request-id` with every call; 1–200 visible ASCII characters.
+   * @default undefined (no `x-request-id`)
+   */
   requestId?: string;
+}
+
+/** What one call may add to its binding; it can narrow the binding, never widen it. */
+export interface CallOptions {
+  /**
+   * Also ends this call (the binding's signal still does too).
+   * @default undefined
+   */
+  signal?: AbortSignal;
 }
 
 export interface Page<T> {
@@ -106,7 +127,10 @@ export const DEFAULT_CLIENT_OPTIONS: Readonly<ClientDefaults> = Object.freeze({
 
 export interface AiSearchClientOptions extends Partial<Omit<ClientDefaults, "timeouts">> {
   accountId: string;
-  /** Used when a call passes none; a call without either fails with `InvalidCredentialsError`. */
+  /**
+   * Used by the client itself and by bindings that bring none; a call without either fails with
+   * `InvalidCredentialsError`.
+   */
   credentials?: Credentials;
   timeouts?: Partial<TimeoutOptions>;
   retry?: Partial<RetryOptions>;
@@ -122,10 +146,17 @@ export interface AiSearchClientOptions extends Partial<Omit<ClientDefaults, "tim
   circuit?: CircuitOptions | false;
   /**
    * Share one request between identical in-flight reads and searches (same path, body and
-   * credentials). The shared request carries the first caller's request id.
+   * credentials, whatever the request ids). The shared request carries the first caller's
+   * request id.
    * @default true
    */
   coalesceReads?: boolean;
+  /**
+   * Observe each attempt (metrics, logs, spans) and add headers to it (`traceparent`); see
+   * hooks.ts. Shared by every binding of the client.
+   * @default {} (nothing observed)
+   */
+  hooks?: ClientHooks;
 }
 
 export type Json = Record<string, unknown>;

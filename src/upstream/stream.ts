@@ -3,6 +3,7 @@
  * around the SSE parser.
  */
 import { UpstreamAbortedError } from "./errors.ts";
+import type { AttemptObserver } from "./hooks.ts";
 import { type Body, type CallScope, discard } from "./http.ts";
 import { parseChatStream } from "./sse.ts";
 import type { StreamEvent } from "./types.ts";
@@ -18,18 +19,26 @@ const END: IteratorReturnResult<undefined> = { done: true, value: undefined };
  * Wraps a 2xx SSE body. The body is destroyed — closing the upstream socket — on any early
  * exit: `close()`, leaving a `for await`, an error, or the call's signal. After `[DONE]` the
  * few remaining bytes are drained instead, so the keep-alive socket goes back to the pool.
+ * `observer` (the attempt's hooks) sees each event handed over and the end, once.
  */
-export function chatStream(body: Body, scope: CallScope, maxEventChars: number): ChatStream {
+export function chatStream(
+  body: Body,
+  scope: CallScope,
+  maxEventChars: number,
+  observer?: AttemptObserver,
+): ChatStream {
   // destroyOnReturn: false lets us drain rather than destroy after `[DONE]`.
   const source = body.iterator({ destroyOnReturn: false }) as AsyncIterable<Uint8Array>;
   const events = parseChatStream(source, { maxEventChars });
   let finished = false;
   let taken = false;
 
-  const finish = async (clean: boolean) => {
+  /** `error` is what broke the stream; unset for `[DONE]` and for a consumer closing it. */
+  const finish = async (clean: boolean, error?: unknown) => {
     if (finished) return;
     finished = true;
     scope.dispose();
+    observer?.onStreamEnd?.(error);
     if (clean) {
       // Detach the parser from the body first: a drain reads in flowing mode.
       await events.return(undefined);
@@ -53,13 +62,14 @@ export function chatStream(body: Body, scope: CallScope, maxEventChars: number):
       } catch (thrown) {
         // Classify before finishing: finishing aborts the scope, which would mask the cause.
         const error = scope.toUpstreamError(thrown) ?? thrown;
-        await finish(false);
+        await finish(false, error);
         throw error;
       }
       if (result.done) {
         await finish(false);
         return END;
       }
+      observer?.onStreamEvent?.(result.value);
       if (result.value.type === "done") await finish(true);
       return result;
     },

@@ -8,10 +8,11 @@ import { createContext } from "../../src/context.ts";
 import { type LocalAiSearch, startLocalAiSearch } from "../../src/local/server.ts";
 import { schema } from "../../src/schema/index.ts";
 import { AiSearchClient } from "../../src/upstream/client.ts";
-import type { StreamEvent } from "../../src/upstream/types.ts";
 
 let local: LocalAiSearch;
 let upstream: AiSearchClient;
+/** Stream events the relay pulled from the real upstream stream, told by the client's hooks. */
+let pulled = 0;
 
 beforeAll(async () => {
   local = await startLocalAiSearch({ streamDelayMs: 0, apiToken: "relay-test-token" });
@@ -19,6 +20,7 @@ beforeAll(async () => {
     baseUrl: local.baseUrl,
     accountId: "test",
     credentials: { kind: "token", token: "relay-test-token" },
+    hooks: { onAttempt: () => ({ onStreamEvent: () => void pulled++ }) },
   });
 });
 afterAll(async () => {
@@ -36,27 +38,12 @@ const STREAM = parse(`subscription {
 describe("a slow subscriber", () => {
   it("pauses the upstream read instead of buffering the answer", async () => {
     local.setFaults({ endlessStream: true, match: "/chat/completions" });
-    // Counts what the relay pulls from the real upstream stream.
-    let pulled = 0;
-    const counting = Object.create(upstream) as AiSearchClient;
-    counting.streamChatCompletions = async (...args) => {
-      const events = await upstream.streamChatCompletions(...args);
-      return {
-        async *[Symbol.asyncIterator](): AsyncGenerator<StreamEvent> {
-          for await (const event of events) {
-            pulled++;
-            yield event;
-          }
-        },
-        close: () => events.close(),
-      };
-    };
-    const context = createContext(
-      counting,
-      {},
-      { id: "test", kind: "anonymous" },
-      { maxChars: 1_000_000, maxDurationMs: 60_000 },
-    );
+    pulled = 0;
+    const context = createContext({
+      upstream: upstream.withCall({}),
+      client: { id: "test", kind: "anonymous" },
+      streamLimits: { maxChars: 1_000_000, maxDurationMs: 60_000 },
+    });
     const result = await subscribe({ schema, document: STREAM, contextValue: context });
     if (!(Symbol.asyncIterator in result)) throw new Error(JSON.stringify(result));
     const iterator = result[Symbol.asyncIterator]();

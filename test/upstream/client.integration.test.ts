@@ -174,13 +174,13 @@ describe("against the default corpus", () => {
     expect(events.at(-1)).toEqual({ type: "done" });
   });
 
-  it("uses per-call credentials, and the upstream rejects wrong ones", async () => {
+  it("uses a binding's credentials, and the upstream rejects wrong ones", async () => {
     const { c } = client({ credentials: undefined });
     await expect(
-      c.getNamespace("default", { credentials: { kind: "token", token: TOKEN } }),
+      c.withCall({ credentials: { kind: "token", token: TOKEN } }).getNamespace("default"),
     ).resolves.toMatchObject({ name: "default" });
     const error = await failureOf(
-      c.getNamespace("default", { credentials: { kind: "token", token: "wrong-token" } }),
+      c.withCall({ credentials: { kind: "token", token: "wrong-token" } }).getNamespace("default"),
     );
     expect(error).toBeInstanceOf(UpstreamUnauthenticatedError);
     expect(JSON.stringify(error)).not.toContain("wrong-token");

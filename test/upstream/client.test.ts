@@ -89,7 +89,9 @@ describe("requests", () => {
   it("sends auth, user agent, accept, request id, and a JSON body", async () => {
     const s = await stub((_req, res) => sendJson(res, 200, completion));
     const { c } = client(s.baseUrl);
-    await c.chatCompletions("default", { messages, stream: true }, { requestId: "req-42" });
+    await c
+      .withCall({ requestId: "req-42" })
+      .chatCompletions("default", { messages, stream: true });
     const [req] = s.requests;
     expect(req?.method).toBe("POST");
     expect(req?.url).toBe("/client/v4/accounts/acct/ai-search/namespaces/default/chat/completions");
@@ -102,24 +104,29 @@ describe("requests", () => {
     expect(JSON.parse(req?.body ?? "")).toEqual({ messages });
   });
 
-  it("uses per-call credentials over the client's, including the legacy key pair", async () => {
+  it("uses a binding's credentials over the client's, including the legacy key pair", async () => {
     const s = await stub((_req, res) => sendJson(res, 200, envelope({ name: "default" })));
     const { c } = client(s.baseUrl);
-    await c.getNamespace("default", { credentials: { kind: "token", token: "caller-token" } });
-    await c.getNamespace("default", { credentials: { kind: "key", email: "a@b.co", key: "k1" } });
+    await c
+      .withCall({ credentials: { kind: "token", token: "caller-token" } })
+      .getNamespace("default");
+    const legacy = c.withCall({ credentials: { kind: "key", email: "a@b.co", key: "k1" } });
+    await legacy.getNamespace("default");
     expect(s.requests[0]?.headers.authorization).toBe("Bearer caller-token");
     expect(s.requests[1]?.headers.authorization).toBeUndefined();
     expect(s.requests[1]?.headers["x-auth-email"]).toBe("a@b.co");
     expect(s.requests[1]?.headers["x-auth-key"]).toBe("k1");
   });
 
-  it("refuses to send without credentials or with malformed per-call ones", async () => {
+  it("refuses to send without credentials or with a binding's malformed ones", async () => {
     const s = await stub((_req, res) => sendJson(res, 200, envelope({ name: "default" })));
     const { c } = client(s.baseUrl, { credentials: undefined });
     const missing = await rejection(c.getNamespace("default"));
     expect(missing).toBeInstanceOf(InvalidCredentialsError);
     const malformed = await rejection(
-      c.getNamespace("default", { credentials: { kind: "token", token: `${TOKEN}\r\nx: y` } }),
+      c
+        .withCall({ credentials: { kind: "token", token: `${TOKEN}\r\nx: y` } })
+        .getNamespace("default"),
     );
     expect(malformed).toBeInstanceOf(InvalidCredentialsError);
     expect(inspect(malformed)).not.toContain(TOKEN);

@@ -87,6 +87,12 @@ describe("the other error classes", () => {
     [new UpstreamAbortedError(), "UPSTREAM_ABORTED", false, /aborted/],
     [new InvalidNameError("namespace", "^x$"), "INVALID_NAME", false, /namespace name/],
     [new InvalidCredentialsError("token"), "INVALID_CREDENTIALS", false, /malformed token/],
+    [
+      new InvalidCredentialsError("missing"),
+      "MISSING_CREDENTIALS",
+      false,
+      /No AI Search credentials/,
+    ],
   ] as const)("%o has code %s, retryable %s", (error, code, retryable, message) => {
     expect(error).toBeInstanceOf(UpstreamError);
     expect(error.code).toBe(code);

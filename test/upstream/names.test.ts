@@ -178,7 +178,10 @@ describe("no request leaves the client for a hostile name", () => {
             orderByDirection: "up" as unknown as "asc",
           }),
       ],
-      ["requestId with CRLF", () => client.getNamespace("default", { requestId: "a\r\nb: c" })],
+      [
+        "requestId with CRLF",
+        () => client.withCall({ requestId: "a\r\nb: c" }).getNamespace("default"),
+      ],
     ];
     for (const [label, call] of bad) {
       await expect(call(), label).rejects.toBeInstanceOf(InvalidArgumentError);

@@ -1,7 +1,7 @@
 /**
  * Coalescing of identical reads and the circuit breaker, against the real local AI Search.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { type LocalAiSearch, startLocalAiSearch } from "../../src/local/server.ts";
 import { UpstreamCircuitOpenError } from "../../src/upstream/circuit.ts";
 import { AiSearchClient } from "../../src/upstream/client.ts";
@@ -34,14 +34,6 @@ function client(options: Partial<AiSearchClientOptions> = {}) {
   return c;
 }
 
-async function until(condition: () => boolean, timeoutMs = 5_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
-
 const upstreamCalls = (fragment: string) =>
   local.requests.filter((r) => r.path.includes("/ai-search/") && r.path.endsWith(fragment));
 
@@ -58,8 +50,8 @@ describe("identical in-flight reads", () => {
     local.setFaults({ latencyMs: 100 });
     const c = client();
     await Promise.all([
-      c.listNamespaces({}, { requestId: "first" }),
-      c.listNamespaces({}, { requestId: "second" }),
+      c.withCall({ requestId: "first" }).listNamespaces(),
+      c.withCall({ requestId: "second" }).listNamespaces(),
     ]);
     expect(upstreamCalls("/namespaces")).toHaveLength(1);
   });
@@ -68,9 +60,9 @@ describe("identical in-flight reads", () => {
     local.setFaults({ latencyMs: 100 });
     const c = client();
     await Promise.all([
-      c.listNamespaces({}, { credentials: { kind: "token", token: "caller-a" } }),
-      c.listNamespaces({}, { credentials: { kind: "token", token: "caller-b" } }),
-      c.listNamespaces({}, { credentials: { kind: "token", token: "caller-b" } }),
+      c.withCall({ credentials: { kind: "token", token: "caller-a" } }).listNamespaces(),
+      c.withCall({ credentials: { kind: "token", token: "caller-b" } }).listNamespaces(),
+      c.withCall({ credentials: { kind: "token", token: "caller-b" } }).listNamespaces(),
     ]);
     expect(upstreamCalls("/namespaces")).toHaveLength(2);
   });
@@ -120,7 +112,7 @@ describe("identical in-flight reads", () => {
     const a = c.listInstances("default", {}, { signal: everyone.signal });
     const b = c.listInstances("default", {}, { signal: everyone.signal });
     // Abort only once the shared request is at the server, so there is a socket to close.
-    await until(() => upstreamCalls("/instances").length === 2);
+    await vi.waitFor(() => expect(upstreamCalls("/instances")).toHaveLength(2));
     everyone.abort();
     await expect(a).rejects.toBeInstanceOf(UpstreamAbortedError);
     await expect(b).rejects.toBeInstanceOf(UpstreamAbortedError);
@@ -145,8 +137,8 @@ describe("the circuit breaker", () => {
     expect(local.requests).toHaveLength(0);
 
     local.setFaults(undefined);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-    expect(c.circuitState).toBe("half-open");
+    // After openMs the breaker lets one trial call through.
+    await vi.waitFor(() => expect(c.circuitState).toBe("half-open"));
     await c.listNamespaces();
     expect(c.circuitState).toBe("closed");
     expect(states).toEqual(["open", "half-open", "closed"]);

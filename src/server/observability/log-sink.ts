@@ -1,4 +1,5 @@
-import { ErrorCode, innermostError } from "../../graphql-errors.ts";
+import { ErrorCode } from "../../error-codes.ts";
+import { innermostError } from "../../graphql-errors.ts";
 import type { Logger } from "../../logger.ts";
 import type { ClientIdentity } from "../policy/client-auth.ts";
 import { codeOf, type OperationSink } from "./operation-observer.ts";

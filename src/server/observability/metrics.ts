@@ -69,13 +69,13 @@ export class GatewayMetrics {
     });
     this.upstreamRequests = new Counter({
       name: "gateway_upstream_requests_total",
-      help: "Calls to AI Search by client method; status is 2xx, the HTTP status of a failure, or none when no response came.",
+      help: "Requests to AI Search by client method, each retry counted on its own; status is 2xx, another HTTP status, or none when no response came.",
       labelNames: ["endpoint", "status", "outcome"],
       registers,
     });
     this.upstreamDuration = new Histogram({
       name: "gateway_upstream_request_duration_seconds",
-      help: "Duration of calls to AI Search, retries included; for streams, the time to the response headers.",
+      help: "Duration of each request to AI Search (each retry on its own); for streams, the time to the response headers.",
       labelNames: ["endpoint", "outcome"],
       buckets: SECONDS,
       registers,

@@ -13,7 +13,7 @@ import {
   getOperationAST,
 } from "graphql";
 import { isAsyncIterable, type Plugin } from "graphql-yoga";
-import { ErrorCode } from "../../graphql-errors.ts";
+import { ErrorCode } from "../../error-codes.ts";
 import { maskError } from "../errors.ts";
 import { onIteratorEnd } from "../iterate.ts";
 import { requestIdOf } from "../plugins/useRequestId.ts";
@@ -80,8 +80,8 @@ interface State {
 }
 
 // Yoga's and graphql-ws' own codes for documents that fail graphql-js' parse or validation.
-const PARSE_FAILED = "GRAPHQL_PARSE_FAILED";
-const VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED";
+const PARSE_FAILED = ErrorCode.GRAPHQL_PARSE_FAILED;
+const VALIDATION_FAILED = ErrorCode.GRAPHQL_VALIDATION_FAILED;
 
 /** The code a client sees for `error`; `fallback` for graphql-js errors of a known phase. */
 export function codeOf(error: unknown, fallback?: string): string {

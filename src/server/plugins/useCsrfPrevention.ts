@@ -1,5 +1,6 @@
 import type { Plugin } from "graphql-yoga";
-import { RefusalCode, refusal } from "../refusals.ts";
+import { ErrorCode } from "../../error-codes.ts";
+import { refusal } from "../refusals.ts";
 
 export interface CsrfPreventionOptions {
   /**
@@ -37,7 +38,7 @@ export function useCsrfPrevention(options: CsrfPreventionOptions = {}): Plugin {
       const essence = request.headers.get("content-type")?.split(";")[0]?.trim().toLowerCase();
       if (essence && !SIMPLE_CONTENT_TYPES.has(essence)) return;
       if (requestHeaders.some((name) => request.headers.has(name))) return;
-      throw refusal(RefusalCode.CSRF_PREVENTED, message, 403);
+      throw refusal(ErrorCode.CSRF_PREVENTED, message, 403);
     },
   };
 }

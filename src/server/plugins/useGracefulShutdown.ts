@@ -1,6 +1,6 @@
 import { GraphQLError } from "graphql";
 import type { Plugin } from "graphql-yoga";
-import { ErrorCode } from "../../graphql-errors.ts";
+import { ErrorCode } from "../../error-codes.ts";
 import { graphqlErrorBody, jsonResponse } from "../responses.ts";
 import type { Drain } from "../transports/shutdown.ts";
 

@@ -1,4 +1,5 @@
 import { createGraphQLError, type Plugin } from "graphql-yoga";
+import { ErrorCode } from "../../error-codes.ts";
 
 /**
  * Answers a request whose `variables` or `extensions` parameter is not JSON (a GET query string,
@@ -17,7 +18,7 @@ export function useMalformedParams(): Plugin {
         } catch (error) {
           if (!(error instanceof SyntaxError)) throw error;
           throw createGraphQLError("The variables or extensions parameter is not valid JSON.", {
-            extensions: { code: "BAD_REQUEST", http: { status: 400 } },
+            extensions: { code: ErrorCode.BAD_REQUEST, http: { status: 400 } },
           });
         }
       });

@@ -1,7 +1,8 @@
 import { EnvelopArmorPlugin } from "@escape.tech/graphql-armor";
 import type { GraphQLError, ValidationContext } from "graphql";
 import { isAsyncIterable, type Plugin } from "graphql-yoga";
-import { RefusalCode, refusal, repinRefusals } from "../refusals.ts";
+import { ErrorCode } from "../../error-codes.ts";
+import { refusal, repinRefusals } from "../refusals.ts";
 
 export type OperationLimit = "depth" | "aliases" | "directives" | "tokens" | "cost";
 
@@ -52,7 +53,7 @@ const LABELS: Record<OperationLimit, string> = {
 
 function limitExceeded(limit: OperationLimit, max: number): GraphQLError {
   return refusal(
-    RefusalCode.OPERATION_LIMIT_EXCEEDED,
+    ErrorCode.OPERATION_LIMIT_EXCEEDED,
     `The operation's ${LABELS[limit]} exceeds the limit of ${max}.`,
     400,
     { limit, max },

@@ -1,6 +1,6 @@
 import { GraphQLError } from "graphql";
 import { createGraphQLError, type Plugin } from "graphql-yoga";
-import { ErrorCode } from "../../graphql-errors.ts";
+import { ErrorCode } from "../../error-codes.ts";
 import { authHeaders, type Credentials } from "../../upstream/auth.ts";
 import { unauthenticatedResponse } from "../policy/client-auth.ts";
 

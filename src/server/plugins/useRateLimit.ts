@@ -1,5 +1,5 @@
 import { createGraphQLError, type Plugin } from "graphql-yoga";
-import { ErrorCode } from "../../graphql-errors.ts";
+import { ErrorCode } from "../../error-codes.ts";
 import {
   memoryRateLimitStore,
   type RateLimitDecision,

@@ -1,7 +1,8 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import type { Plugin } from "graphql-yoga";
-import { RefusalCode, refusal } from "../refusals.ts";
+import { ErrorCode } from "../../error-codes.ts";
+import { refusal } from "../refusals.ts";
 
 export type TrustedDocumentsMode = "log" | "enforce";
 
@@ -109,7 +110,7 @@ export function useTrustedDocuments(options: TrustedDocumentsOptions): Plugin {
   const logged = new Set<string>();
 
   const notFound = () =>
-    refusal(RefusalCode.PERSISTED_QUERY_NOT_FOUND, "No persisted document has this id.", 400);
+    refusal(ErrorCode.PERSISTED_QUERY_NOT_FOUND, "No persisted document has this id.", 400);
 
   /** The text to parse for this request; throws a refusal for an unknown id that cannot run. */
   const resolveQuery = (request: DocumentRequest): string => {
@@ -154,7 +155,7 @@ export function useTrustedDocuments(options: TrustedDocumentsOptions): Plugin {
       if (trusted.has(text)) return;
       if (enforce) {
         throw refusal(
-          RefusalCode.PERSISTED_QUERY_ONLY,
+          ErrorCode.PERSISTED_QUERY_ONLY,
           "Only persisted documents are accepted: send a document id instead of the document.",
           400,
         );

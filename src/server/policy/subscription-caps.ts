@@ -4,7 +4,7 @@
  * client's total is counted across both transports and all its connections.
  */
 import { GraphQLError } from "graphql";
-import { ErrorCode } from "../../graphql-errors.ts";
+import { ErrorCode } from "../../error-codes.ts";
 import { once } from "../iterate.ts";
 
 export type Release = () => void;

@@ -26,7 +26,7 @@ import {
   type YogaServerInstance,
 } from "graphql-yoga";
 import { type WebSocket, WebSocketServer } from "ws";
-import { ErrorCode } from "../../graphql-errors.ts";
+import { ErrorCode } from "../../error-codes.ts";
 import type { Logger } from "../../logger.ts";
 import { maskError } from "../errors.ts";
 import { executionStarted } from "../plugins/useExecutionStart.ts";

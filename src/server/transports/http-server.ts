@@ -1,4 +1,5 @@
 import { createServer, type RequestListener, type Server } from "node:http";
+import { ErrorCode } from "../../error-codes.ts";
 import { graphqlErrorBody, JSON_CONTENT_TYPE } from "../responses.ts";
 
 export interface HeaderLimits {
@@ -16,7 +17,7 @@ export interface HeaderLimits {
 }
 
 const TOO_MANY_HEADERS = JSON.stringify(
-  graphqlErrorBody("REQUEST_HEADER_FIELDS_TOO_LARGE", "Too many request headers."),
+  graphqlErrorBody(ErrorCode.REQUEST_HEADER_FIELDS_TOO_LARGE, "Too many request headers."),
 );
 
 /**

@@ -1,0 +1,255 @@
+/**
+ * The relay of one streamed answer: the upstream's stream events in, the subscription's events
+ * out, one at a time, ending for exactly one reason.
+ *
+ * Everything that can stop a stream early is an abort of one signal, `AbortSignal.any` over the
+ * subscriber's signal, the gateway's drain signal and the relay's own controller (the time and
+ * size limits, the subscriber leaving). The upstream call runs under that signal, so whichever
+ * fires first closes the upstream socket at once, and its reason alone decides the last event.
+ */
+import { GraphQLError } from "graphql";
+import { ErrorCode } from "../error-codes.ts";
+import { describeError } from "../graphql-errors.ts";
+import type { ChatStream } from "../upstream/stream.ts";
+import type {
+  ChatCompletionResponse,
+  Chunk,
+  InstanceError,
+  StreamEvent,
+} from "../upstream/types.ts";
+
+/** Bounds on one streamed answer; past either, the stream ends with `STREAM_LIMIT_EXCEEDED`. */
+export interface StreamLimits {
+  /** Characters of answer text (`STREAM_MAX_CHARS`). */
+  maxChars: number;
+  /** Milliseconds from the upstream's response headers (`STREAM_MAX_DURATION_MS`). */
+  maxDurationMs: number;
+}
+
+/** What the subscription sends: chunks, then deltas, then done or failed. */
+export type RelayedEvent =
+  | { kind: "chunks"; namespace: string; chunks: Chunk[]; errors: InstanceError[] }
+  | { kind: "delta"; sequence: number; content: string; finishReason: string | null }
+  | { kind: "done"; completion: { namespace: string; response: ChatCompletionResponse } }
+  | { kind: "failed"; code: string; message: string; retryable: boolean };
+
+/** Why a relay stopped before its upstream finished. */
+export type StopReason = "subscriber-gone" | "draining" | "deadline" | "too-long";
+
+/** The abort reason of the relay's own controller, so the reason survives `AbortSignal.any`. */
+class Stop {
+  constructor(readonly reason: StopReason) {}
+}
+
+const SHUTTING_DOWN = {
+  kind: "failed",
+  code: ErrorCode.SHUTTING_DOWN,
+  message: "The gateway is shutting down; subscribe again to get a complete answer.",
+  retryable: true,
+} as const satisfies RelayedEvent;
+
+const LIMIT_EXCEEDED = {
+  kind: "failed",
+  code: ErrorCode.STREAM_LIMIT_EXCEEDED,
+  message: "The answer exceeded the gateway's size or time limit and was cut off.",
+  retryable: false,
+} as const satisfies RelayedEvent;
+
+/** The last event for a stop: a subscriber that left gets nothing more. */
+const FINAL_EVENT: Record<StopReason, RelayedEvent | undefined> = {
+  "subscriber-gone": undefined,
+  draining: SHUTTING_DOWN,
+  deadline: LIMIT_EXCEEDED,
+  "too-long": LIMIT_EXCEEDED,
+};
+
+const END: IteratorReturnResult<undefined> = { done: true, value: undefined };
+
+export interface RelayOptions {
+  namespace: string;
+  limits: StreamLimits;
+  /** The subscriber's signal (its request or WebSocket operation): aborted once it is gone. */
+  subscriber?: AbortSignal;
+  /** The gateway's drain signal: aborted when shutdown begins. */
+  drain?: AbortSignal;
+  /** Opens the upstream stream; it must run under `signal`. */
+  open(signal: AbortSignal): Promise<ChatStream>;
+}
+
+/**
+ * Opens the upstream stream and relays it. Failures before the first byte (unknown namespace,
+ * rate limit, upstream down) reject here, so they are ordinary GraphQL errors with a code.
+ */
+export async function relayChatStream(options: RelayOptions): Promise<ChatStreamRelay> {
+  const own = new AbortController();
+  const sources = [own.signal, options.subscriber, options.drain].filter(
+    (signal): signal is AbortSignal => signal !== undefined,
+  );
+  const signal = AbortSignal.any(sources);
+  const reason = (): StopReason => {
+    const why: unknown = signal.reason;
+    if (why instanceof Stop) return why.reason;
+    return options.drain?.aborted && why === options.drain.reason ? "draining" : "subscriber-gone";
+  };
+  let events: ChatStream;
+  try {
+    events = await options.open(signal);
+  } catch (error) {
+    // A drain that began while the headers were coming is the reason, not the abort it caused.
+    if (signal.aborted && reason() === "draining") {
+      const { code, message, retryable } = SHUTTING_DOWN;
+      throw new GraphQLError(message, { extensions: { code, retryable } });
+    }
+    throw error;
+  }
+  return new ChatStreamRelay(options, events, signal, own, reason);
+}
+
+/**
+ * The relay as a single async iterator. It reads the upstream only when asked for an event, so
+ * a slow subscriber pauses the upstream read and nothing is buffered; `return()` works before
+ * the first `next()` too, closing the upstream.
+ */
+export class ChatStreamRelay implements AsyncIterableIterator<RelayedEvent> {
+  readonly #namespace: string;
+  readonly #maxChars: number;
+  readonly #upstream: AsyncIterator<StreamEvent>;
+  readonly #close: () => void;
+  readonly #signal: AbortSignal;
+  readonly #own: AbortController;
+  readonly #reason: () => StopReason;
+  readonly #deadline: NodeJS.Timeout;
+  #ended = false;
+  #chunks: Chunk[] = [];
+  #errors: InstanceError[] = [];
+  #content = "";
+  readonly #meta: { id?: string; model?: string; created?: number; finishReason: string | null } = {
+    finishReason: null,
+  };
+
+  constructor(
+    options: RelayOptions,
+    events: ChatStream,
+    signal: AbortSignal,
+    own: AbortController,
+    reason: () => StopReason,
+  ) {
+    this.#namespace = options.namespace;
+    this.#maxChars = options.limits.maxChars;
+    this.#upstream = events[Symbol.asyncIterator]();
+    this.#close = () => events.close();
+    this.#signal = signal;
+    this.#own = own;
+    this.#reason = reason;
+    // A runaway upstream (endless or slow answer) is cut off here, never relayed forever.
+    this.#deadline = setTimeout(
+      () => own.abort(new Stop("deadline")),
+      options.limits.maxDurationMs,
+    );
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  async next(): Promise<IteratorResult<RelayedEvent, undefined>> {
+    if (this.#ended) return END;
+    if (this.#signal.aborted) return this.#end();
+    let result: IteratorResult<StreamEvent>;
+    try {
+      result = await this.#upstream.next();
+    } catch (error) {
+      return this.#end(error);
+    }
+    if (result.done) return this.#end();
+    const event = this.#relay(result.value);
+    return event ? { done: false, value: event } : this.#end();
+  }
+
+  /** The subscriber left: close the upstream, send nothing more. */
+  async return(): Promise<IteratorReturnResult<undefined>> {
+    if (!this.#ended) {
+      this.#own.abort(new Stop("subscriber-gone"));
+      this.#finish();
+    }
+    return END;
+  }
+
+  async throw(error?: unknown): Promise<never> {
+    await this.return();
+    throw error;
+  }
+
+  /** The subscription's event for an upstream one; undefined once the size limit is hit. */
+  #relay(event: StreamEvent): RelayedEvent | undefined {
+    if (event.type === "chunks") {
+      this.#chunks = event.chunks;
+      this.#errors = event.errors ?? [];
+      return {
+        kind: "chunks",
+        namespace: this.#namespace,
+        chunks: event.chunks,
+        errors: this.#errors,
+      };
+    }
+    if (event.type === "delta") {
+      this.#content += event.content;
+      if (this.#content.length > this.#maxChars) {
+        this.#own.abort(new Stop("too-long"));
+        return undefined;
+      }
+      const meta = this.#meta;
+      meta.id ??= event.id;
+      meta.model ??= event.model;
+      meta.created ??= event.created;
+      meta.finishReason = event.finishReason ?? meta.finishReason;
+      const { sequence, content, finishReason } = event;
+      return { kind: "delta", sequence, content, finishReason };
+    }
+    this.#finish();
+    return { kind: "done", completion: this.#assemble() };
+  }
+
+  /**
+   * Ends the relay: the stop's reason decides the last event when there was one (an upstream
+   * failure caused by the abort is only its symptom); otherwise an upstream failure does.
+   */
+  #end(error?: unknown): IteratorResult<RelayedEvent, undefined> {
+    if (this.#ended) return END;
+    this.#finish();
+    let final: RelayedEvent | undefined;
+    if (this.#signal.aborted) final = FINAL_EVENT[this.#reason()];
+    else if (error !== undefined) {
+      const { code, message, retryable } = describeError(error);
+      final = { kind: "failed", code, message, retryable };
+    }
+    return final ? { done: false, value: final } : END;
+  }
+
+  #finish(): void {
+    this.#ended = true;
+    clearTimeout(this.#deadline);
+    this.#close();
+  }
+
+  /** The final completion, built from what the stream carried, so clients need not. */
+  #assemble(): { namespace: string; response: ChatCompletionResponse } {
+    const { id, model, created, finishReason } = this.#meta;
+    const response: ChatCompletionResponse = {
+      id,
+      model,
+      created,
+      object: "chat.completion",
+      choices: [
+        {
+          index: 0,
+          message: { role: "assistant", content: this.#content },
+          finish_reason: finishReason,
+        },
+      ],
+      chunks: this.#chunks,
+      errors: this.#errors,
+    };
+    return { namespace: this.#namespace, response };
+  }
+}

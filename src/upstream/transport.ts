@@ -1,0 +1,298 @@
+/**
+ * The part of the client every binding shares: one keep-alive pool per upstream origin, the
+ * circuit breaker, coalescing of identical reads, the retry loop and the hooks that observe
+ * each attempt. Bindings (client.ts) only decide who is calling; everything here is the same
+ * for all of them.
+ */
+import { performance } from "node:perf_hooks";
+import { type Dispatcher, Pool } from "undici";
+import { type AuthHeaders, authHeaders, type Credentials } from "./auth.ts";
+import { type CircuitState, UpstreamCircuit, UpstreamCircuitOpenError } from "./circuit.ts";
+import { credentialsKey, InFlightReads, readKey } from "./coalesce.ts";
+import { errorFromStatus, UpstreamError, UpstreamProtocolError } from "./errors.ts";
+import type { AttemptObserver, ClientHooks } from "./hooks.ts";
+import { CallScope, cloudflareErrors, discard, httpError, readJson } from "./http.ts";
+import { assertRequestId } from "./names.ts";
+import {
+  type AiSearchClientOptions,
+  DEFAULT_CLIENT_OPTIONS,
+  isObject,
+  type Json,
+  parseBaseUrl,
+  type TimeoutOptions,
+  withDefaults,
+} from "./options.ts";
+import { type CallKind, DEFAULT_RETRY, type RetryOptions, retryDelayMs } from "./retry.ts";
+import { type ChatStream, chatStream } from "./stream.ts";
+
+/** One request as the client methods describe it. */
+export interface Exchange {
+  /** The client method, e.g. `listInstances`: the `endpoint` hooks and errors report. */
+  endpoint: string;
+  kind: CallKind;
+  method: "GET" | "POST";
+  path: string;
+  body?: unknown;
+  accept: string;
+}
+
+export const exchange = (
+  endpoint: string,
+  kind: CallKind,
+  method: "GET" | "POST",
+  path: string,
+  body?: unknown,
+): Exchange => ({ endpoint, kind, method, path, body, accept: "application/json" });
+
+/** Who is calling, checked once when a binding is made. */
+export interface Caller {
+  /** What every call of this binding fails with, before anything is sent; unset when valid. */
+  readonly refusal?: UpstreamError;
+  readonly auth: AuthHeaders;
+  /** Stands for the credentials in coalescing keys (a hash, never the credentials). */
+  readonly credentialsKey: string;
+  readonly requestId?: string;
+  readonly signal?: AbortSignal;
+}
+
+/** How a 2xx response becomes the call's result; streams take over the scope. */
+type Handler<T> = (
+  res: Dispatcher.ResponseData,
+  scope: CallScope,
+  observer: AttemptObserver | undefined,
+) => Promise<T>;
+
+const NO_AUTH: AuthHeaders = Object.freeze({});
+
+export class Transport {
+  readonly #dispatcher: Dispatcher;
+  readonly #ownsDispatcher: boolean;
+  readonly #origin: string;
+  /** The API base's path, e.g. `/client/v4`, without a trailing slash. */
+  readonly basePath: string;
+  // Private fields keep credentials out of `util.inspect`, and so out of logs of the client.
+  readonly #defaultCredentials: Credentials | undefined;
+  readonly #timeouts: TimeoutOptions;
+  readonly #retry: RetryOptions;
+  readonly #maxJsonBytes: number;
+  readonly #userAgent: string;
+  readonly #circuit: UpstreamCircuit | undefined;
+  readonly #inFlight: InFlightReads | undefined;
+  readonly #hooks: ClientHooks;
+
+  constructor(options: AiSearchClientOptions) {
+    const base = parseBaseUrl(options.baseUrl ?? DEFAULT_CLIENT_OPTIONS.baseUrl);
+    this.#origin = base.origin;
+    this.basePath = base.pathname.replace(/\/+$/, "");
+    this.#defaultCredentials = options.credentials;
+    this.#timeouts = withDefaults(DEFAULT_CLIENT_OPTIONS.timeouts, options.timeouts);
+    this.#retry = withDefaults(DEFAULT_RETRY, options.retry);
+    this.#maxJsonBytes = options.maxJsonBytes ?? DEFAULT_CLIENT_OPTIONS.maxJsonBytes;
+    this.#userAgent = options.userAgent ?? DEFAULT_CLIENT_OPTIONS.userAgent;
+    this.#circuit = options.circuit === false ? undefined : new UpstreamCircuit(options.circuit);
+    this.#inFlight = options.coalesceReads === false ? undefined : new InFlightReads();
+    this.#hooks = options.hooks ?? {};
+    this.#ownsDispatcher = options.dispatcher === undefined;
+    // No redirect interceptor is installed, so undici hands 3xx back to us instead of following.
+    this.#dispatcher =
+      options.dispatcher ??
+      new Pool(this.#origin, {
+        connections: options.connections ?? DEFAULT_CLIENT_OPTIONS.connections,
+        keepAliveTimeout: options.keepAliveTimeoutMs ?? DEFAULT_CLIENT_OPTIONS.keepAliveTimeoutMs,
+        connect: { timeout: this.#timeouts.connectMs },
+        headersTimeout: this.#timeouts.headersMs,
+        bodyTimeout: this.#timeouts.idleMs,
+      });
+  }
+
+  /**
+   * Checks a binding once: its credentials (or the client's own when it gives none) and its
+   * request id. A bad one is not thrown here but kept, so each call fails with it as it would
+   * have, as an error of that call.
+   */
+  caller(binding: { credentials?: Credentials; requestId?: string; signal?: AbortSignal }): Caller {
+    const { signal, requestId } = binding;
+    try {
+      const auth = authHeaders(binding.credentials ?? this.#defaultCredentials);
+      if (requestId !== undefined) assertRequestId(requestId);
+      return { auth, credentialsKey: credentialsKey(auth), requestId, signal };
+    } catch (error) {
+      if (!(error instanceof UpstreamError)) throw error;
+      return { refusal: error, auth: NO_AUTH, credentialsKey: "", signal };
+    }
+  }
+
+  get circuitState(): CircuitState {
+    return this.#circuit?.state ?? "closed";
+  }
+
+  /** Closes the pool once in-flight calls (open streams included) end; leaves a shared one. */
+  async close(): Promise<void> {
+    this.#circuit?.shutdown();
+    if (this.#ownsDispatcher) await this.#dispatcher.close();
+  }
+
+  /** Closes the pool now, failing in-flight calls and open streams; leaves a shared one. */
+  async destroy(): Promise<void> {
+    this.#circuit?.shutdown();
+    if (this.#ownsDispatcher) await this.#dispatcher.destroy();
+  }
+
+  /** A JSON exchange: parse, unwrap the envelope when `enveloped`, check the shape. */
+  async json(
+    exchange: Exchange,
+    caller: Caller,
+    signal: AbortSignal | undefined,
+    valid: (parsed: Json) => boolean,
+    enveloped = true,
+  ): Promise<Json> {
+    if (caller.refusal) throw caller.refusal;
+    const deadlineMs = this.#timeouts.deadlineMs;
+    const read: Handler<Json> = async (res) => {
+      const parsed = await readJson(res.body, res.headers, this.#maxJsonBytes);
+      if (!isObject(parsed)) throw new UpstreamProtocolError("unexpected-shape");
+      if (parsed.success === false) {
+        throw errorFromStatus(res.statusCode, { cloudflareErrors: cloudflareErrors(parsed) });
+      }
+      if ((enveloped && parsed.success !== true) || !valid(parsed)) {
+        throw new UpstreamProtocolError("unexpected-shape");
+      }
+      return parsed;
+    };
+    const send = (signal: AbortSignal | undefined) =>
+      this.#call(exchange, caller, () => this.#send(exchange, caller, signal, deadlineMs, read));
+    if (exchange.kind !== "read" || !this.#inFlight) return send(signal);
+    // Only what changes the answer: not the request id, which differs for every caller.
+    return this.#inFlight.run(readKey(exchange, caller.credentialsKey), signal, send);
+  }
+
+  /** Resolves once response headers arrived (HTTP errors reject here); iterate for events. */
+  async stream(
+    exchange: Exchange,
+    caller: Caller,
+    signal: AbortSignal | undefined,
+  ): Promise<ChatStream> {
+    if (caller.refusal) throw caller.refusal;
+    const open: Handler<ChatStream> = async (res, scope, observer) => {
+      const type = res.headers["content-type"];
+      if (typeof type !== "string" || !type.toLowerCase().startsWith("text/event-stream")) {
+        discard(res.body);
+        throw new UpstreamProtocolError("unexpected-content-type");
+      }
+      return chatStream(res.body, scope, this.#maxJsonBytes, observer);
+    };
+    return this.#call(exchange, caller, () =>
+      this.#send(exchange, caller, signal, undefined, open),
+    );
+  }
+
+  /** Runs `send` through the circuit breaker; a refusal by it is reported as an attempt. */
+  async #call<T>(exchange: Exchange, caller: Caller, send: () => Promise<T>): Promise<T> {
+    if (!this.#circuit) return send();
+    try {
+      return await this.#circuit.run(send);
+    } catch (error) {
+      if (error instanceof UpstreamCircuitOpenError) {
+        error.operation = exchange.endpoint;
+        error.attempts = 0;
+        this.#observe(exchange, caller, 0)?.onEnd?.({ error, durationMs: 0 });
+      }
+      throw error;
+    }
+  }
+
+  #observe(exchange: Exchange, caller: Caller, retry: number): AttemptObserver | undefined {
+    return this.#hooks.onAttempt?.({
+      endpoint: exchange.endpoint,
+      retry,
+      method: exchange.method,
+      requestId: caller.requestId,
+      streaming: exchange.accept === "text/event-stream",
+    });
+  }
+
+  #headers(exchange: Exchange, caller: Caller): Record<string, string> {
+    const headers: Record<string, string> = {
+      ...caller.auth,
+      accept: exchange.accept,
+      "user-agent": this.#userAgent,
+    };
+    if (exchange.body !== undefined) headers["content-type"] = "application/json";
+    if (caller.requestId !== undefined) headers["x-request-id"] = caller.requestId;
+    return headers;
+  }
+
+  /**
+   * Sends `exchange`, retrying per retry.ts, and hands a 2xx response to `handle`. Everything
+   * is validated before the first byte leaves. Calls without a deadline are streams, whose
+   * `handle` takes over the scope. Retries happen only inside this loop, so a stream is never
+   * retried once `handle` has returned it to the caller.
+   */
+  async #send<T>(
+    exchange: Exchange,
+    caller: Caller,
+    signal: AbortSignal | undefined,
+    deadlineMs: number | undefined,
+    handle: Handler<T>,
+  ): Promise<T> {
+    const headers = this.#headers(exchange, caller);
+    const payload = exchange.body === undefined ? undefined : JSON.stringify(exchange.body);
+    const scope = new CallScope(signal, deadlineMs, this.#timeouts);
+    for (let attempt = 0; ; attempt++) {
+      let error: UpstreamError;
+      const observer = this.#observe(exchange, caller, attempt);
+      const startedAt = performance.now();
+      let status: number | undefined;
+      try {
+        const aborted = scope.abortError;
+        if (aborted) throw aborted;
+        const res = await this.#dispatcher.request({
+          origin: this.#origin,
+          method: exchange.method,
+          path: exchange.path,
+          // The client's own headers last: a hook cannot replace credentials or the request id.
+          headers: observer?.headers ? { ...observer.headers, ...headers } : headers,
+          body: payload ?? null,
+          signal: scope.signal,
+          headersTimeout: this.#timeouts.headersMs,
+          bodyTimeout: this.#timeouts.idleMs,
+        });
+        status = res.statusCode;
+        if (status < 200 || status >= 300) {
+          const failure = await httpError(status, res.headers, res.body);
+          throw scope.abortError ?? failure;
+        }
+        const result = await handle(res, scope, observer);
+        // A stream owns the scope from here on: the caller's signal must keep working.
+        if (deadlineMs !== undefined) scope.dispose();
+        observer?.onEnd?.({ status, durationMs: performance.now() - startedAt });
+        return result;
+      } catch (thrown) {
+        const mapped = scope.toUpstreamError(thrown);
+        observer?.onEnd?.({
+          status,
+          error: mapped ?? thrown,
+          durationMs: performance.now() - startedAt,
+        });
+        if (!mapped) {
+          scope.dispose();
+          throw thrown;
+        }
+        error = mapped;
+      }
+      const delay = retryDelayMs(error, exchange.kind, attempt, this.#retry, scope.remainingMs());
+      try {
+        if (delay === undefined) throw error;
+        // Aborting (caller or deadline) rejects the sleep at once.
+        await this.#retry.sleep(delay, scope.signal);
+      } catch (thrown) {
+        scope.dispose();
+        const final = scope.toUpstreamError(thrown);
+        if (!final) throw thrown;
+        final.operation = exchange.endpoint;
+        final.attempts = attempt + 1;
+        throw final;
+      }
+    }
+  }
+}
