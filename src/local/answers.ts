@@ -14,6 +14,7 @@ import type {
   ChatMessage,
   SearchResult,
 } from "../upstream/types.ts";
+import { type RequestContext, requireInstance, requireNamespace } from "./context.ts";
 import { compileFilter, FilterError } from "./filters.ts";
 import {
   EXTRACTIVE_MODEL,
@@ -25,7 +26,6 @@ import {
 } from "./generation.ts";
 import { ApiError, ErrorCode, parseJsonBody, sendJson, sendResult } from "./http.ts";
 import { type RetrievalPlan, retrieve, type SearchTarget } from "./retrieval.ts";
-import { type RequestContext, requireInstance, requireNamespace } from "./routes.ts";
 import { chatCompletionBody, describeIssue, lastUserText, searchBody } from "./schemas.ts";
 import { splitIntoDeltas, writeCompletionStream } from "./stream.ts";
 

@@ -4,7 +4,8 @@
  */
 
 import { z } from "zod";
-import type { FaultConfig, LocalAiSearchOptions } from "./server.ts";
+import type { FaultConfig } from "./faults.ts";
+import type { LocalAiSearchOptions } from "./server.ts";
 
 export const DEFAULT_LOCAL_PORT = 8787;
 

@@ -4,37 +4,17 @@
  * exactly one account's worth of content.
  */
 
-import type { ServerResponse } from "node:http";
-import type { z } from "zod";
 import { chat, search } from "./answers.ts";
-import { type Catalog, paginate, toNamespace } from "./catalog.ts";
-import { SLUG } from "./corpus.ts";
-import type { LlmConfig } from "./generation.ts";
+import { paginate, toNamespace } from "./catalog.ts";
+import {
+  type Handler,
+  parseQuery,
+  type RequestContext,
+  requireInstance,
+  requireNamespace,
+} from "./context.ts";
 import { ApiError, ErrorCode, sendResult } from "./http.ts";
-import { describeIssue, instanceListQuery, listQuery } from "./schemas.ts";
-import type { FaultConfig } from "./server.ts";
-import type { EmbeddingsClient } from "./vector-index.ts";
-
-export interface Services {
-  catalog: Catalog;
-  llm: LlmConfig | undefined;
-  embeddings: EmbeddingsClient | undefined;
-  streamDelayMs: number;
-  nextCompletionId(): string;
-}
-
-export interface RequestContext {
-  services: Services;
-  res: ServerResponse;
-  query: URLSearchParams;
-  /** Raw body; only POST routes look at it. */
-  body: Buffer;
-  signal: AbortSignal;
-  fault: FaultConfig | undefined;
-  params: { namespace?: string; instance?: string };
-}
-
-type Handler = (ctx: RequestContext) => void | Promise<void>;
+import { instanceListQuery, listQuery } from "./schemas.ts";
 
 interface Route {
   pattern: string[];
@@ -127,36 +107,6 @@ function matchPattern(pattern: string[], segments: string[]): RequestContext["pa
 
 function noRoute(path: string): ApiError {
   return new ApiError(404, ErrorCode.noRoute, `no route for ${path}`);
-}
-
-export function requireNamespace(ctx: RequestContext) {
-  const name = ctx.params.namespace!;
-  const namespace = SLUG.test(name) ? ctx.services.catalog.namespace(name) : undefined;
-  if (!namespace) throw new ApiError(404, ErrorCode.notFound, `namespace "${name}" not found`);
-  return namespace;
-}
-
-export function requireInstance(ctx: RequestContext) {
-  const namespace = requireNamespace(ctx);
-  const id = ctx.params.instance!;
-  const instance = SLUG.test(id) ? ctx.services.catalog.instance(namespace.name, id) : undefined;
-  if (!instance) {
-    throw new ApiError(
-      404,
-      ErrorCode.notFound,
-      `instance "${id}" not found in namespace "${namespace.name}"`,
-    );
-  }
-  return { namespace, instance };
-}
-
-function parseQuery<T extends z.ZodType>(schema: T, query: URLSearchParams): z.infer<T> {
-  const parsed = schema.safeParse(Object.fromEntries(query));
-  if (!parsed.success) {
-    const { message } = describeIssue(parsed.error);
-    throw new ApiError(400, ErrorCode.invalidRequest, message);
-  }
-  return parsed.data;
 }
 
 function listNamespaces(ctx: RequestContext): void {

@@ -11,28 +11,15 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { Catalog } from "./catalog.ts";
+import type { RequestContext, Services } from "./context.ts";
 import { defaultCorpusDir, loadCorpus } from "./corpus.ts";
-import { applyPreResponseFaults, FaultController } from "./faults.ts";
+import { applyPreResponseFaults, type FaultConfig, FaultController } from "./faults.ts";
 import { ApiError, ErrorCode, isAuthorised, readBody, sendError, trackStatus } from "./http.ts";
-import { type RequestContext, resolveRoute, type Services } from "./routes.ts";
+import { resolveRoute } from "./routes.ts";
 import { EmbeddingsClient } from "./vector-index.ts";
 
+export type { FaultConfig } from "./faults.ts";
 export { defaultCorpusDir };
-
-export interface FaultConfig {
-  latencyMs?: number; // added before answering each matching request
-  errorStatus?: number; // answer with this status and a Cloudflare error envelope
-  retryAfter?: string; // `Retry-After` header sent with errorStatus
-  retryAfterMs?: number; // `retry-after-ms` header sent with errorStatus
-  stallBeforeHeadersMs?: number; // read the request, send nothing for this long (Infinity: never)
-  stallMidStreamAfterDeltas?: number; // streams: after N deltas stop sending, keep the socket open
-  malformedSse?: boolean; // streams: send a frame whose data is not JSON, after `chunks`
-  endWithoutDone?: boolean; // streams: end the body without `data: [DONE]`
-  endlessStream?: boolean; // streams: repeat the answer's deltas forever, never finishing
-  redirectTo?: string; // answer 302 with this Location
-  match?: string; // only requests whose path contains this substring
-  times?: number; // only the next N matching requests (default: all)
-}
 
 export interface LocalAiSearchOptions {
   corpusDir?: string; // @default <repo>/corpus  (env LOCAL_CORPUS_DIR in main.ts)

@@ -128,14 +128,8 @@ export async function readUntil(
   return text;
 }
 
-/** Polls `condition` until it holds (each check on a fresh macrotask); fails after `attempts`. */
-export async function eventually(condition: () => boolean, attempts = 500): Promise<void> {
-  for (let i = 0; i < attempts; i++) {
-    if (condition()) return;
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-  throw new Error("condition never held");
-}
+/** `vi.waitFor` options for conditions a loaded machine may take a while to reach. */
+export const WAIT = { timeout: 5_000, interval: 10 };
 
 /** A tiny corpus whose scores and matches are easy to reason about. */
 export const SMALL_CORPUS: Record<string, string> = {
