@@ -114,7 +114,7 @@ function targetsFor(
 ): SearchTarget[] {
   if (scope === "instance") {
     const { instance } = requireInstance(ctx);
-    return [{ id: instance.corpus.id, instance }];
+    return [{ id: instance.id, instance }];
   }
   return [...new Set(options?.instance_ids ?? [])].map((id) => ({
     id,
@@ -177,9 +177,7 @@ function planRetrieval(
       );
     }
   }
-  const known = targets.flatMap((target) =>
-    target.instance ? [target.instance.corpus.settings] : [],
-  );
+  const known = targets.flatMap((target) => (target.instance ? [target.instance.settings] : []));
   const plan: RetrievalPlan = {
     query,
     retrievalType,

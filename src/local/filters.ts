@@ -11,7 +11,7 @@
  * A field a chunk does not have fails every operator except `$ne` / `$nin`, as in MongoDB.
  */
 
-import type { CorpusChunk, MetadataValue } from "./corpus.ts";
+import type { CorpusChunk, MetadataValue } from "./documents.ts";
 
 export type ChunkPredicate = (chunk: CorpusChunk) => boolean;
 

@@ -14,7 +14,7 @@
 
 import MiniSearch from "minisearch";
 import type { KeywordMatchMode } from "../upstream/types.ts";
-import type { CorpusChunk } from "./corpus.ts";
+import type { CorpusChunk } from "./documents.ts";
 import { normaliseTerm, splitWords } from "./text.ts";
 
 const BM25 = { k: 1.2, b: 0.7, d: 0.5 };

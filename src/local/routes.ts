@@ -1,7 +1,8 @@
 /**
- * Routing under `/client/v4/accounts/{account_id}/ai-search`, and the read-only catalog
- * endpoints (namespaces, instances, stats). Any account id is accepted: the local server has
- * exactly one account's worth of content.
+ * Routing under `/client/v4/accounts/{account_id}/ai-search`, and the read endpoints of
+ * namespaces, instances and stats. Any account id is accepted: the local server has exactly
+ * one account's worth of content. The legacy `/instances/{id}...` paths, which the SDK still
+ * uses, name instances of the `default` namespace.
  */
 
 import { chat, search } from "./answers.ts";
@@ -14,73 +15,111 @@ import {
   requireNamespace,
 } from "./context.ts";
 import { ApiError, ErrorCode, sendResult } from "./http.ts";
+import {
+  createOrUpdateItem,
+  deleteItem,
+  downloadItem,
+  getItem,
+  itemChunks,
+  itemLogs,
+  listItems,
+  syncItem,
+  uploadItem,
+} from "./items.ts";
+import { getJob, jobLogs, listJobs, startJob, updateJob } from "./jobs.ts";
+import {
+  createInstance,
+  createNamespace,
+  deleteInstance,
+  deleteNamespace,
+  moveInstance,
+  updateInstance,
+  updateNamespace,
+} from "./management.ts";
 import { instanceListQuery, listQuery } from "./schemas.ts";
 
 interface Route {
   pattern: string[];
   methods: Record<string, Handler>;
+  /** Methods whose handler reads the request body itself (streamed, not buffered). */
+  streaming?: string[];
 }
 
 const API_PREFIX = /^\/client\/v4\/accounts\/[^/]+\/ai-search(?:\/(.*))?$/;
+const NS = ["namespaces", ":namespace"];
+const INSTANCE = [...NS, "instances", ":instance"];
+const ITEM = [...INSTANCE, "items", ":item"];
+const JOB = [...INSTANCE, "jobs", ":job"];
 
 const ROUTES: Route[] = [
-  { pattern: ["namespaces"], methods: { GET: listNamespaces } },
-  { pattern: ["namespaces", ":namespace"], methods: { GET: getNamespace } },
-  { pattern: ["namespaces", ":namespace", "instances"], methods: { GET: listInstances } },
+  { pattern: ["namespaces"], methods: { GET: listNamespaces, POST: createNamespace } },
+  { pattern: NS, methods: { GET: getNamespace, PUT: updateNamespace, DELETE: deleteNamespace } },
+  { pattern: [...NS, "search"], methods: { POST: (ctx) => search(ctx, "namespace") } },
   {
-    pattern: ["namespaces", ":namespace", "instances", ":instance"],
-    methods: { GET: getInstance },
-  },
-  {
-    pattern: ["namespaces", ":namespace", "instances", ":instance", "stats"],
-    methods: { GET: getStats },
-  },
-  {
-    pattern: ["namespaces", ":namespace", "search"],
-    methods: { POST: (ctx) => search(ctx, "namespace") },
-  },
-  {
-    pattern: ["namespaces", ":namespace", "chat", "completions"],
+    pattern: [...NS, "chat", "completions"],
     methods: { POST: (ctx) => chat(ctx, "namespace") },
   },
   {
-    pattern: ["namespaces", ":namespace", "instances", ":instance", "search"],
-    methods: { POST: (ctx) => search(ctx, "instance") },
+    pattern: [...NS, "instances"],
+    methods: { GET: listInstances, POST: createInstance },
   },
   {
-    pattern: ["namespaces", ":namespace", "instances", ":instance", "chat", "completions"],
+    pattern: INSTANCE,
+    methods: {
+      GET: getInstance,
+      PUT: updateInstance,
+      DELETE: deleteInstance,
+      PATCH: moveInstance,
+    },
+  },
+  { pattern: [...INSTANCE, "stats"], methods: { GET: getStats } },
+  { pattern: [...INSTANCE, "search"], methods: { POST: (ctx) => search(ctx, "instance") } },
+  {
+    pattern: [...INSTANCE, "chat", "completions"],
     methods: { POST: (ctx) => chat(ctx, "instance") },
   },
+  {
+    pattern: [...INSTANCE, "items"],
+    methods: { GET: listItems, POST: uploadItem, PUT: createOrUpdateItem },
+    streaming: ["POST"],
+  },
+  { pattern: ITEM, methods: { GET: getItem, PATCH: syncItem, DELETE: deleteItem } },
+  { pattern: [...ITEM, "chunks"], methods: { GET: itemChunks } },
+  { pattern: [...ITEM, "logs"], methods: { GET: itemLogs } },
+  { pattern: [...ITEM, "download"], methods: { GET: downloadItem } },
+  { pattern: [...INSTANCE, "jobs"], methods: { GET: listJobs, POST: startJob } },
+  { pattern: JOB, methods: { GET: getJob, PATCH: updateJob } },
+  { pattern: [...JOB, "logs"], methods: { GET: jobLogs } },
 ];
 
-/** Upstream supports these writes; locally the corpus folder is the only source of truth. */
-const READ_ONLY_HINT =
-  "the local AI Search is read-only; change the corpus folder and restart instead";
+export interface ResolvedRoute {
+  handler: Handler;
+  params: RequestContext["params"];
+  /** The handler streams the body itself; the server must not buffer it. */
+  streamsBody: boolean;
+}
 
-export function resolveRoute(
-  method: string,
-  path: string,
-): { handler: Handler; params: RequestContext["params"] } {
+export function resolveRoute(method: string, path: string): ResolvedRoute {
   const rest = API_PREFIX.exec(path)?.[1];
   if (rest === undefined) throw noRoute(path);
-  const segments = rest.replace(/\/$/, "").split("/");
+  let segments = rest.replace(/\/$/, "").split("/");
+  if (segments[0] === "instances") segments = ["namespaces", "default", ...segments];
+  const verb = method === "HEAD" ? "GET" : method;
   for (const route of ROUTES) {
     const params = matchPattern(route.pattern, segments);
     if (!params) continue;
-    const handler = route.methods[method === "HEAD" ? "GET" : method];
+    const handler = route.methods[verb];
     if (!handler) {
       const allowed = Object.keys(route.methods);
-      const writes =
-        ["POST", "PUT", "PATCH", "DELETE"].includes(method) && !allowed.includes("POST");
       throw new ApiError(
         405,
         ErrorCode.methodNotAllowed,
-        `method ${method} is not allowed on ${path}${writes ? `: ${READ_ONLY_HINT}` : ""}`,
+        `method ${method} is not allowed on ${path}`,
         undefined,
-        { allow: allowed.includes("GET") ? "GET, HEAD" : allowed.join(", ") },
+        { allow: allowed.map((m) => (m === "GET" ? "GET, HEAD" : m)).join(", ") },
       );
     }
-    return { handler, params };
+    return { handler, params, streamsBody: route.streaming?.includes(verb) ?? false };
   }
   throw noRoute(path);
 }
@@ -112,7 +151,7 @@ function noRoute(path: string): ApiError {
 function listNamespaces(ctx: RequestContext): void {
   const query = parseQuery(listQuery, ctx.query);
   const { items, info } = paginate(
-    ctx.services.catalog.namespaces(query.search),
+    ctx.services.catalog.listNamespaces(query.search),
     query.page,
     query.per_page,
   );
@@ -126,7 +165,7 @@ function getNamespace(ctx: RequestContext): void {
 function listInstances(ctx: RequestContext): void {
   const namespace = requireNamespace(ctx);
   const query = parseQuery(instanceListQuery, ctx.query);
-  const all = ctx.services.catalog.instances(
+  const all = ctx.services.catalog.listInstances(
     namespace,
     query.search,
     query.order_by_direction ?? "asc",
@@ -137,10 +176,10 @@ function listInstances(ctx: RequestContext): void {
 
 function getInstance(ctx: RequestContext): void {
   const { instance } = requireInstance(ctx);
-  sendResult(ctx.res, ctx.services.catalog.toInstance(instance.corpus));
+  sendResult(ctx.res, ctx.services.catalog.toInstance(instance));
 }
 
 function getStats(ctx: RequestContext): void {
   const { instance } = requireInstance(ctx);
-  sendResult(ctx.res, ctx.services.catalog.stats(instance.corpus));
+  sendResult(ctx.res, ctx.services.catalog.stats(instance));
 }

@@ -5,7 +5,7 @@
  */
 
 import { z } from "zod";
-import type { CorpusChunk } from "./corpus.ts";
+import type { CorpusChunk } from "./documents.ts";
 
 export interface EmbeddingsConfig {
   baseUrl: string;
