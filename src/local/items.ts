@@ -8,20 +8,12 @@
  * synced and searchable, but changed only by editing the corpus folder and running a sync job.
  */
 
-import { randomUUID } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { rm, stat } from "node:fs/promises";
+import { stat } from "node:fs/promises";
 import path from "node:path";
 import { pipeline } from "node:stream/promises";
 import { z } from "zod";
-import type {
-  CustomMetadataType,
-  ItemChunk,
-  ItemDeleteResult,
-  ItemStatus,
-  ItemUploadResult,
-  ItemUploadWarning,
-} from "../upstream/types.ts";
+import type { ItemChunk, ItemDeleteResult, ItemStatus } from "../upstream/types.ts";
 import { BUILTIN_SOURCE, type ItemRecord, type LiveInstance, paginate, toItem } from "./catalog.ts";
 import {
   parseBody,
@@ -30,12 +22,11 @@ import {
   requireInstance,
   requireItem,
 } from "./context.ts";
-import { contentTypeOf, isIndexable, MAX_KEY_LENGTH, type MetadataValue } from "./documents.ts";
+import { contentTypeOf, MAX_KEY_LENGTH } from "./documents.ts";
 import { compileFilter, FilterError } from "./filters.ts";
 import { ApiError, ErrorCode, sendResult, writeHead } from "./http.ts";
-import { itemLog, newCorpusItem } from "./indexing.ts";
+import { itemLog, newCorpusItem } from "./records.ts";
 import { positiveInt } from "./schemas.ts";
-import { receiveUpload } from "./uploads.ts";
 
 const STATUSES = ["queued", "running", "completed", "error", "skipped", "outdated"] as const;
 /** `sort_by=status`: work in progress first, then what needs attention, then the rest. */
@@ -154,84 +145,6 @@ export function getItem(ctx: RequestContext): void {
   sendResult(ctx.res, toItem(instance, item));
 }
 
-export async function uploadItem(ctx: RequestContext): Promise<void> {
-  const { services } = ctx;
-  const { instance } = requireInstance(ctx);
-  if (instance.overrides.paused) {
-    throw new ApiError(
-      400,
-      ErrorCode.instancePaused,
-      `ai_search_is_paused: instance "${instance.id}" is paused; resume it before uploading`,
-    );
-  }
-  const upload = await receiveUpload(ctx.req, services.store);
-  let item: ItemRecord;
-  let warnings: ItemUploadWarning[];
-  try {
-    checkKey(upload.filename);
-    if (!isIndexable(upload.filename)) {
-      throw new ApiError(
-        400,
-        ErrorCode.unsupportedFileType,
-        `unsupported_file_type: "${upload.filename}" is not a plain text type the local AI Search indexes`,
-      );
-    }
-    if (upload.sizeBytes === 0) {
-      throw new ApiError(400, ErrorCode.invalidRequest, "file_content_empty: the file is empty");
-    }
-    if (!upload.isText) {
-      throw new ApiError(
-        400,
-        ErrorCode.unsupportedFileType,
-        "unsupported_file_type: the file is not UTF-8 text",
-      );
-    }
-    const metadata = parseUploadMetadata(upload.metadata);
-    const checked = checkMetadata(instance, metadata);
-    warnings = checked.warnings;
-    const id = randomUUID();
-    // Checked again after the commit below (an await): two uploads of one key may race.
-    refuseDuplicate(instance, upload.filename);
-    await services.store.commitBlob(upload.tempFile, id);
-    if (instance.findByKey(upload.filename, BUILTIN_SOURCE)) {
-      await services.store.removeBlob(id);
-      refuseDuplicate(instance, upload.filename);
-    }
-    const now = new Date();
-    item = {
-      id,
-      key: upload.filename,
-      sourceId: BUILTIN_SOURCE,
-      status: "queued",
-      nextAction: "INDEX",
-      checksum: upload.checksum,
-      fileSize: upload.sizeBytes,
-      createdAt: now.toISOString(),
-      lastSeenAt: now.toISOString(),
-      activityMs: now.getTime(),
-      customMetadata: checked.metadata,
-      document: undefined,
-      logs: [],
-      generation: 0,
-    };
-  } catch (error) {
-    await rm(upload.tempFile, { force: true });
-    throw error;
-  }
-  instance.items.set(item.id, item);
-  itemLog(item, "upload", `uploaded ${item.fileSize} bytes`);
-  services.indexer.enqueue(instance, item);
-  // As accepted (queued), unless the caller asked to wait: the worker may move on meanwhile.
-  let result: ItemUploadResult = toItem(instance, item);
-  await services.persist();
-  if (upload.waitForCompletion === "true") {
-    await settle(ctx, item);
-    result = toItem(instance, item);
-  }
-  if (warnings.length > 0) result.warnings = warnings;
-  sendResult(ctx.res, result);
-}
-
 /** `PUT .../items`: (re)index the item with this key, or the corpus file of that name. */
 export async function createOrUpdateItem(ctx: RequestContext): Promise<void> {
   const { instance } = requireInstance(ctx);
@@ -280,7 +193,7 @@ async function reindex(
   sendResult(ctx.res, toItem(instance, item));
 }
 
-function settle(ctx: RequestContext, item: ItemRecord): Promise<void> {
+export function settle(ctx: RequestContext, item: ItemRecord): Promise<void> {
   return ctx.services.indexer.settled(item, ctx.services.waitForCompletionMs, ctx.signal);
 }
 
@@ -355,7 +268,7 @@ function requireUploaded(item: ItemRecord, verb: string): void {
   );
 }
 
-function refuseDuplicate(instance: LiveInstance, key: string): void {
+export function refuseDuplicate(instance: LiveInstance, key: string): void {
   if (!instance.findByKey(key, BUILTIN_SOURCE)) return;
   throw new ApiError(
     409,
@@ -387,57 +300,4 @@ export function checkKey(key: string): void {
       `invalid_request: "${key}" is not a valid item key (a relative path such as "guides/setup.md")`,
     );
   }
-}
-
-function parseUploadMetadata(text: string | undefined): Record<string, MetadataValue> {
-  if (text === undefined || text.trim() === "") return {};
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    parsed = undefined;
-  }
-  const valid =
-    typeof parsed === "object" &&
-    parsed !== null &&
-    !Array.isArray(parsed) &&
-    Object.values(parsed).every((value) => ["string", "number", "boolean"].includes(typeof value));
-  if (!valid) {
-    throw new ApiError(
-      400,
-      ErrorCode.invalidMetadata,
-      "invalid_metadata_format: metadata must be a JSON object of string, number or boolean values",
-    );
-  }
-  return parsed as Record<string, MetadataValue>;
-}
-
-/**
- * Upstream filters only on the custom metadata fields an instance declares: other fields are
- * kept but flagged, values of the wrong type are dropped and flagged.
- */
-function checkMetadata(
-  instance: LiveInstance,
-  metadata: Record<string, MetadataValue>,
-): { metadata: Record<string, MetadataValue>; warnings: ItemUploadWarning[] } {
-  const declared = new Map(
-    (instance.overrides.custom_metadata ?? []).map((field) => [field.field_name, field.data_type]),
-  );
-  const kept: Record<string, MetadataValue> = {};
-  const warnings: ItemUploadWarning[] = [];
-  for (const [field, value] of Object.entries(metadata)) {
-    const type = declared.get(field);
-    if (!type) {
-      warnings.push({ code: "custom_metadata_field_not_filterable", field });
-      kept[field] = value;
-    } else if (fits(value, type)) kept[field] = value;
-    else warnings.push({ code: "custom_metadata_value_not_indexed", field, expected_type: type });
-  }
-  return { metadata: kept, warnings };
-}
-
-function fits(value: MetadataValue, type: CustomMetadataType): boolean {
-  if (type === "text") return typeof value === "string";
-  if (type === "datetime") return typeof value === "string" && !Number.isNaN(Date.parse(value));
-  return typeof value === type;
 }

@@ -26,7 +26,8 @@ import {
   DEFAULT_INSTANCE_SETTINGS,
 } from "./corpus.ts";
 import { chunkDocument } from "./documents.ts";
-import { corpusItemId, type Indexer, JobLogType, jobLog } from "./indexing.ts";
+import type { Indexer } from "./indexing.ts";
+import { corpusItemId, JobLogType, jobLog } from "./records.ts";
 import {
   type PersistedInstance,
   type PersistedItem,

@@ -24,7 +24,6 @@ import {
   itemLogs,
   listItems,
   syncItem,
-  uploadItem,
 } from "./items.ts";
 import { getJob, jobLogs, listJobs, startJob, updateJob } from "./jobs.ts";
 import {
@@ -37,6 +36,7 @@ import {
   updateNamespace,
 } from "./management.ts";
 import { instanceListQuery, listQuery } from "./schemas.ts";
+import { uploadItem } from "./uploads.ts";
 
 interface Route {
   pattern: string[];

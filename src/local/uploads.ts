@@ -1,7 +1,7 @@
 /**
- * Receiving a multipart item upload (`POST .../items`) the way Cloudflare takes it: a `file`
- * part whose filename is the item key, an optional `metadata` part (a JSON object as text) and
- * an optional `wait_for_completion` part.
+ * Item uploads (`POST .../items`), multipart the way Cloudflare takes them: a `file` part whose
+ * filename is the item key, an optional `metadata` part (a JSON object as text) and an optional
+ * `wait_for_completion` part.
  *
  * The file is streamed to a temp file in the data directory — never held whole in memory —
  * while its size, SHA-256 and text-ness are measured. Whatever goes wrong (a bad part, a file
@@ -9,15 +9,20 @@
  * returns or throws; the caller commits it (a rename) only once everything else checked out.
  */
 
-import { createHash } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import { createWriteStream, type WriteStream } from "node:fs";
 import { rm } from "node:fs/promises";
 import type { IncomingMessage } from "node:http";
 import { finished, Transform, type TransformCallback } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { Busboy } from "@fastify/busboy";
-import { MAX_ITEM_BYTES } from "./documents.ts";
-import { ApiError, ErrorCode } from "./http.ts";
+import type { CustomMetadataType, ItemUploadResult, ItemUploadWarning } from "../upstream/types.ts";
+import { BUILTIN_SOURCE, type ItemRecord, type LiveInstance, toItem } from "./catalog.ts";
+import { type RequestContext, requireInstance } from "./context.ts";
+import { isIndexable, MAX_ITEM_BYTES, type MetadataValue } from "./documents.ts";
+import { ApiError, ErrorCode, sendResult } from "./http.ts";
+import { checkKey, refuseDuplicate, settle } from "./items.ts";
+import { itemLog } from "./records.ts";
 import type { DataStore } from "./store.ts";
 
 export interface ReceivedUpload {
@@ -235,4 +240,135 @@ class Measure extends Transform {
       this.text = false;
     }
   }
+}
+
+export async function uploadItem(ctx: RequestContext): Promise<void> {
+  const { services } = ctx;
+  const { instance } = requireInstance(ctx);
+  if (instance.overrides.paused) {
+    throw new ApiError(
+      400,
+      ErrorCode.instancePaused,
+      `ai_search_is_paused: instance "${instance.id}" is paused; resume it before uploading`,
+    );
+  }
+  const upload = await receiveUpload(ctx.req, services.store);
+  let item: ItemRecord;
+  let warnings: ItemUploadWarning[];
+  try {
+    checkKey(upload.filename);
+    if (!isIndexable(upload.filename)) {
+      throw new ApiError(
+        400,
+        ErrorCode.unsupportedFileType,
+        `unsupported_file_type: "${upload.filename}" is not a plain text type the local AI Search indexes`,
+      );
+    }
+    if (upload.sizeBytes === 0) {
+      throw new ApiError(400, ErrorCode.invalidRequest, "file_content_empty: the file is empty");
+    }
+    if (!upload.isText) {
+      throw new ApiError(
+        400,
+        ErrorCode.unsupportedFileType,
+        "unsupported_file_type: the file is not UTF-8 text",
+      );
+    }
+    const metadata = parseUploadMetadata(upload.metadata);
+    const checked = checkMetadata(instance, metadata);
+    warnings = checked.warnings;
+    const id = randomUUID();
+    // Checked again after the commit below (an await): two uploads of one key may race.
+    refuseDuplicate(instance, upload.filename);
+    await services.store.commitBlob(upload.tempFile, id);
+    if (instance.findByKey(upload.filename, BUILTIN_SOURCE)) {
+      await services.store.removeBlob(id);
+      refuseDuplicate(instance, upload.filename);
+    }
+    const now = new Date();
+    item = {
+      id,
+      key: upload.filename,
+      sourceId: BUILTIN_SOURCE,
+      status: "queued",
+      nextAction: "INDEX",
+      checksum: upload.checksum,
+      fileSize: upload.sizeBytes,
+      createdAt: now.toISOString(),
+      lastSeenAt: now.toISOString(),
+      activityMs: now.getTime(),
+      customMetadata: checked.metadata,
+      document: undefined,
+      logs: [],
+      generation: 0,
+    };
+  } catch (error) {
+    await rm(upload.tempFile, { force: true });
+    throw error;
+  }
+  instance.items.set(item.id, item);
+  itemLog(item, "upload", `uploaded ${item.fileSize} bytes`);
+  services.indexer.enqueue(instance, item);
+  // As accepted (queued), unless the caller asked to wait: the worker may move on meanwhile.
+  let result: ItemUploadResult = toItem(instance, item);
+  await services.persist();
+  if (upload.waitForCompletion === "true") {
+    await settle(ctx, item);
+    result = toItem(instance, item);
+  }
+  if (warnings.length > 0) result.warnings = warnings;
+  sendResult(ctx.res, result);
+}
+
+function parseUploadMetadata(text: string | undefined): Record<string, MetadataValue> {
+  if (text === undefined || text.trim() === "") return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    parsed = undefined;
+  }
+  const valid =
+    typeof parsed === "object" &&
+    parsed !== null &&
+    !Array.isArray(parsed) &&
+    Object.values(parsed).every((value) => ["string", "number", "boolean"].includes(typeof value));
+  if (!valid) {
+    throw new ApiError(
+      400,
+      ErrorCode.invalidMetadata,
+      "invalid_metadata_format: metadata must be a JSON object of string, number or boolean values",
+    );
+  }
+  return parsed as Record<string, MetadataValue>;
+}
+
+/**
+ * Upstream filters only on the custom metadata fields an instance declares: other fields are
+ * kept but flagged, values of the wrong type are dropped and flagged.
+ */
+function checkMetadata(
+  instance: LiveInstance,
+  metadata: Record<string, MetadataValue>,
+): { metadata: Record<string, MetadataValue>; warnings: ItemUploadWarning[] } {
+  const declared = new Map(
+    (instance.overrides.custom_metadata ?? []).map((field) => [field.field_name, field.data_type]),
+  );
+  const kept: Record<string, MetadataValue> = {};
+  const warnings: ItemUploadWarning[] = [];
+  for (const [field, value] of Object.entries(metadata)) {
+    const type = declared.get(field);
+    if (!type) {
+      warnings.push({ code: "custom_metadata_field_not_filterable", field });
+      kept[field] = value;
+    } else if (fits(value, type)) kept[field] = value;
+    else warnings.push({ code: "custom_metadata_value_not_indexed", field, expected_type: type });
+  }
+  return { metadata: kept, warnings };
+}
+
+function fits(value: MetadataValue, type: CustomMetadataType): boolean {
+  if (type === "text") return typeof value === "string";
+  if (type === "datetime") return typeof value === "string" && !Number.isNaN(Date.parse(value));
+  return typeof value === type;
 }
