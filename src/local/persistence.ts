@@ -132,11 +132,13 @@ export async function restoreCatalog(
 
 /** Corpus files become completed (or skipped) items, chunked with the instance's settings. */
 function addCorpusItems(live: LiveInstance, source: CorpusInstance): void {
+  // One "seen" time for the whole folder keeps listings sorted by key within a status.
+  const seen = new Date().toISOString();
   const rechunk =
     live.settings.chunkSize !== source.settings.chunkSize ||
     live.settings.chunkOverlap !== source.settings.chunkOverlap;
   for (const file of source.files) {
-    const item = corpusItem(live, source, file);
+    const item = corpusItem(live, source, file, seen);
     live.items.set(item.id, item);
     if (!file.document) continue;
     if (rechunk) {
@@ -151,7 +153,12 @@ function addCorpusItems(live: LiveInstance, source: CorpusInstance): void {
   }
 }
 
-function corpusItem(live: LiveInstance, source: CorpusInstance, file: CorpusFile): ItemRecord {
+function corpusItem(
+  live: LiveInstance,
+  source: CorpusInstance,
+  file: CorpusFile,
+  seen: string,
+): ItemRecord {
   const item: ItemRecord = {
     id: corpusItemId(corpusSeed(source.namespace, source.id, file.key)),
     key: file.key,
@@ -161,7 +168,7 @@ function corpusItem(live: LiveInstance, source: CorpusInstance, file: CorpusFile
     checksum: file.checksum,
     fileSize: file.sizeBytes,
     createdAt: new Date(file.mtimeMs).toISOString(),
-    lastSeenAt: new Date().toISOString(),
+    lastSeenAt: seen,
     activityMs: file.mtimeMs,
     sourceMtimeMs: file.mtimeMs,
     customMetadata: {},
