@@ -87,6 +87,8 @@ export interface JobRecord {
   logs: JobLog[];
   /** Items this job queued and that have not finished. */
   pending: Set<string>;
+  /** True while the job scans its source; it cannot end before that. */
+  scanning: boolean;
   indexed: number;
   failed: number;
 }

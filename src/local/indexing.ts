@@ -46,6 +46,7 @@ export class Indexer {
   private readonly waiters = new Set<() => void>();
   private readonly stopped = new AbortController();
   private working = false;
+  private active: Task | undefined;
   private idle: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: IndexerOptions) {}
@@ -106,6 +107,7 @@ export class Indexer {
       },
       logs: [],
       pending: new Set(),
+      scanning: false,
       indexed: 0,
       failed: 0,
     };
@@ -122,10 +124,15 @@ export class Indexer {
 
   /** Stops a running job; the items it had not reached yet are left `outdated`. */
   cancelJob(record: JobRecord): void {
-    for (let i = this.queue.length - 1; i >= 0; i--) {
-      const task = this.queue[i]!;
-      if (task.job !== record) continue;
-      this.queue.splice(i, 1);
+    const untouched = this.queue.filter((task) => task.job === record);
+    // The task being worked on counts as untouched until it is running.
+    if (this.active?.job === record && this.active.item.status !== "running") {
+      untouched.push(this.active);
+    }
+    for (const task of untouched) {
+      const index = this.queue.indexOf(task);
+      if (index !== -1) this.queue.splice(index, 1);
+      task.item.generation += 1; // whatever still runs for it is discarded
       task.item.status = "outdated";
       itemLog(task.item, "index", "sync cancelled before this item was indexed");
     }
@@ -144,11 +151,13 @@ export class Indexer {
     this.working = true;
     try {
       for (let task = this.queue.shift(); task; task = this.queue.shift()) {
+        this.active = task;
         await this.process(task).catch((error: unknown) => {
           console.error("[local-ai-search] indexing failed unexpectedly:", error);
         });
       }
     } finally {
+      this.active = undefined;
       this.working = false;
     }
   }
@@ -205,7 +214,9 @@ export class Indexer {
         outcome.status === "error" ? JobLogType.error : JobLogType.info,
         `${item.key}: ${outcome.status === "completed" ? "indexed" : outcome.error}`,
       );
-      if (job.pending.size === 0) this.endJob(job, job.failed > 0 ? "errors" : "completed");
+      if (job.pending.size === 0 && !job.scanning) {
+        this.endJob(job, job.failed > 0 ? "errors" : "completed");
+      }
     }
     this.changed();
   }
@@ -285,14 +296,21 @@ export class Indexer {
     await pause(this.options.stepMs, this.stopped.signal);
     if (record.job.ended_at) return;
     let queued = 0;
-    if (instance.corpus) queued += await this.rescanCorpus(instance, record);
+    // Items queued early may finish while the scan goes on; the job must not end before it.
+    record.scanning = true;
+    try {
+      if (instance.corpus) queued += await this.rescanCorpus(instance, record);
+    } finally {
+      record.scanning = false;
+    }
+    if (record.job.ended_at) return;
     for (const item of instance.items.values()) {
       if (item.status !== "error" || record.pending.has(item.id)) continue;
       this.enqueue(instance, item, "queued", record);
       queued += 1;
     }
     jobLog(record, JobLogType.info, `${queued} item${queued === 1 ? "" : "s"} to index`);
-    if (record.pending.size === 0 && !record.job.ended_at) this.endJob(record, "completed");
+    if (record.pending.size === 0) this.endJob(record, record.failed > 0 ? "errors" : "completed");
     this.changed();
   }
 
@@ -307,6 +325,7 @@ export class Indexer {
       if (key === "instance.json") continue;
       present.add(key);
       const info = await stat(path.join(corpus.dir, key)).catch(() => undefined);
+      if (record.job.ended_at) return queued; // cancelled while scanning
       if (!info) continue;
       const existing = instance.findByKey(key, sourceId);
       if (existing && existing.sourceMtimeMs === info.mtimeMs && existing.fileSize === info.size) {

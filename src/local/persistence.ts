@@ -219,7 +219,12 @@ async function restoreItems(
 
 /** A job that was running when the process stopped ended then. */
 function restoreJob(saved: { job: Job; logs: JobRecord["logs"]; indexed: number; failed: number }) {
-  const record: JobRecord = { ...saved, job: { ...saved.job }, pending: new Set() };
+  const record: JobRecord = {
+    ...saved,
+    job: { ...saved.job },
+    pending: new Set(),
+    scanning: false,
+  };
   if (!record.job.ended_at) {
     jobLog(record, JobLogType.warning, "the local AI Search stopped while this sync ran");
     record.job.ended_at = new Date().toISOString();
