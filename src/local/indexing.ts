@@ -58,6 +58,7 @@ export class Indexer {
     status: "queued" | "outdated" = "queued",
     job?: JobRecord,
   ): void {
+    if (this.stopped.signal.aborted) return;
     item.generation += 1;
     item.status = status;
     item.nextAction = "INDEX";
@@ -294,7 +295,7 @@ export class Indexer {
 
   private async runJob(instance: LiveInstance, record: JobRecord): Promise<void> {
     await pause(this.options.stepMs, this.stopped.signal);
-    if (record.job.ended_at) return;
+    if (this.stopped.signal.aborted || record.job.ended_at) return;
     let queued = 0;
     // Items queued early may finish while the scan goes on; the job must not end before it.
     record.scanning = true;
@@ -364,7 +365,7 @@ export class Indexer {
 
   private changed(): void {
     this.notify();
-    this.options.persist();
+    if (!this.stopped.signal.aborted) this.options.persist();
   }
 
   private notify(): void {

@@ -92,6 +92,7 @@ export class DataStore {
   private queued: Promise<void> | undefined;
   private writing: Promise<void> = Promise.resolve();
   private counter = 0;
+  private closed = false;
 
   /** `dir` undefined: an ephemeral directory, made on first write and removed on close. */
   constructor(private readonly dir: string | undefined) {}
@@ -172,6 +173,7 @@ export class DataStore {
    * includes the caller's change is on disk.
    */
   save(make: () => PersistedState): Promise<void> {
+    if (this.closed) return Promise.resolve();
     this.make = make;
     if (!this.queued) {
       // A failed write must not wedge the ones after it.
@@ -189,6 +191,7 @@ export class DataStore {
 
   /** Waits for pending writes; removes an ephemeral directory. */
   async close(): Promise<void> {
+    this.closed = true;
     await this.queued?.catch(() => {});
     await this.writing.catch(() => {});
     if (!this.dir && this.rootPath) await rm(this.rootPath, { recursive: true, force: true });
