@@ -48,14 +48,16 @@ export type Handler = (ctx: RequestContext) => void | Promise<void>;
 export function requireNamespace(ctx: RequestContext): NamespaceRecord {
   const name = ctx.params.namespace!;
   const namespace = ctx.services.catalog.namespace(name);
-  if (!namespace) {
-    throw new ApiError(
-      404,
-      ErrorCode.namespaceNotFound,
-      `namespace_not_found: namespace "${name}" not found`,
-    );
-  }
+  if (!namespace) throw namespaceNotFound(name);
   return namespace;
+}
+
+export function namespaceNotFound(name: string): ApiError {
+  return new ApiError(
+    404,
+    ErrorCode.namespaceNotFound,
+    `namespace_not_found: namespace "${name}" not found`,
+  );
 }
 
 export function requireInstance(ctx: RequestContext): {

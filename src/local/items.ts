@@ -113,27 +113,14 @@ function metadataFilter(json: string | undefined): (item: ItemRecord) => boolean
   }
   try {
     const accept = compileFilter(filter, "metadata_filter");
-    return (item) => {
-      const document = item.document ?? {
-        key: item.key,
-        body: "",
-        bodyOffsetBytes: 0,
-        sizeBytes: item.fileSize,
-        timestamp: Math.floor(item.activityMs / 1000),
-        metadata: item.customMetadata,
-        chunks: [],
-      };
-      return accept({
-        id: item.id,
-        instanceId: "",
-        document,
-        index: 0,
-        text: "",
-        startChar: 0,
-        endChar: 0,
-        wordCount: 0,
+    return (item) =>
+      accept({
+        document: item.document ?? {
+          key: item.key,
+          timestamp: Math.floor(item.activityMs / 1000),
+          metadata: item.customMetadata,
+        },
       });
-    };
   } catch (error) {
     if (!(error instanceof FilterError)) throw error;
     throw new ApiError(400, ErrorCode.invalidRequest, `invalid_metadata_filter: ${error.message}`);

@@ -18,9 +18,16 @@ import {
   toNamespace,
 } from "./catalog.ts";
 import { validateChunkingSettings } from "./chunking.ts";
-import { parseBody, type RequestContext, requireInstance, requireNamespace } from "./context.ts";
+import {
+  namespaceNotFound,
+  parseBody,
+  type RequestContext,
+  requireInstance,
+  requireNamespace,
+} from "./context.ts";
 import { DEFAULT_INSTANCE_SETTINGS, SLUG } from "./corpus.ts";
 import { ApiError, ErrorCode, sendResult } from "./http.ts";
+import { boostByEntry } from "./schemas.ts";
 
 const MAX_NAMESPACES = 100;
 const MAX_PUBLIC_INSTANCES = 10;
@@ -90,15 +97,7 @@ const instanceSettings = {
   retrieval_options: z
     .object({
       keyword_match_mode: z.enum(["and", "or"]).optional(),
-      boost_by: z
-        .array(
-          z.object({
-            field: z.string().min(1),
-            direction: z.enum(["asc", "desc", "exists", "not_exists"]).optional(),
-          }),
-        )
-        .max(3)
-        .optional(),
+      boost_by: z.array(boostByEntry).max(3).optional(),
     })
     .nullable()
     .optional(),
@@ -287,13 +286,7 @@ export async function moveInstance(ctx: RequestContext): Promise<void> {
     );
   }
   const target = ctx.services.catalog.namespace(new_namespace);
-  if (!target) {
-    throw new ApiError(
-      404,
-      ErrorCode.namespaceNotFound,
-      `namespace_not_found: namespace "${new_namespace}" not found`,
-    );
-  }
+  if (!target) throw namespaceNotFound(new_namespace);
   if (target.instances.has(instance.id)) throw instanceExists(instance.id, target.name);
   namespace.instances.delete(instance.id);
   // The old namespace's public endpoint can no longer expose it.
