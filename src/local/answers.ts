@@ -14,6 +14,7 @@ import type {
   ChatMessage,
   SearchResult,
 } from "../upstream/types.ts";
+import { type RequestContext, requireInstance, requireNamespace } from "./context.ts";
 import { compileFilter, FilterError } from "./filters.ts";
 import {
   EXTRACTIVE_MODEL,
@@ -25,7 +26,6 @@ import {
 } from "./generation.ts";
 import { ApiError, ErrorCode, parseJsonBody, sendJson, sendResult } from "./http.ts";
 import { type RetrievalPlan, retrieve, type SearchTarget } from "./retrieval.ts";
-import { type RequestContext, requireInstance, requireNamespace } from "./routes.ts";
 import { chatCompletionBody, describeIssue, lastUserText, searchBody } from "./schemas.ts";
 import { splitIntoDeltas, writeCompletionStream } from "./stream.ts";
 
@@ -114,7 +114,7 @@ function targetsFor(
 ): SearchTarget[] {
   if (scope === "instance") {
     const { instance } = requireInstance(ctx);
-    return [{ id: instance.corpus.id, instance }];
+    return [{ id: instance.id, instance }];
   }
   return [...new Set(options?.instance_ids ?? [])].map((id) => ({
     id,
@@ -177,9 +177,7 @@ function planRetrieval(
       );
     }
   }
-  const known = targets.flatMap((target) =>
-    target.instance ? [target.instance.corpus.settings] : [],
-  );
+  const known = targets.flatMap((target) => (target.instance ? [target.instance.settings] : []));
   const plan: RetrievalPlan = {
     query,
     retrievalType,

@@ -14,38 +14,25 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
 import type { CustomMetadataType, FusionMethod, KeywordMatchMode } from "../upstream/types.ts";
-import { type ChunkSpan, chunkText, validateChunkingSettings } from "./chunking.ts";
+import { validateChunkingSettings } from "./chunking.ts";
+import {
+  buildDocument,
+  type CorpusChunk,
+  type CorpusDocument,
+  isIndexable,
+  MAX_ITEM_BYTES,
+  metadataFieldsOf,
+} from "./documents.ts";
+
+export type { CorpusChunk, CorpusDocument, MetadataValue } from "./documents.ts";
+export { splitFrontMatter } from "./documents.ts";
 
 export const SLUG = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 export const DEFAULT_CREATED_AT = "2026-01-01T00:00:00.000Z";
-const INDEXED_EXTENSIONS = new Set(["md", "txt"]);
-// Larger files are almost certainly not hand-written prose; indexing them would only slow startup.
-const MAX_FILE_BYTES = 2 * 1024 * 1024;
 
 /** `<repo>/corpus`, resolved from this module so it works from any working directory. */
 export function defaultCorpusDir(): string {
   return fileURLToPath(new URL("../../corpus", import.meta.url));
-}
-
-export type MetadataValue = string | number | boolean;
-
-export interface CorpusDocument {
-  /** Path relative to the instance folder, `/`-separated. */
-  key: string;
-  /** File content without front matter; chunk offsets point into it. */
-  body: string;
-  sizeBytes: number;
-  /** File mtime in whole seconds. */
-  timestamp: number;
-  metadata: Record<string, MetadataValue>;
-  chunks: CorpusChunk[];
-}
-
-export interface CorpusChunk extends ChunkSpan {
-  id: string;
-  namespace: string;
-  instanceId: string;
-  document: CorpusDocument;
 }
 
 const instanceSettingsFile = z.strictObject({
@@ -89,10 +76,25 @@ export const DEFAULT_INSTANCE_SETTINGS: InstanceSettings = {
   keywordMatchMode: "or",
 };
 
+/** One file of an instance folder, indexed or skipped. */
+export interface CorpusFile {
+  key: string;
+  sizeBytes: number;
+  mtimeMs: number;
+  /** SHA-256 of the bytes, hex; what a sync compares to notice a changed file. */
+  checksum: string;
+  document?: CorpusDocument;
+  /** Why the file is not indexed (Cloudflare's processing error types). */
+  skipped?: "unsupported_type" | "over_size";
+}
+
 export interface CorpusInstance {
   id: string;
   namespace: string;
+  /** The instance folder. */
+  dir: string;
   settings: InstanceSettings;
+  files: CorpusFile[];
   documents: CorpusDocument[];
   chunks: CorpusChunk[];
   /** Files present but not indexed (unsupported extension or too large). */
@@ -176,59 +178,62 @@ async function loadInstance(
   warn: (message: string) => void,
 ): Promise<CorpusInstance> {
   const settings = await instanceSettings(dir, `${namespace}/${id}`, warn);
-  const documents: CorpusDocument[] = [];
-  const chunks: CorpusChunk[] = [];
-  let skippedFiles = 0;
-  let lastActivityMs: number | undefined;
-
+  const files: CorpusFile[] = [];
   for (const key of await filesBelow(dir)) {
     if (key === "instance.json") continue;
-    const extension = path.posix.extname(key).slice(1).toLowerCase();
-    const info = await stat(path.join(dir, key));
-    if (!INDEXED_EXTENSIONS.has(extension) || info.size > MAX_FILE_BYTES) {
-      skippedFiles += 1;
-      continue;
-    }
-    const raw = await readFile(path.join(dir, key), "utf8");
-    const { frontMatter, body } = splitFrontMatter(raw);
-    const document: CorpusDocument = {
-      key,
-      body,
-      sizeBytes: info.size,
-      timestamp: Math.floor(info.mtimeMs / 1000),
-      metadata: {
-        ...frontMatter,
-        folder: folderOf(key),
-        extension,
-        title: stringValue(frontMatter.title) ?? firstHeading(body) ?? fileStem(key),
-      },
-      chunks: [],
-    };
-    for (const span of chunkText(body, settings)) {
-      const chunk: CorpusChunk = {
-        ...span,
-        id: chunkId(namespace, id, key, span.index),
-        namespace,
-        instanceId: id,
-        document,
-      };
-      document.chunks.push(chunk);
-      chunks.push(chunk);
-    }
-    documents.push(document);
-    lastActivityMs = Math.max(lastActivityMs ?? 0, info.mtimeMs);
+    files.push(await readCorpusFile(dir, key, namespace, id, settings));
   }
-
+  const documents = files.flatMap((file) => (file.document ? [file.document] : []));
+  const modified = files.filter((file) => file.document).map((file) => file.mtimeMs);
   return {
     id,
     namespace,
+    dir,
     settings,
+    files,
     documents,
-    chunks,
-    skippedFiles,
-    lastActivityMs,
+    chunks: documents.flatMap((document) => document.chunks),
+    skippedFiles: files.length - documents.length,
+    lastActivityMs: modified.length > 0 ? Math.max(...modified) : undefined,
     metadataFields: metadataFieldsOf(documents),
   };
+}
+
+/**
+ * Reads one file of a corpus instance: indexed when it is a supported text type within the
+ * item size limit, otherwise recorded as skipped. Chunk ids are seeded by the file's corpus
+ * location, so they are the same on every load.
+ */
+export async function readCorpusFile(
+  dir: string,
+  key: string,
+  namespace: string,
+  instanceId: string,
+  settings: InstanceSettings,
+): Promise<CorpusFile> {
+  const file = path.join(dir, key);
+  const info = await stat(file);
+  const base = { key, sizeBytes: info.size, mtimeMs: info.mtimeMs };
+  if (!isIndexable(key)) return { ...base, checksum: "", skipped: "unsupported_type" };
+  if (info.size > MAX_ITEM_BYTES) return { ...base, checksum: "", skipped: "over_size" };
+  const bytes = await readFile(file);
+  const document = buildDocument(
+    {
+      key,
+      raw: bytes.toString("utf8"),
+      sizeBytes: info.size,
+      timestamp: Math.floor(info.mtimeMs / 1000),
+      instanceId,
+      idSeed: corpusSeed(namespace, instanceId, key),
+    },
+    settings,
+  );
+  return { ...base, checksum: createHash("sha256").update(bytes).digest("hex"), document };
+}
+
+/** Where chunk and item ids of a corpus file come from: its place in the corpus folder. */
+export function corpusSeed(namespace: string, instanceId: string, key: string): string {
+  return `${namespace}/${instanceId}/${key}`;
 }
 
 async function instanceSettings(
@@ -295,7 +300,7 @@ async function subdirectories(dir: string): Promise<string[]> {
 }
 
 /** Regular files below `dir` as sorted `/`-separated relative paths; dot-entries are ignored. */
-async function filesBelow(dir: string, prefix = ""): Promise<string[]> {
+export async function filesBelow(dir: string, prefix = ""): Promise<string[]> {
   const keys: string[] = [];
   for (const entry of await readdir(dir, { withFileTypes: true })) {
     if (entry.name.startsWith(".")) continue;
@@ -306,72 +311,6 @@ async function filesBelow(dir: string, prefix = ""): Promise<string[]> {
   return keys.sort();
 }
 
-/**
- * Minimal `---` front matter: one `key: value` per line, values become numbers or booleans
- * when they look like one. It exists so a corpus can carry filterable metadata without a YAML
- * dependency.
- */
-export function splitFrontMatter(raw: string): {
-  frontMatter: Record<string, MetadataValue>;
-  body: string;
-} {
-  const match = /^---\r?\n([\s\S]*?)\r?\n---\r?\n?/.exec(raw);
-  if (!match) return { frontMatter: {}, body: raw };
-  const frontMatter: Record<string, MetadataValue> = {};
-  for (const line of match[1]!.split(/\r?\n/)) {
-    const field = /^([A-Za-z_][\w-]*)\s*:\s*(.*)$/.exec(line.trim());
-    if (field) frontMatter[field[1]!] = parseScalar(field[2]!);
-  }
-  return { frontMatter, body: raw.slice(match[0].length) };
-}
-
-function parseScalar(text: string): MetadataValue {
-  const value = text.trim();
-  if (/^-?\d+(\.\d+)?$/.test(value)) return Number(value);
-  if (value === "true" || value === "false") return value === "true";
-  return value.replace(/^(["'])(.*)\1$/, "$2");
-}
-
-function firstHeading(body: string): string | undefined {
-  return /^#{1,6}\s+(.+?)\s*#*\s*$/m.exec(body)?.[1];
-}
-
-/** Upstream convention: the folder of an item with a trailing slash, "" at the root. */
-function folderOf(key: string): string {
-  const folder = path.posix.dirname(key);
-  return folder === "." ? "" : `${folder}/`;
-}
-
-function fileStem(key: string): string {
-  return path.posix.basename(key, path.posix.extname(key));
-}
-
-function stringValue(value: MetadataValue | undefined): string | undefined {
-  return typeof value === "string" && value.length > 0 ? value : undefined;
-}
-
 function normaliseDate(value: string | undefined): string | undefined {
   return value === undefined ? undefined : new Date(value).toISOString();
-}
-
-function chunkId(namespace: string, instance: string, key: string, index: number): string {
-  return createHash("sha256")
-    .update(`${namespace}/${instance}/${key}#${index}`)
-    .digest("hex")
-    .slice(0, 32);
-}
-
-function metadataFieldsOf(documents: CorpusDocument[]): CorpusInstance["metadataFields"] {
-  const types = new Map<string, CustomMetadataType>();
-  for (const document of documents) {
-    for (const [field, value] of Object.entries(document.metadata)) {
-      const type: CustomMetadataType =
-        typeof value === "string" ? "text" : (typeof value as "number" | "boolean");
-      // A field with mixed types across documents is only safely usable as text.
-      types.set(field, types.has(field) && types.get(field) !== type ? "text" : type);
-    }
-  }
-  return [...types.entries()]
-    .sort(([a], [b]) => a.localeCompare(b))
-    .map(([field_name, data_type]) => ({ field_name, data_type }));
 }

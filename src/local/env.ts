@@ -4,7 +4,9 @@
  */
 
 import { z } from "zod";
-import type { FaultConfig, LocalAiSearchOptions } from "./server.ts";
+import type { FaultConfig } from "./faults.ts";
+import type { LocalAiSearchOptions } from "./server.ts";
+import { defaultDataDir } from "./store.ts";
 
 export const DEFAULT_LOCAL_PORT = 8787;
 
@@ -36,6 +38,9 @@ const schema = z.object({
   LOCAL_HOST: z.string().min(1).optional(),
   LOCAL_PORT: int(0, 65_535).optional(),
   LOCAL_CORPUS_DIR: z.string().min(1).optional(),
+  LOCAL_DATA_DIR: z.string().min(1).optional(),
+  LOCAL_INDEXING_STEP_MS: int(0, 60_000).optional(),
+  LOCAL_SYNC_COOLDOWN_MS: int(0, 86_400_000).optional(),
   LOCAL_API_TOKEN: z.string().regex(/^\S+$/, "must not contain whitespace").optional(),
   LOCAL_STREAM_DELAY_MS: int(0, 60_000).optional(),
   LOCAL_LLM_BASE_URL: httpUrl.optional(),
@@ -58,7 +63,12 @@ const schema = z.object({
   LOCAL_FAULT_TIMES: int(0, 1_000_000).optional(),
 });
 
-export type LocalEnvOptions = LocalAiSearchOptions & { host: string; port: number };
+export type LocalEnvOptions = LocalAiSearchOptions & {
+  host: string;
+  port: number;
+  /** Always set: the standalone server keeps what it is given (default: `defaultDataDir()`). */
+  dataDir: string;
+};
 
 export function parseLocalEnv(env: Record<string, string | undefined>): LocalEnvOptions {
   // An empty assignment (`LOCAL_PORT=`) means "not set", as shells make that easy to write.
@@ -75,7 +85,12 @@ export function parseLocalEnv(env: Record<string, string | undefined>): LocalEnv
   const options: LocalEnvOptions = {
     host: vars.LOCAL_HOST ?? "127.0.0.1",
     port: vars.LOCAL_PORT ?? DEFAULT_LOCAL_PORT,
+    dataDir: vars.LOCAL_DATA_DIR ?? defaultDataDir(env),
   };
+  if (vars.LOCAL_INDEXING_STEP_MS !== undefined)
+    options.indexingStepMs = vars.LOCAL_INDEXING_STEP_MS;
+  if (vars.LOCAL_SYNC_COOLDOWN_MS !== undefined)
+    options.syncCooldownMs = vars.LOCAL_SYNC_COOLDOWN_MS;
   if (vars.LOCAL_CORPUS_DIR) options.corpusDir = vars.LOCAL_CORPUS_DIR;
   if (vars.LOCAL_API_TOKEN) options.apiToken = vars.LOCAL_API_TOKEN;
   if (vars.LOCAL_STREAM_DELAY_MS !== undefined) options.streamDelayMs = vars.LOCAL_STREAM_DELAY_MS;

@@ -6,7 +6,22 @@
 
 import type { ServerResponse } from "node:http";
 import { ApiError, ErrorCode, sendError, writeHead } from "./http.ts";
-import type { FaultConfig } from "./server.ts";
+
+/** Faults a test (or LOCAL_FAULT_* variables) can inject into the local AI Search. */
+export interface FaultConfig {
+  latencyMs?: number; // added before answering each matching request
+  errorStatus?: number; // answer with this status and a Cloudflare error envelope
+  retryAfter?: string; // `Retry-After` header sent with errorStatus
+  retryAfterMs?: number; // `retry-after-ms` header sent with errorStatus
+  stallBeforeHeadersMs?: number; // read the request, send nothing for this long (Infinity: never)
+  stallMidStreamAfterDeltas?: number; // streams: after N deltas stop sending, keep the socket open
+  malformedSse?: boolean; // streams: send a frame whose data is not JSON, after `chunks`
+  endWithoutDone?: boolean; // streams: end the body without `data: [DONE]`
+  endlessStream?: boolean; // streams: repeat the answer's deltas forever, never finishing
+  redirectTo?: string; // answer 302 with this Location
+  match?: string; // only requests whose path contains this substring
+  times?: number; // only the next N matching requests (default: all)
+}
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
 

@@ -11,9 +11,14 @@
  * A field a chunk does not have fails every operator except `$ne` / `$nin`, as in MongoDB.
  */
 
-import type { CorpusChunk, MetadataValue } from "./corpus.ts";
+import type { CorpusDocument, MetadataValue } from "./documents.ts";
 
-export type ChunkPredicate = (chunk: CorpusChunk) => boolean;
+/** What a filter looks at: a chunk's document, or an item's (which may not be indexed yet). */
+export interface Filterable {
+  document: Pick<CorpusDocument, "key" | "timestamp" | "metadata">;
+}
+
+export type ChunkPredicate = (chunk: Filterable) => boolean;
 
 /** A filter the caller wrote wrong; the message is shown to them as a 400. */
 export class FilterError extends Error {}
@@ -154,7 +159,7 @@ function comparison(
   }
 }
 
-export function fieldValue(chunk: CorpusChunk, field: string): MetadataValue | undefined {
+export function fieldValue(chunk: Filterable, field: string): MetadataValue | undefined {
   if (field === "timestamp") return chunk.document.timestamp;
   if (field === "key") return chunk.document.key;
   return chunk.document.metadata[field];

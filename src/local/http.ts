@@ -12,11 +12,35 @@ import type {
 } from "node:http";
 import type { CloudflareMessage, Envelope, ResultInfo } from "../upstream/types.ts";
 
-/** Error codes used by the local server; they mimic Cloudflare's style, not its exact values. */
+/**
+ * Error codes of the local server. The AI Search ones are Cloudflare's documented codes (see
+ * docs/aisearch-management-api.md); routing, validation, fault and internal errors have no
+ * documented AI Search code and keep local values in Cloudflare's style.
+ */
 export const ErrorCode = {
   noRoute: 7000,
   methodNotAllowed: 7001,
-  notFound: 7002,
+  instanceNotFound: 7002, // ai_search_not_found
+  namespaceNotFound: 7063,
+  itemNotFound: 7041,
+  jobNotFound: 7021,
+  namespaceExists: 7064,
+  defaultNamespace: 7065, // cannot_modify_default_namespace
+  namespaceNotEmpty: 7066,
+  namespaceSameName: 7067,
+  maxNamespaces: 7062,
+  instanceExists: 7022, // ai_search_with_this_name_already_exist
+  instancePaused: 7032,
+  itemKeyExists: 7042,
+  managedOnly: 7053, // this_operation_requires_a_managed_instance
+  fileTooLarge: 7054,
+  fileRequired: 7055,
+  invalidMetadata: 7056,
+  externalDownload: 7059,
+  unsupportedFileType: 7060,
+  filenameTooLong: 7072,
+  syncCooldown: 7020,
+  jobNotCancellable: 7046,
   authentication: 10000,
   invalidRequest: 10001,
   payloadTooLarge: 10013,
@@ -122,6 +146,20 @@ export function readBody(req: IncomingMessage, limit: number): Promise<BodyOutco
       if (!req.complete) resolve({ kind: "aborted" });
     });
   });
+}
+
+/**
+ * Reads and drops what is left of a request body, so a client still sending can read the answer
+ * instead of meeting a reset; past `limit` bytes the socket is cut.
+ */
+export function discardBody(req: IncomingMessage, limit: number): void {
+  if (req.complete || req.destroyed) return;
+  let bytes = 0;
+  req.on("data", (part: Buffer) => {
+    bytes += part.length;
+    if (bytes > limit) req.socket.destroy();
+  });
+  req.resume();
 }
 
 /** Parses a JSON body; malformed or empty bodies become 400s with a useful message. */

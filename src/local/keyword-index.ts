@@ -1,5 +1,6 @@
 /**
- * BM25 keyword retrieval over one instance's chunks, built once at load with MiniSearch.
+ * BM25 keyword retrieval over one instance's chunks with MiniSearch, kept up to date as items
+ * are indexed and deleted.
  *
  * Normalisation (what `keyword_score` and `match_threshold` mean): MiniSearch scores a chunk
  * with BM25+ summed over the matched query terms, times the number of matched terms. For a
@@ -13,7 +14,7 @@
 
 import MiniSearch from "minisearch";
 import type { KeywordMatchMode } from "../upstream/types.ts";
-import type { CorpusChunk } from "./corpus.ts";
+import type { CorpusChunk } from "./documents.ts";
 import { normaliseTerm, splitWords } from "./text.ts";
 
 const BM25 = { k: 1.2, b: 0.7, d: 0.5 };
@@ -36,13 +37,17 @@ export class KeywordIndex {
   private readonly chunksById = new Map<string, CorpusChunk>();
   private readonly documentFrequency = new Map<string, number>();
 
-  constructor(chunks: readonly CorpusChunk[]) {
+  constructor(chunks: readonly CorpusChunk[] = []) {
     this.index = new MiniSearch<IndexedChunk>({
       fields: ["content"],
       tokenize: splitWords,
       processTerm: (term) => normaliseTerm(term),
       searchOptions: { bm25: BM25 },
     });
+    this.add(chunks);
+  }
+
+  add(chunks: readonly CorpusChunk[]): void {
     const documents: IndexedChunk[] = [];
     for (const chunk of chunks) {
       // The document title travels with every chunk so a chunk deep inside "Authentication"
@@ -50,13 +55,29 @@ export class KeywordIndex {
       const content = `${chunk.document.metadata.title ?? ""}\n${chunk.text}`;
       documents.push({ id: chunk.id, content });
       this.chunksById.set(chunk.id, chunk);
-      const terms = new Set(splitWords(content).map(normaliseTerm));
-      for (const term of terms) {
-        if (term !== null)
-          this.documentFrequency.set(term, (this.documentFrequency.get(term) ?? 0) + 1);
-      }
+      this.countTerms(content, 1);
     }
     this.index.addAll(documents);
+  }
+
+  remove(chunks: readonly CorpusChunk[]): void {
+    const present = chunks.filter((chunk) => this.chunksById.get(chunk.id) === chunk);
+    for (const chunk of present) {
+      this.chunksById.delete(chunk.id);
+      this.countTerms(`${chunk.document.metadata.title ?? ""}\n${chunk.text}`, -1);
+    }
+    // discard() forgets a document without needing its original fields.
+    this.index.discardAll(present.map((chunk) => chunk.id));
+  }
+
+  private countTerms(content: string, delta: 1 | -1): void {
+    const terms = new Set(splitWords(content).map(normaliseTerm));
+    for (const term of terms) {
+      if (term === null) continue;
+      const next = (this.documentFrequency.get(term) ?? 0) + delta;
+      if (next > 0) this.documentFrequency.set(term, next);
+      else this.documentFrequency.delete(term);
+    }
   }
 
   get size(): number {

@@ -38,6 +38,7 @@ async function main(): Promise<void> {
   console.log(`Local AI Search listening on ${local.url}`);
   console.log(`  API base:   ${local.baseUrl}   (any account id)`);
   console.log(`  corpus:     ${options.corpusDir ?? defaultCorpusDir()}`);
+  console.log(`  data:       ${options.dataDir}   (LOCAL_DATA_DIR)`);
   console.log(`  answers:    ${generation}`);
   console.log(
     `  retrieval:  keyword (BM25)${options.embeddings ? ` + vector (${options.embeddings.model})` : ""}`,

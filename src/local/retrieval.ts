@@ -26,7 +26,8 @@ import type {
   RetrievalType,
   ScoringDetails,
 } from "../upstream/types.ts";
-import type { CorpusChunk, CorpusInstance } from "./corpus.ts";
+import type { InstanceSettings } from "./corpus.ts";
+import type { CorpusChunk } from "./documents.ts";
 import { type ChunkPredicate, fieldValue } from "./filters.ts";
 import type { KeywordIndex } from "./keyword-index.ts";
 import { queryTerms } from "./text.ts";
@@ -36,9 +37,10 @@ const RRF_K = 60;
 const BOOST_WEIGHT = 0.2;
 
 export interface SearchableInstance {
-  corpus: CorpusInstance;
+  id: string;
+  settings: InstanceSettings;
   keyword: KeywordIndex;
-  vector?: VectorIndex;
+  vector?: VectorIndex | undefined;
 }
 
 export interface SearchTarget {
@@ -113,10 +115,10 @@ export async function retrieve(
       });
       continue;
     }
-    const threshold = plan.matchThreshold ?? instance.corpus.settings.scoreThreshold;
+    const threshold = plan.matchThreshold ?? instance.settings.scoreThreshold;
     try {
       if (wantsKeyword) {
-        const mode = plan.keywordMatchMode ?? instance.corpus.settings.keywordMatchMode;
+        const mode = plan.keywordMatchMode ?? instance.settings.keywordMatchMode;
         const hits = instance.keyword.find(terms, mode, plan.accept);
         lists.push({ kind: "keyword", entries: rank(hits, plan, threshold) });
       }

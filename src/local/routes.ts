@@ -1,106 +1,125 @@
 /**
- * Routing under `/client/v4/accounts/{account_id}/ai-search`, and the read-only catalog
- * endpoints (namespaces, instances, stats). Any account id is accepted: the local server has
- * exactly one account's worth of content.
+ * Routing under `/client/v4/accounts/{account_id}/ai-search`, and the read endpoints of
+ * namespaces, instances and stats. Any account id is accepted: the local server has exactly
+ * one account's worth of content. The legacy `/instances/{id}...` paths, which the SDK still
+ * uses, name instances of the `default` namespace.
  */
 
-import type { ServerResponse } from "node:http";
-import type { z } from "zod";
 import { chat, search } from "./answers.ts";
-import { type Catalog, paginate, toNamespace } from "./catalog.ts";
-import { SLUG } from "./corpus.ts";
-import type { LlmConfig } from "./generation.ts";
+import { paginate, toNamespace } from "./catalog.ts";
+import {
+  type Handler,
+  parseQuery,
+  type RequestContext,
+  requireInstance,
+  requireNamespace,
+} from "./context.ts";
 import { ApiError, ErrorCode, sendResult } from "./http.ts";
-import { describeIssue, instanceListQuery, listQuery } from "./schemas.ts";
-import type { FaultConfig } from "./server.ts";
-import type { EmbeddingsClient } from "./vector-index.ts";
-
-export interface Services {
-  catalog: Catalog;
-  llm: LlmConfig | undefined;
-  embeddings: EmbeddingsClient | undefined;
-  streamDelayMs: number;
-  nextCompletionId(): string;
-}
-
-export interface RequestContext {
-  services: Services;
-  res: ServerResponse;
-  query: URLSearchParams;
-  /** Raw body; only POST routes look at it. */
-  body: Buffer;
-  signal: AbortSignal;
-  fault: FaultConfig | undefined;
-  params: { namespace?: string; instance?: string };
-}
-
-type Handler = (ctx: RequestContext) => void | Promise<void>;
+import {
+  createOrUpdateItem,
+  deleteItem,
+  downloadItem,
+  getItem,
+  itemChunks,
+  itemLogs,
+  listItems,
+  syncItem,
+} from "./items.ts";
+import { getJob, jobLogs, listJobs, startJob, updateJob } from "./jobs.ts";
+import {
+  createInstance,
+  createNamespace,
+  deleteInstance,
+  deleteNamespace,
+  moveInstance,
+  updateInstance,
+  updateNamespace,
+} from "./management.ts";
+import { instanceListQuery, listQuery } from "./schemas.ts";
+import { uploadItem } from "./uploads.ts";
 
 interface Route {
   pattern: string[];
   methods: Record<string, Handler>;
+  /** Methods whose handler reads the request body itself (streamed, not buffered). */
+  streaming?: string[];
 }
 
 const API_PREFIX = /^\/client\/v4\/accounts\/[^/]+\/ai-search(?:\/(.*))?$/;
+const NS = ["namespaces", ":namespace"];
+const INSTANCE = [...NS, "instances", ":instance"];
+const ITEM = [...INSTANCE, "items", ":item"];
+const JOB = [...INSTANCE, "jobs", ":job"];
 
 const ROUTES: Route[] = [
-  { pattern: ["namespaces"], methods: { GET: listNamespaces } },
-  { pattern: ["namespaces", ":namespace"], methods: { GET: getNamespace } },
-  { pattern: ["namespaces", ":namespace", "instances"], methods: { GET: listInstances } },
+  { pattern: ["namespaces"], methods: { GET: listNamespaces, POST: createNamespace } },
+  { pattern: NS, methods: { GET: getNamespace, PUT: updateNamespace, DELETE: deleteNamespace } },
+  { pattern: [...NS, "search"], methods: { POST: (ctx) => search(ctx, "namespace") } },
   {
-    pattern: ["namespaces", ":namespace", "instances", ":instance"],
-    methods: { GET: getInstance },
-  },
-  {
-    pattern: ["namespaces", ":namespace", "instances", ":instance", "stats"],
-    methods: { GET: getStats },
-  },
-  {
-    pattern: ["namespaces", ":namespace", "search"],
-    methods: { POST: (ctx) => search(ctx, "namespace") },
-  },
-  {
-    pattern: ["namespaces", ":namespace", "chat", "completions"],
+    pattern: [...NS, "chat", "completions"],
     methods: { POST: (ctx) => chat(ctx, "namespace") },
   },
   {
-    pattern: ["namespaces", ":namespace", "instances", ":instance", "search"],
-    methods: { POST: (ctx) => search(ctx, "instance") },
+    pattern: [...NS, "instances"],
+    methods: { GET: listInstances, POST: createInstance },
   },
   {
-    pattern: ["namespaces", ":namespace", "instances", ":instance", "chat", "completions"],
+    pattern: INSTANCE,
+    methods: {
+      GET: getInstance,
+      PUT: updateInstance,
+      DELETE: deleteInstance,
+      PATCH: moveInstance,
+    },
+  },
+  { pattern: [...INSTANCE, "stats"], methods: { GET: getStats } },
+  { pattern: [...INSTANCE, "search"], methods: { POST: (ctx) => search(ctx, "instance") } },
+  {
+    pattern: [...INSTANCE, "chat", "completions"],
     methods: { POST: (ctx) => chat(ctx, "instance") },
   },
+  {
+    pattern: [...INSTANCE, "items"],
+    methods: { GET: listItems, POST: uploadItem, PUT: createOrUpdateItem },
+    streaming: ["POST"],
+  },
+  { pattern: ITEM, methods: { GET: getItem, PATCH: syncItem, DELETE: deleteItem } },
+  { pattern: [...ITEM, "chunks"], methods: { GET: itemChunks } },
+  { pattern: [...ITEM, "logs"], methods: { GET: itemLogs } },
+  { pattern: [...ITEM, "download"], methods: { GET: downloadItem } },
+  { pattern: [...INSTANCE, "jobs"], methods: { GET: listJobs, POST: startJob } },
+  { pattern: JOB, methods: { GET: getJob, PATCH: updateJob } },
+  { pattern: [...JOB, "logs"], methods: { GET: jobLogs } },
 ];
 
-/** Upstream supports these writes; locally the corpus folder is the only source of truth. */
-const READ_ONLY_HINT =
-  "the local AI Search is read-only; change the corpus folder and restart instead";
+export interface ResolvedRoute {
+  handler: Handler;
+  params: RequestContext["params"];
+  /** The handler streams the body itself; the server must not buffer it. */
+  streamsBody: boolean;
+}
 
-export function resolveRoute(
-  method: string,
-  path: string,
-): { handler: Handler; params: RequestContext["params"] } {
+export function resolveRoute(method: string, path: string): ResolvedRoute {
   const rest = API_PREFIX.exec(path)?.[1];
   if (rest === undefined) throw noRoute(path);
-  const segments = rest.replace(/\/$/, "").split("/");
+  let segments = rest.replace(/\/$/, "").split("/");
+  if (segments[0] === "instances") segments = ["namespaces", "default", ...segments];
+  const verb = method === "HEAD" ? "GET" : method;
   for (const route of ROUTES) {
     const params = matchPattern(route.pattern, segments);
     if (!params) continue;
-    const handler = route.methods[method === "HEAD" ? "GET" : method];
+    const handler = route.methods[verb];
     if (!handler) {
       const allowed = Object.keys(route.methods);
-      const writes =
-        ["POST", "PUT", "PATCH", "DELETE"].includes(method) && !allowed.includes("POST");
       throw new ApiError(
         405,
         ErrorCode.methodNotAllowed,
-        `method ${method} is not allowed on ${path}${writes ? `: ${READ_ONLY_HINT}` : ""}`,
+        `method ${method} is not allowed on ${path}`,
         undefined,
-        { allow: allowed.includes("GET") ? "GET, HEAD" : allowed.join(", ") },
+        { allow: allowed.map((m) => (m === "GET" ? "GET, HEAD" : m)).join(", ") },
       );
     }
-    return { handler, params };
+    return { handler, params, streamsBody: route.streaming?.includes(verb) ?? false };
   }
   throw noRoute(path);
 }
@@ -129,40 +148,10 @@ function noRoute(path: string): ApiError {
   return new ApiError(404, ErrorCode.noRoute, `no route for ${path}`);
 }
 
-export function requireNamespace(ctx: RequestContext) {
-  const name = ctx.params.namespace!;
-  const namespace = SLUG.test(name) ? ctx.services.catalog.namespace(name) : undefined;
-  if (!namespace) throw new ApiError(404, ErrorCode.notFound, `namespace "${name}" not found`);
-  return namespace;
-}
-
-export function requireInstance(ctx: RequestContext) {
-  const namespace = requireNamespace(ctx);
-  const id = ctx.params.instance!;
-  const instance = SLUG.test(id) ? ctx.services.catalog.instance(namespace.name, id) : undefined;
-  if (!instance) {
-    throw new ApiError(
-      404,
-      ErrorCode.notFound,
-      `instance "${id}" not found in namespace "${namespace.name}"`,
-    );
-  }
-  return { namespace, instance };
-}
-
-function parseQuery<T extends z.ZodType>(schema: T, query: URLSearchParams): z.infer<T> {
-  const parsed = schema.safeParse(Object.fromEntries(query));
-  if (!parsed.success) {
-    const { message } = describeIssue(parsed.error);
-    throw new ApiError(400, ErrorCode.invalidRequest, message);
-  }
-  return parsed.data;
-}
-
 function listNamespaces(ctx: RequestContext): void {
   const query = parseQuery(listQuery, ctx.query);
   const { items, info } = paginate(
-    ctx.services.catalog.namespaces(query.search),
+    ctx.services.catalog.listNamespaces(query.search),
     query.page,
     query.per_page,
   );
@@ -176,7 +165,7 @@ function getNamespace(ctx: RequestContext): void {
 function listInstances(ctx: RequestContext): void {
   const namespace = requireNamespace(ctx);
   const query = parseQuery(instanceListQuery, ctx.query);
-  const all = ctx.services.catalog.instances(
+  const all = ctx.services.catalog.listInstances(
     namespace,
     query.search,
     query.order_by_direction ?? "asc",
@@ -187,10 +176,10 @@ function listInstances(ctx: RequestContext): void {
 
 function getInstance(ctx: RequestContext): void {
   const { instance } = requireInstance(ctx);
-  sendResult(ctx.res, ctx.services.catalog.toInstance(instance.corpus));
+  sendResult(ctx.res, ctx.services.catalog.toInstance(instance));
 }
 
 function getStats(ctx: RequestContext): void {
   const { instance } = requireInstance(ctx);
-  sendResult(ctx.res, ctx.services.catalog.stats(instance.corpus));
+  sendResult(ctx.res, ctx.services.catalog.stats(instance));
 }

@@ -41,6 +41,12 @@ const cacheThreshold = z.enum([
   "anything_goes",
 ]);
 
+/** One `boost_by` entry, in requests and in instance settings. */
+export const boostByEntry = z.object({
+  field: z.string().min(1),
+  direction: z.enum(["asc", "desc", "exists", "not_exists"]).optional(),
+});
+
 const retrievalOptions = z.object({
   retrieval_type: z.enum(["vector", "keyword", "hybrid"]).optional(),
   fusion_method: z.enum(["max", "rrf"]).optional(),
@@ -50,15 +56,7 @@ const retrievalOptions = z.object({
   context_expansion: z.number().int().min(0).max(5).optional(),
   filters: z.record(z.string(), z.unknown()).optional(),
   return_on_failure: z.boolean().optional(),
-  boost_by: z
-    .array(
-      z.object({
-        field: z.string().min(1),
-        direction: z.enum(["asc", "desc", "exists", "not_exists"]).optional(),
-      }),
-    )
-    .max(8)
-    .optional(),
+  boost_by: z.array(boostByEntry).max(8).optional(),
 });
 
 const instanceIds = z
@@ -166,7 +164,7 @@ export function messageText(message: ChatMessage): string {
   return message.content.flatMap((part) => (part.type === "text" ? [part.text] : [])).join("\n");
 }
 
-const positiveInt = (name: string, max: number) =>
+export const positiveInt = (name: string, max: number) =>
   z
     .string()
     .regex(/^\d+$/, `${name} must be a positive integer`)

@@ -1,38 +1,36 @@
 /**
  * The embedded local AI Search: a small but real implementation of the Cloudflare AI Search
- * REST API on loopback, serving a corpus folder. Used for the gateway's default run, for
- * tests (request log, fault injection, abort tracking) and for working offline.
+ * REST API on loopback, serving a corpus folder plus whatever is written through the API
+ * (namespaces, instances, uploaded items, kept in a data directory). Used for the gateway's
+ * default run, for tests (request log, fault injection, abort tracking) and for working offline.
  *
- * Request pipeline: record → read body (capped) → injected faults → auth → size check →
- * route. Faults come first because they stand in for network and upstream trouble, which a
- * client meets before the upstream ever looks at its credentials.
+ * Request pipeline: record → read body (capped; uploads stream their own) → injected faults →
+ * auth → size check → route. Faults come first because they stand in for network and upstream
+ * trouble, which a client meets before the upstream ever looks at its credentials.
  */
 
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
-import { Catalog } from "./catalog.ts";
-import { defaultCorpusDir, loadCorpus } from "./corpus.ts";
-import { applyPreResponseFaults, FaultController } from "./faults.ts";
-import { ApiError, ErrorCode, isAuthorised, readBody, sendError, trackStatus } from "./http.ts";
-import { type RequestContext, resolveRoute, type Services } from "./routes.ts";
-import { EmbeddingsClient } from "./vector-index.ts";
+import type { RequestContext } from "./context.ts";
+import { defaultCorpusDir } from "./corpus.ts";
+import { applyPreResponseFaults, type FaultConfig, FaultController } from "./faults.ts";
+import {
+  ApiError,
+  type BodyOutcome,
+  discardBody,
+  ErrorCode,
+  isAuthorised,
+  readBody,
+  sendError,
+  trackStatus,
+} from "./http.ts";
+import { type ResolvedRoute, resolveRoute } from "./routes.ts";
+import { openServices } from "./services.ts";
+import { defaultDataDir } from "./store.ts";
+import { UploadAborted } from "./uploads.ts";
 
-export { defaultCorpusDir };
-
-export interface FaultConfig {
-  latencyMs?: number; // added before answering each matching request
-  errorStatus?: number; // answer with this status and a Cloudflare error envelope
-  retryAfter?: string; // `Retry-After` header sent with errorStatus
-  retryAfterMs?: number; // `retry-after-ms` header sent with errorStatus
-  stallBeforeHeadersMs?: number; // read the request, send nothing for this long (Infinity: never)
-  stallMidStreamAfterDeltas?: number; // streams: after N deltas stop sending, keep the socket open
-  malformedSse?: boolean; // streams: send a frame whose data is not JSON, after `chunks`
-  endWithoutDone?: boolean; // streams: end the body without `data: [DONE]`
-  endlessStream?: boolean; // streams: repeat the answer's deltas forever, never finishing
-  redirectTo?: string; // answer 302 with this Location
-  match?: string; // only requests whose path contains this substring
-  times?: number; // only the next N matching requests (default: all)
-}
+export type { FaultConfig } from "./faults.ts";
+export { defaultCorpusDir, defaultDataDir };
 
 export interface LocalAiSearchOptions {
   corpusDir?: string; // @default <repo>/corpus  (env LOCAL_CORPUS_DIR in main.ts)
@@ -43,6 +41,13 @@ export interface LocalAiSearchOptions {
   llm?: { baseUrl: string; model: string; apiKey?: string }; // OpenAI-compatible chat endpoint
   embeddings?: { baseUrl: string; model: string; apiKey?: string }; // OpenAI-compatible embeddings
   faults?: FaultConfig;
+  /**
+   * Where namespaces, instances and uploaded items are kept across restarts (env LOCAL_DATA_DIR,
+   * whose default is `defaultDataDir()`). @default a fresh temporary directory, removed on close
+   */
+  dataDir?: string;
+  indexingStepMs?: number; // pause before each item status change while indexing, @default 50
+  syncCooldownMs?: number; // minimum time between user-started syncs of an instance, @default 30_000
 }
 
 export interface RecordedRequest {
@@ -65,6 +70,8 @@ export interface LocalAiSearch {
   waitForAbort(match?: string, timeoutMs?: number): Promise<RecordedRequest>;
   /** Sockets currently open to this server. */
   openConnections(): number;
+  /** The data directory in use (the temporary one only once something was written). */
+  readonly dataDir: string | undefined;
   close(): Promise<void>;
 }
 
@@ -82,16 +89,15 @@ interface AbortWaiter {
 export async function startLocalAiSearch(
   options: LocalAiSearchOptions = {},
 ): Promise<LocalAiSearch> {
-  const corpus = await loadCorpus(options.corpusDir ?? defaultCorpusDir());
-  const embeddings = options.embeddings ? new EmbeddingsClient(options.embeddings) : undefined;
-  let completions = 0;
-  const services: Services = {
-    catalog: new Catalog(corpus, { generationModel: options.llm?.model, embeddings }),
+  const { services, close: closeServices } = await openServices({
+    corpusDir: options.corpusDir ?? defaultCorpusDir(),
+    dataDir: options.dataDir,
     llm: options.llm,
-    embeddings,
+    embeddings: options.embeddings,
     streamDelayMs: options.streamDelayMs ?? 10,
-    nextCompletionId: () => `chatcmpl-local-${++completions}`,
-  };
+    indexingStepMs: options.indexingStepMs ?? 50,
+    syncCooldownMs: options.syncCooldownMs ?? 30_000,
+  });
   const faults = new FaultController();
   faults.set(options.faults);
 
@@ -140,8 +146,21 @@ export async function startLocalAiSearch(
     });
     const signal = controller.signal;
 
-    const body = await readBody(req, MAX_BODY_BYTES);
+    // Route errors wait until after auth: a stranger learns nothing about which paths exist.
+    let route: ResolvedRoute | ApiError;
+    try {
+      route = resolveRoute(record.method, record.path);
+    } catch (error) {
+      if (!(error instanceof ApiError)) throw error;
+      route = error;
+    }
+    const streams = !(route instanceof ApiError) && route.streamsBody;
+    const body: BodyOutcome = streams
+      ? { kind: "complete", body: Buffer.alloc(0) }
+      : await readBody(req, MAX_BODY_BYTES);
     if (body.kind === "aborted") return;
+    // A refused upload is drained (up to a bound) so the client can read why.
+    if (streams) res.once("finish", () => discardBody(req, MAX_BODY_BYTES * 16));
     const fault = faults.take(record.path);
     if (fault && (await applyPreResponseFaults(fault, res, signal)) !== "continue") return;
 
@@ -163,21 +182,23 @@ export async function startLocalAiSearch(
         `request body of ${body.bytes} bytes exceeds the ${MAX_BODY_BYTES}-byte limit`,
       );
     }
-    const { handler, params } = resolveRoute(record.method, record.path);
+    if (route instanceof ApiError) throw route;
     const ctx: RequestContext = {
       services,
+      req,
       res,
       query: url.searchParams,
       body: body.body,
       signal,
       fault,
-      params,
+      params: route.params,
     };
-    await handler(ctx);
+    await route.handler(ctx);
   };
 
   const server = createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {
+      if (error instanceof UploadAborted) return; // the client hung up mid-upload
       if (res.headersSent) {
         // Mid-stream failure: the status is gone, so a truncated body is the only signal left.
         res.end();
@@ -248,9 +269,12 @@ export async function startLocalAiSearch(
       });
     },
     openConnections: () => sockets.size,
+    get dataDir() {
+      return services.store.location;
+    },
     close() {
       closing ??= new Promise<void>((resolve) => {
-        server.close(() => resolve());
+        server.close(() => resolve(closeServices()));
         // Stalled and streaming responses would otherwise keep server.close() waiting forever.
         for (const socket of sockets) socket.destroy();
         for (const waiter of waiters) {

@@ -13,9 +13,9 @@
 
 import type { ServerResponse } from "node:http";
 import type { ChatCompletionDeltaFrame, Chunk, InstanceError } from "../upstream/types.ts";
+import type { FaultConfig } from "./faults.ts";
 import { pause } from "./faults.ts";
 import { writeHead } from "./http.ts";
-import type { FaultConfig } from "./server.ts";
 
 export interface CompletionStream {
   chunks: Chunk[];

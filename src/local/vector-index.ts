@@ -5,7 +5,7 @@
  */
 
 import { z } from "zod";
-import type { CorpusChunk } from "./corpus.ts";
+import type { CorpusChunk } from "./documents.ts";
 
 export interface EmbeddingsConfig {
   baseUrl: string;
@@ -66,44 +66,87 @@ export class EmbeddingsClient {
   }
 }
 
+/**
+ * Chunk vectors of one instance. Corpus chunks are embedded on first use (so start-up stays
+ * fast); indexed items hand their vectors in as they complete. A failed embedding is retried
+ * on the next query.
+ */
 export class VectorIndex {
-  private vectors: Promise<number[][]> | undefined;
+  private readonly chunks = new Map<string, CorpusChunk>();
+  private readonly vectors = new Map<string, number[]>();
+  private pending: Promise<void> | undefined;
 
   constructor(
-    private readonly chunks: readonly CorpusChunk[],
+    chunks: readonly CorpusChunk[],
     private readonly client: EmbeddingsClient,
-  ) {}
+  ) {
+    this.add(chunks);
+  }
+
+  /** Adds chunks; `vectors` (aligned with `chunks`) spares embedding them again. */
+  add(chunks: readonly CorpusChunk[], vectors?: readonly number[][]): void {
+    chunks.forEach((chunk, i) => {
+      this.chunks.set(chunk.id, chunk);
+      const vector = vectors?.[i];
+      if (vector) this.vectors.set(chunk.id, vector);
+      else this.vectors.delete(chunk.id);
+    });
+  }
+
+  remove(chunks: readonly CorpusChunk[]): void {
+    for (const chunk of chunks) {
+      if (this.chunks.get(chunk.id) !== chunk) continue;
+      this.chunks.delete(chunk.id);
+      this.vectors.delete(chunk.id);
+    }
+  }
+
+  /** Embeds chunk texts for an item being indexed, before it joins the index. */
+  embed(chunks: readonly CorpusChunk[], signal?: AbortSignal): Promise<number[][]> {
+    return this.client.embed(
+      chunks.map((chunk) => chunk.text),
+      signal,
+    );
+  }
 
   async find(
     queryVector: readonly number[],
     accept: (chunk: CorpusChunk) => boolean,
     signal?: AbortSignal,
   ): Promise<VectorHit[]> {
-    const vectors = await this.chunkVectors(signal);
+    await this.embedMissing(signal);
     const hits: VectorHit[] = [];
-    this.chunks.forEach((chunk, i) => {
-      if (!accept(chunk)) return;
-      const cosine = cosineSimilarity(queryVector, vectors[i]!);
+    for (const chunk of this.chunks.values()) {
+      const vector = this.vectors.get(chunk.id);
+      if (!vector || !accept(chunk)) continue;
+      const cosine = cosineSimilarity(queryVector, vector);
       hits.push({ chunk, cosine, relevance: Math.max(0, Math.min(1, cosine)) });
-    });
+    }
     return hits.sort((a, b) => b.cosine - a.cosine || a.chunk.id.localeCompare(b.chunk.id));
   }
 
-  /** Embeds the whole instance on first use, then reuses it; a failure is retried next time. */
-  private chunkVectors(signal?: AbortSignal): Promise<number[][]> {
-    if (!this.vectors) {
-      // Not tied to one request's signal: a client hanging up must not poison the shared cache.
-      this.vectors = this.client.embed(this.chunks.map((chunk) => chunk.text));
-      this.vectors.catch(() => {
-        this.vectors = undefined;
-      });
+  private embedMissing(signal?: AbortSignal): Promise<void> {
+    if (!this.pending) {
+      const missing = [...this.chunks.values()].filter((chunk) => !this.vectors.has(chunk.id));
+      if (missing.length === 0) return Promise.resolve();
+      // Not tied to one request's signal: a client hanging up must not poison the shared work.
+      this.pending = this.client
+        .embed(missing.map((chunk) => chunk.text))
+        .then((vectors) => {
+          missing.forEach((chunk, i) => {
+            if (this.chunks.get(chunk.id) === chunk) this.vectors.set(chunk.id, vectors[i]!);
+          });
+        })
+        .finally(() => {
+          this.pending = undefined;
+        });
     }
-    const vectors = this.vectors;
-    if (!signal) return vectors;
+    const pending = this.pending;
+    if (!signal) return pending;
     return new Promise((resolve, reject) => {
       const onAbort = () => reject(signal.reason);
       signal.addEventListener("abort", onAbort, { once: true });
-      vectors.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+      pending.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
     });
   }
 }

@@ -1,12 +1,15 @@
 import { describe, expect, it } from "vitest";
 import { EnvError, parseLocalEnv } from "../../src/local/env.ts";
+import { defaultDataDir } from "../../src/local/store.ts";
 
 describe("parseLocalEnv", () => {
-  it("defaults to 127.0.0.1:8787 with nothing else configured", () => {
-    expect(parseLocalEnv({ PATH: "/bin", LOCAL_PORT: "" })).toEqual({
+  it("defaults to 127.0.0.1:8787 and the user's cache directory", () => {
+    expect(parseLocalEnv({ PATH: "/bin", LOCAL_PORT: "", XDG_CACHE_HOME: "/c" })).toEqual({
       host: "127.0.0.1",
       port: 8787,
+      dataDir: "/c/aisearch-graphql-gateway/local-ai-search",
     });
+    expect(parseLocalEnv({ HOME: "/home/x" }).dataDir).toBe(defaultDataDir({}));
   });
 
   it("reads every supported variable", () => {
@@ -14,6 +17,9 @@ describe("parseLocalEnv", () => {
       LOCAL_HOST: "0.0.0.0",
       LOCAL_PORT: "9000",
       LOCAL_CORPUS_DIR: "/data/corpus",
+      LOCAL_DATA_DIR: "/data/written",
+      LOCAL_INDEXING_STEP_MS: "5",
+      LOCAL_SYNC_COOLDOWN_MS: "1000",
       LOCAL_API_TOKEN: "tok",
       LOCAL_STREAM_DELAY_MS: "0",
       LOCAL_LLM_BASE_URL: "http://localhost:11434/v1",
@@ -37,6 +43,9 @@ describe("parseLocalEnv", () => {
       host: "0.0.0.0",
       port: 9000,
       corpusDir: "/data/corpus",
+      dataDir: "/data/written",
+      indexingStepMs: 5,
+      syncCooldownMs: 1000,
       apiToken: "tok",
       streamDelayMs: 0,
       llm: { baseUrl: "http://localhost:11434/v1", model: "llama3.2" },
@@ -71,6 +80,7 @@ describe("parseLocalEnv", () => {
     [{ LOCAL_EMBEDDINGS_MODEL: "m" }, /LOCAL_EMBEDDINGS_BASE_URL and LOCAL_EMBEDDINGS_MODEL/],
     [{ LOCAL_LLM_API_KEY: "k" }, /LOCAL_LLM_API_KEY is set but LOCAL_LLM_BASE_URL is not/],
     [{ LOCAL_API_TOKEN: "has space" }, /LOCAL_API_TOKEN/],
+    [{ LOCAL_INDEXING_STEP_MS: "-1" }, /LOCAL_INDEXING_STEP_MS="-1" must be a whole number/],
     [{ LOCAL_FAULT_MATCH: "/chat/" }, /need a fault to scope/],
   ])("rejects %j with one readable line", (env, message) => {
     expect(() => parseLocalEnv(env)).toThrow(EnvError);

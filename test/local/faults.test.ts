@@ -1,5 +1,5 @@
 import { request as httpRequest, type IncomingMessage } from "node:http";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { type LocalAiSearch, startLocalAiSearch } from "../../src/local/server.ts";
 import type { Envelope } from "../../src/upstream/types.ts";
 import {
@@ -7,11 +7,11 @@ import {
   apiPath,
   call,
   callJson,
-  eventually,
   parseSse,
   readUntil,
   startSmallLocal,
   streamedText,
+  WAIT,
 } from "./helpers.ts";
 
 let local: LocalAiSearch;
@@ -43,7 +43,10 @@ async function expectHeldThenAbort(path: string, init: Parameters<typeof call>[2
   const controller = new AbortController();
   const pending = call(local.baseUrl, path, { ...init, signal: controller.signal });
   pending.catch(() => {});
-  await eventually(() => local.requests.some((r) => r.path.endsWith(path)));
+  await vi.waitFor(
+    () => expect(local.requests.some((r) => r.path.endsWith(path))).toBe(true),
+    WAIT,
+  );
   // A round trip on another connection gives the held request every chance to answer first.
   expect((await call(local.baseUrl, "/namespaces")).status).toBe(200);
   const held = local.requests.find((r) => r.path.endsWith(path))!;
@@ -131,11 +134,11 @@ describe("timing faults", () => {
     });
     const pending = call(doomed.baseUrl, "/namespaces");
     pending.catch(() => {});
-    await eventually(() => doomed.requests.length === 1);
+    await vi.waitFor(() => expect(doomed.requests).toHaveLength(1), WAIT);
     expect(doomed.openConnections()).toBe(1);
     await doomed.close();
     await expect(pending).rejects.toThrow();
-    await eventually(() => doomed.openConnections() === 0);
+    await vi.waitFor(() => expect(doomed.openConnections()).toBe(0), WAIT);
     expect(doomed.requests[0]!.aborted).toBe(true);
   });
 });
@@ -218,7 +221,7 @@ describe("aborts and connections", () => {
       request.destroy();
       const aborted = await slow.waitForAbort("chat/completions");
       expect(aborted).toMatchObject({ method: "POST", status: 200, aborted: true });
-      await eventually(() => slow.openConnections() === 0);
+      await vi.waitFor(() => expect(slow.openConnections()).toBe(0), WAIT);
     } finally {
       await slow.close();
     }
@@ -233,7 +236,7 @@ describe("aborts and connections", () => {
         signal: controller.signal,
       });
       pending.catch(() => {});
-      await eventually(() => local.requests.length === i + 1);
+      await vi.waitFor(() => expect(local.requests).toHaveLength(i + 1), WAIT);
       controller.abort();
     }
     const [first, second] = await Promise.all(waits);

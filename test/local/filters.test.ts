@@ -3,10 +3,17 @@ import type { CorpusChunk, CorpusDocument } from "../../src/local/corpus.ts";
 import { compileFilter, FilterError } from "../../src/local/filters.ts";
 
 function chunk(key: string, metadata: CorpusDocument["metadata"], timestamp = 1000): CorpusChunk {
-  const document: CorpusDocument = { key, body: "", sizeBytes: 0, timestamp, metadata, chunks: [] };
+  const document: CorpusDocument = {
+    key,
+    body: "",
+    bodyOffsetBytes: 0,
+    sizeBytes: 0,
+    timestamp,
+    metadata,
+    chunks: [],
+  };
   return {
     id: key,
-    namespace: "ns",
     instanceId: "i",
     document,
     index: 0,

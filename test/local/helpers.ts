@@ -1,12 +1,13 @@
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { expect, vi } from "vitest";
 import {
   type LocalAiSearch,
   type LocalAiSearchOptions,
   startLocalAiSearch,
 } from "../../src/local/server.ts";
-import type { Chunk, Envelope } from "../../src/upstream/types.ts";
+import type { Chunk, Envelope, Item, ItemStatus } from "../../src/upstream/types.ts";
 
 export const ACCOUNT = "test-account";
 export const AUTH = { authorization: "Bearer test-token" };
@@ -128,14 +129,69 @@ export async function readUntil(
   return text;
 }
 
-/** Polls `condition` until it holds (each check on a fresh macrotask); fails after `attempts`. */
-export async function eventually(condition: () => boolean, attempts = 500): Promise<void> {
-  for (let i = 0; i < attempts; i++) {
-    if (condition()) return;
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-  throw new Error("condition never held");
+/** A fresh, empty data directory for a test that writes. */
+export function tempDataDir(): Promise<string> {
+  return mkdtemp(path.join(tmpdir(), "local-ai-search-test-data-"));
 }
+
+export interface UploadOptions {
+  metadata?: string;
+  waitForCompletion?: boolean;
+  /** Sent as the file's content type; the key's extension decides what is indexed. */
+  type?: string;
+}
+
+/** Uploads `content` as `filename` with a real multipart body (undici's FormData). */
+export function upload(
+  baseUrl: string,
+  instancePath: string,
+  filename: string,
+  content: string | Uint8Array<ArrayBuffer>,
+  options: UploadOptions = {},
+): Promise<Response> {
+  const form = new FormData();
+  form.append("file", new Blob([content], { type: options.type ?? "text/markdown" }), filename);
+  if (options.metadata !== undefined) form.append("metadata", options.metadata);
+  if (options.waitForCompletion !== undefined) {
+    form.append("wait_for_completion", String(options.waitForCompletion));
+  }
+  return fetch(`${baseUrl}${apiPath(`${instancePath}/items`)}`, {
+    method: "POST",
+    headers: AUTH,
+    body: form,
+  });
+}
+
+/** Uploads and returns the accepted item, failing the test on anything but 200. */
+export async function uploadItem(
+  baseUrl: string,
+  instancePath: string,
+  filename: string,
+  content: string,
+  options: UploadOptions = {},
+): Promise<Item> {
+  const response = await upload(baseUrl, instancePath, filename, content, options);
+  const body = (await response.json()) as Envelope<Item>;
+  expect(response.status, JSON.stringify(body.errors)).toBe(200);
+  return body.result;
+}
+
+/** Polls the item until it has `status`; returns it. */
+export async function waitForItem(
+  baseUrl: string,
+  instancePath: string,
+  id: string,
+  status: ItemStatus,
+): Promise<Item> {
+  return vi.waitFor(async () => {
+    const item = await result<Item>(baseUrl, `${instancePath}/items/${id}`);
+    expect(item.status).toBe(status);
+    return item;
+  }, WAIT);
+}
+
+/** `vi.waitFor` options for conditions a loaded machine may take a while to reach. */
+export const WAIT = { timeout: 5_000, interval: 10 };
 
 /** A tiny corpus whose scores and matches are easy to reason about. */
 export const SMALL_CORPUS: Record<string, string> = {

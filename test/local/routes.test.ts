@@ -182,7 +182,7 @@ describe("routing and errors", () => {
   it("404s unknown routes with an error envelope", async () => {
     for (const path of [
       "/nothing",
-      "/namespaces/default/instances/alpha/items",
+      "/namespaces/default/instances/alpha/nothing",
       "/namespaces/default/extra/stuff",
     ]) {
       const { status, body } = await callJson<Envelope<null>>(local.baseUrl, path);
@@ -197,10 +197,10 @@ describe("routing and errors", () => {
   });
 
   it("answers 405 with Allow for methods a route does not take", async () => {
-    const del = await call(local.baseUrl, "/namespaces/default", { method: "DELETE" });
-    expect(del.status).toBe(405);
-    expect(del.headers.get("allow")).toBe("GET, HEAD");
-    expect(((await del.json()) as Envelope<null>).errors[0]!.message).toMatch(/read-only/);
+    const patch = await call(local.baseUrl, "/namespaces/default", { method: "PATCH" });
+    expect(patch.status).toBe(405);
+    expect(patch.headers.get("allow")).toBe("GET, HEAD, PUT, DELETE");
+    expect(((await patch.json()) as Envelope<null>).errors[0]!.message).toMatch(/not allowed/);
     const get = await call(local.baseUrl, "/namespaces/default/search");
     expect(get.status).toBe(405);
     expect(get.headers.get("allow")).toBe("POST");
