@@ -32,6 +32,7 @@ const environment = z.object({
   HOST: z.string().min(1).default("127.0.0.1"),
   PORT: port.default(4000),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  LOG_BUFFER_BYTES: positive.default(4_194_304),
   CLOUDFLARE_API_BASE_URL: z
     .url({ protocol: /^https?$/ })
     // The token travels with every call; plain HTTP is only for an upstream on this machine.
@@ -158,6 +159,8 @@ export interface GatewayConfig {
   host: string;
   port: number;
   logLevel: Environment["LOG_LEVEL"];
+  /** Log output held in memory while stdout is not being read; past it, lines are dropped. */
+  logBufferBytes: number;
   graphiql: boolean;
   upstream: UpstreamConfig;
   security: SecurityConfig;
@@ -245,6 +248,7 @@ export function loadConfig(
     host: e.HOST,
     port: e.PORT,
     logLevel: e.LOG_LEVEL,
+    logBufferBytes: e.LOG_BUFFER_BYTES,
     graphiql: e.GRAPHIQL ?? !production,
     upstream: upstreamFrom(e),
     security: {
