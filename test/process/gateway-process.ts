@@ -94,6 +94,8 @@ export function spawnGateway(
     env?: Record<string, string>;
     /** Run the command through `script`, so its stdin and stdout are a terminal. */
     terminal?: boolean;
+    /** @default the repository root */
+    cwd?: string;
   } = {},
 ): GatewayProcess {
   const [command, ...baseArgs] = ENTRIES[options.entry ?? "dist"];
@@ -103,7 +105,7 @@ export function spawnGateway(
     argv = ["script", "-qefc", `exec ${argv.join(" ")}`, "/dev/null"];
   }
   const child = spawn(argv[0]!, argv.slice(1), {
-    cwd: ROOT,
+    cwd: options.cwd ?? ROOT,
     env: { ...cleanEnvironment(), PORT: "0", ...options.env },
     stdio: ["pipe", "pipe", "pipe"],
     detached: true,
