@@ -40,27 +40,20 @@ const operations = (gateway: GatewayProcess) =>
   gateway.logs().filter((line) => line.msg === "graphql operation").length;
 
 describe("logging", () => {
-  it("exits within SHUTDOWN_TIMEOUT_MS when the reader of stdout is gone before the signal", async () => {
-    const gateway = spawnGateway({ env: settings });
-    await gateway.listening();
-    // The reader goes away, and nothing is written to the broken pipe before the signal.
-    gateway.child.stdout!.destroy();
-    await once(gateway.child.stdout!, "close");
-    gateway.signal("SIGTERM");
-    expect(await gateway.exited(SHUTDOWN_TIMEOUT_MS + 1000)).toEqual({ code: 0, signal: null });
-    expect(gateway.stderr).toEqual([]);
-  });
-
-  it("keeps serving with a dead stdout", async () => {
-    const gateway = spawnGateway({ env: settings });
-    const graphqlUrl = await gateway.listening();
-    gateway.child.stdout!.destroy();
-    await once(gateway.child.stdout!, "close");
-    expect(await query(graphqlUrl, 50)).toBe(50);
-    gateway.signal("SIGTERM");
-    expect(await gateway.exited(SHUTDOWN_TIMEOUT_MS + 1000)).toEqual({ code: 0, signal: null });
-    expect(gateway.stderr).toEqual([]);
-  });
+  // With nothing written to the broken pipe before the signal, pino's default destination hung.
+  it.each([0, 50])(
+    "with the reader of stdout gone, serves %i requests and exits within SHUTDOWN_TIMEOUT_MS",
+    async (requests) => {
+      const gateway = spawnGateway({ env: settings });
+      const graphqlUrl = await gateway.listening();
+      gateway.child.stdout!.destroy();
+      await once(gateway.child.stdout!, "close");
+      expect(await query(graphqlUrl, requests)).toBe(requests);
+      gateway.signal("SIGTERM");
+      expect(await gateway.exited(SHUTDOWN_TIMEOUT_MS + 1000)).toEqual({ code: 0, signal: null });
+      expect(gateway.stderr).toEqual([]);
+    },
+  );
 
   it("stalls neither requests nor the exit while stdout is not read", async () => {
     const gateway = spawnGateway({ env: settings });
