@@ -1,4 +1,3 @@
-import { once } from "node:events";
 import type { Writable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import { type DestinationStream, type Logger, pino } from "pino";
@@ -57,6 +56,9 @@ export class StdoutSink implements DestinationStream {
   readonly #maxBufferedBytes: number;
   #broken = false;
   #dropped = 0;
+  /** Lines handed to the stream and not yet written out, and who waits for that to be none. */
+  #unwritten = 0;
+  readonly #waiters = new Set<() => void>();
   /** Called once stdout drains after lines were dropped, with how many. */
   onRecovered?: (dropped: number) => void;
 
@@ -74,7 +76,7 @@ export class StdoutSink implements DestinationStream {
   }
 
   write(line: string): void {
-    if (this.#broken || this.#stream.destroyed) return;
+    if (this.#broken || !this.#stream.writable) return;
     if (this.#stream.writableLength > this.#maxBufferedBytes) {
       if (this.#dropped++ === 0) {
         this.#stream.once("drain", () => {
@@ -85,18 +87,31 @@ export class StdoutSink implements DestinationStream {
       }
       return;
     }
-    this.#stream.write(line);
+    this.#unwritten++;
+    // Called once the line is out, or has failed: either way there is nothing left to wait for.
+    this.#stream.write(line, () => {
+      if (--this.#unwritten === 0) for (const wake of this.#waiters) wake();
+    });
   }
 
-  /** Resolves once every line written has left the process, or after `timeoutMs` at most. */
-  async flush(timeoutMs: number): Promise<void> {
-    if (this.#broken || this.#stream.destroyed || this.#stream.writableLength === 0) return;
+  /**
+   * Resolves once every line written has left the process, or after `timeoutMs` at most. (Not
+   * named `flush`: pino would call that with its own callback contract.)
+   */
+  async drain(timeoutMs: number): Promise<void> {
+    if (this.#unwritten === 0) return;
+    let wake!: () => void;
+    const written = new Promise<void>((resolve) => {
+      wake = resolve;
+    });
+    this.#waiters.add(wake);
     const timer = new AbortController();
-    await Promise.race([
-      once(this.#stream, "drain", { signal: timer.signal }),
-      sleep(timeoutMs, undefined, { signal: timer.signal }),
-    ]).catch(() => undefined);
-    timer.abort();
+    try {
+      await Promise.race([written, sleep(timeoutMs, undefined, { signal: timer.signal })]);
+    } finally {
+      timer.abort();
+      this.#waiters.delete(wake);
+    }
   }
 }
 

@@ -84,7 +84,7 @@ async function main() {
       // A signal during start-up stops what started, once it has.
       await starting.catch(() => undefined);
       await app.stop();
-      await stdout.flush(LOG_FLUSH_MS);
+      await stdout.drain(LOG_FLUSH_MS);
     },
     notify(notice, { signal, error }) {
       if (notice === "stopping") {
@@ -109,7 +109,7 @@ async function main() {
     running = await starting;
   } catch (error) {
     logger.fatal({ err: error }, "start-up failed");
-    await stdout.flush(LOG_FLUSH_MS);
+    await stdout.drain(LOG_FLUSH_MS);
     fail(`Start-up failed: ${startupProblem(error, config)}`);
   }
   if (!stopping) announce(running, config, logger);
