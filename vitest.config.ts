@@ -11,10 +11,25 @@ export default defineConfig({
     alias: [{ find: /^graphql$/, replacement: require.resolve("graphql") }],
   },
   test: {
-    include: ["test/**/*.test.ts"],
     // Integration tests bind real sockets on 127.0.0.1; a generous timeout absorbs noisy shared machines.
     testTimeout: 20_000,
     hookTimeout: 20_000,
     pool: "forks",
+    projects: [
+      {
+        extends: true,
+        test: { name: "in-process", include: ["test/**/*.test.ts"], exclude: ["test/process/**"] },
+      },
+      {
+        // The gateway as operators run it: `npm run build` once (only when one of these tests
+        // is selected), then real processes.
+        extends: true,
+        test: {
+          name: "process",
+          include: ["test/process/**/*.test.ts"],
+          globalSetup: ["test/process/build.ts"],
+        },
+      },
+    ],
   },
 });

@@ -1,3 +1,4 @@
+import { parseArgs } from "node:util";
 import { z } from "zod";
 import type { StreamLimits } from "./streams/relay.ts";
 
@@ -31,6 +32,7 @@ const environment = z.object({
   HOST: z.string().min(1).default("127.0.0.1"),
   PORT: port.default(4000),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  LOG_BUFFER_BYTES: positive.default(4_194_304),
   CLOUDFLARE_API_BASE_URL: z
     .url({ protocol: /^https?$/ })
     // The token travels with every call; plain HTTP is only for an upstream on this machine.
@@ -157,6 +159,8 @@ export interface GatewayConfig {
   host: string;
   port: number;
   logLevel: Environment["LOG_LEVEL"];
+  /** Log output held in memory while stdout is not being read; past it, lines are dropped. */
+  logBufferBytes: number;
   graphiql: boolean;
   upstream: UpstreamConfig;
   security: SecurityConfig;
@@ -176,22 +180,50 @@ export class ConfigError extends Error {
   override name = "ConfigError";
 }
 
-/** `--port=4001` → `PORT=4001`, so every setting has one name and one validation rule. */
-export function flagsToEnvironment(argv: readonly string[]): Record<string, string> {
+/**
+ * `--port=4001` → `PORT=4001`, so every setting has one name and one validation rule; a bare
+ * `--graphiql` means `true`. With `names`, a flag naming none of them stops start-up, so a typo
+ * such as `--prot=4001` cannot quietly leave the default in place.
+ */
+export function flagsToEnvironment(
+  argv: readonly string[],
+  names?: readonly string[],
+): Record<string, string> {
+  const known = names && new Set(names);
+  // Not strict: unknown names and stray values are reported below, in this project's words.
+  const { tokens } = parseArgs({
+    args: [...argv],
+    strict: false,
+    allowPositionals: true,
+    tokens: true,
+  });
   const out: Record<string, string> = {};
-  for (const arg of argv) {
-    const match = /^--([a-z][a-z0-9-]*)(?:=(.*))?$/.exec(arg);
-    if (!match) throw new ConfigError(`unknown argument "${arg}" (flags look like --port=4001)`);
-    out[match[1]!.replaceAll("-", "_").toUpperCase()] = match[2] ?? "true";
+  for (const token of tokens) {
+    if (token.kind === "option-terminator") continue;
+    if (token.kind === "positional") {
+      throw new ConfigError(
+        `unexpected argument "${token.value}" (a flag takes its value after "=", as in --port=4001)`,
+      );
+    }
+    const name = token.name.replaceAll("-", "_").toUpperCase();
+    if (!/^--[a-z][a-z0-9-]*$/.test(token.rawName) || (known && !known.has(name))) {
+      throw new ConfigError(
+        `unknown flag ${token.rawName} (each variable is a flag: PORT is --port=4001)`,
+      );
+    }
+    out[name] = token.value ?? "true";
   }
   return out;
 }
+
+/** Every setting's name, each also a `--flag`. */
+export const SETTING_NAMES: readonly string[] = Object.keys(environment.shape);
 
 export function loadConfig(
   env: Record<string, string | undefined> = process.env,
   argv: readonly string[] = [],
 ): GatewayConfig {
-  const merged = { ...env, ...flagsToEnvironment(argv) };
+  const merged = { ...env, ...flagsToEnvironment(argv, SETTING_NAMES) };
   // Empty strings come from `FOO= npm start`; treat them as unset rather than as invalid values.
   const input = Object.fromEntries(Object.entries(merged).filter(([, v]) => v !== ""));
   const parsed = environment.safeParse(input);
@@ -216,6 +248,7 @@ export function loadConfig(
     host: e.HOST,
     port: e.PORT,
     logLevel: e.LOG_LEVEL,
+    logBufferBytes: e.LOG_BUFFER_BYTES,
     graphiql: e.GRAPHIQL ?? !production,
     upstream: upstreamFrom(e),
     security: {

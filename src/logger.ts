@@ -1,3 +1,5 @@
+import type { Writable } from "node:stream";
+import { setTimeout as sleep } from "node:timers/promises";
 import { type DestinationStream, type Logger, pino } from "pino";
 import type { GatewayConfig } from "./config.ts";
 
@@ -36,10 +38,87 @@ export function redactPaths(keys: readonly string[]): string[] {
   });
 }
 
+/**
+ * The gateway's stdout, written so that logging never blocks the process.
+ *
+ * pino's default destination (sonic-boom 4) is unsafe on a pipe: its exit hook flushes with
+ * `flushSync`, which retries a failed write every 100 ms, blocking the main thread, until it
+ * succeeds. On a pipe whose reader is gone every write fails with EPIPE, and on a pipe nobody
+ * reads every write fails with EAGAIN, so `process.exit()` never returns: no signal handler and
+ * no timer can run again. Node's own `process.stdout` never blocks on a pipe (libuv queues what
+ * the pipe cannot take yet), reports a dead reader as an `error` event, and writes files and
+ * terminals synchronously, as pino would. What it lacks is a bound on that queue: past
+ * `maxBufferedBytes`, lines are dropped and counted, and once stdout drains a warning says how
+ * many were lost.
+ */
+export class StdoutSink implements DestinationStream {
+  readonly #stream: Writable;
+  readonly #maxBufferedBytes: number;
+  #broken = false;
+  #dropped = 0;
+  /** Lines handed to the stream and not yet written out, and who waits for that to be none. */
+  #unwritten = 0;
+  readonly #waiters = new Set<() => void>();
+  /** Called once stdout drains after lines were dropped, with how many. */
+  onRecovered?: (dropped: number) => void;
+
+  constructor(stream: Writable = process.stdout, options: { maxBufferedBytes?: number } = {}) {
+    this.#stream = stream;
+    // Never below the stream's own high-water mark, so that dropping always ends with a `drain`.
+    this.#maxBufferedBytes = Math.max(
+      options.maxBufferedBytes ?? 4_194_304,
+      stream.writableHighWaterMark,
+    );
+    // EPIPE and the like: nobody will read these lines again, so none are written from now on.
+    stream.on("error", () => {
+      this.#broken = true;
+    });
+  }
+
+  write(line: string): void {
+    if (this.#broken || !this.#stream.writable) return;
+    if (this.#stream.writableLength > this.#maxBufferedBytes) {
+      if (this.#dropped++ === 0) {
+        this.#stream.once("drain", () => {
+          const dropped = this.#dropped;
+          this.#dropped = 0;
+          this.onRecovered?.(dropped);
+        });
+      }
+      return;
+    }
+    this.#unwritten++;
+    // Called once the line is out, or has failed: either way there is nothing left to wait for.
+    this.#stream.write(line, () => {
+      if (--this.#unwritten === 0) for (const wake of this.#waiters) wake();
+    });
+  }
+
+  /**
+   * Resolves once every line written has left the process, or after `timeoutMs` at most. (Not
+   * named `flush`: pino would call that with its own callback contract.)
+   */
+  async drain(timeoutMs: number): Promise<void> {
+    if (this.#unwritten === 0) return;
+    let wake!: () => void;
+    const written = new Promise<void>((resolve) => {
+      wake = resolve;
+    });
+    this.#waiters.add(wake);
+    const timer = new AbortController();
+    try {
+      await Promise.race([written, sleep(timeoutMs, undefined, { signal: timer.signal })]);
+    } finally {
+      timer.abort();
+      this.#waiters.delete(wake);
+    }
+  }
+}
+
 export interface LoggerOptions {
   /**
    * Where lines go; tests pass a stream to read them back.
-   * @default stdout
+   * @default a `StdoutSink` holding up to `LOG_BUFFER_BYTES`
    */
   destination?: DestinationStream;
   /**
@@ -54,12 +133,16 @@ export interface LoggerOptions {
  * are read by people as often as by log shippers.
  */
 export function createLogger(
-  config: Pick<GatewayConfig, "logLevel"> & { security?: { passThroughHeader?: string } },
+  config: Pick<GatewayConfig, "logLevel"> &
+    Partial<Pick<GatewayConfig, "logBufferBytes">> & { security?: { passThroughHeader?: string } },
   options: LoggerOptions = {},
 ): Logger {
   const extra = [...(options.extraSecretKeys ?? [])];
   if (config.security?.passThroughHeader) extra.push(config.security.passThroughHeader);
-  return pino(
+  const destination =
+    options.destination ??
+    new StdoutSink(process.stdout, { maxBufferedBytes: config.logBufferBytes });
+  const logger = pino(
     {
       level: config.logLevel,
       base: { service: "aisearch-graphql-gateway" },
@@ -67,6 +150,11 @@ export function createLogger(
       formatters: { level: (label) => ({ level: label }) },
       redact: { paths: redactPaths([...SECRET_KEYS, ...extra]), censor: "[redacted]" },
     },
-    options.destination,
+    destination,
   );
+  if (destination instanceof StdoutSink) {
+    destination.onRecovered = (dropped) =>
+      logger.warn({ droppedLines: dropped }, "logs: stdout was not being read, lines were dropped");
+  }
+  return logger;
 }

@@ -1,66 +1,47 @@
-import { ConfigError, loadConfig } from "./config.ts";
-import { createLogger } from "./logger.ts";
+import { ConfigError, type GatewayConfig, loadConfig } from "./config.ts";
+import { createLogger, type Logger, StdoutSink } from "./logger.ts";
+import type { RunningGateway } from "./server/app.ts";
 // Type-only imports aside, graphiql.ts loads nothing, so graphql is not imported before NODE_ENV is set.
 import { EXAMPLE_MUTATION } from "./server/graphiql.ts";
+import { stopOnSignals } from "./shutdown-signals.ts";
 
-async function main() {
-  let config: ReturnType<typeof loadConfig>;
+/** How long the last log lines get to leave a slow stdout before the process exits. */
+const LOG_FLUSH_MS = 500;
+
+/** A start-up mistake is the operator's to fix: one line on stderr, not a stack trace to read. */
+function fail(message: string): never {
+  process.stderr.write(`${message}\n`);
+  process.exit(1);
+}
+
+function readConfig(): GatewayConfig {
   try {
-    config = loadConfig(process.env, process.argv.slice(2));
+    return loadConfig(process.env, process.argv.slice(2));
   } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`Configuration error: ${error.message}\n`);
-      process.exit(1);
-    }
+    if (error instanceof ConfigError) fail(`Configuration error: ${error.message}`);
     throw error;
   }
-  // graphql-js picks its costly development-only checks at import time, from NODE_ENV; the
-  // server modules are imported only once NODE_ENV agrees with the validated configuration.
-  process.env.NODE_ENV = config.env;
-  const { buildApp } = await import("./server/app.ts");
-  const logger = createLogger(config);
-  const app = buildApp(config, { logger });
-  const starting = app.start();
+}
 
-  let stopping = false;
-  const shutdown = (signal: NodeJS.Signals) => {
-    if (stopping) {
-      // A second signal is the operator declining to wait for the drain.
-      logger.warn({ signal }, "shutdown: second signal, exiting now");
-      process.exit(1);
-    }
-    stopping = true;
-    logger.info({ signal, timeoutMs: config.shutdownTimeoutMs }, "shutdown: signal received");
-    // Backstop for a close that hangs past its own deadline; unref'd, so a clean exit never waits.
-    setTimeout(() => {
-      logger.error("shutdown: still not done after the deadline, exiting");
-      process.exit(1);
-    }, config.shutdownTimeoutMs + 5_000).unref();
-    // A signal during start-up stops what started, once it has.
-    starting
-      .catch(() => undefined)
-      .then(() => app.stop())
-      .then(
-        () => process.exit(0),
-        (error: unknown) => {
-          logger.error({ err: error }, "shutdown: failed");
-          process.exit(1);
-        },
-      );
-  };
-  process.on("SIGINT", shutdown);
-  process.on("SIGTERM", shutdown);
+/** The usual reasons a server cannot listen, said in terms of the settings that fix them. */
+function startupProblem(error: unknown, config: GatewayConfig): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  const address = `${config.host}:${config.port}`;
+  if (code === "EADDRINUSE") return `${address} is already in use (choose another PORT)`;
+  if (code === "EACCES") return `not allowed to listen on ${address} (choose another PORT)`;
+  if (code === "EADDRNOTAVAIL") return `${config.host} is not an address of this machine (HOST)`;
+  return error instanceof Error ? error.message : String(error);
+}
 
-  let running: Awaited<typeof starting>;
-  try {
-    running = await starting;
-  } catch (error) {
-    // A port in use or an unreachable corpus is an operator's fix, not a stack trace to read.
-    process.stderr.write(`Start-up failed: ${(error as Error).message}\n`);
-    logger.debug({ err: error }, "start-up failed");
-    process.exit(1);
+/** A friendly banner for a person at a terminal; one JSON line for anything reading a pipe. */
+function announce(running: RunningGateway, config: GatewayConfig, logger: Logger): void {
+  if (!process.stdout.isTTY) {
+    logger.info(
+      { graphqlUrl: running.graphqlUrl, upstream: running.upstream, graphiql: config.graphiql },
+      "gateway listening",
+    );
+    return;
   }
-  if (stopping) return;
   const upstream =
     running.upstream.kind === "local"
       ? `embedded local AI Search at ${running.upstream.baseUrl} (no Cloudflare credentials set)`
@@ -75,6 +56,63 @@ async function main() {
       "",
     ].join("\n"),
   );
+}
+
+async function main() {
+  const config = readConfig();
+  // graphql-js picks its costly development-only checks at import time, from NODE_ENV; the
+  // server modules are imported only once NODE_ENV agrees with the validated configuration.
+  process.env.NODE_ENV = config.env;
+  const { buildApp } = await import("./server/app.ts");
+  const stdout = new StdoutSink(process.stdout, { maxBufferedBytes: config.logBufferBytes });
+  const logger = createLogger(config, { destination: stdout });
+  // Whatever escapes still ends the process as Node would, but as a JSON line, not a bare stack.
+  for (const event of ["uncaughtException", "unhandledRejection"] as const) {
+    process.on(event, (error: unknown) => {
+      logger.fatal({ err: error }, event);
+      process.exit(1);
+    });
+  }
+  const app = buildApp(config, { logger });
+  const starting = app.start();
+
+  let stopping = false;
+  stopOnSignals({
+    backstopMs: config.shutdownTimeoutMs + 5_000,
+    async stop() {
+      stopping = true;
+      // A signal during start-up stops what started, once it has.
+      await starting.catch(() => undefined);
+      await app.stop();
+      await stdout.drain(LOG_FLUSH_MS);
+    },
+    notify(notice, { signal, error }) {
+      if (notice === "stopping") {
+        logger.info({ signal, timeoutMs: config.shutdownTimeoutMs }, "shutdown: signal received");
+      } else if (notice === "repeat-ignored") {
+        logger.info(
+          { signal },
+          "shutdown: signal repeated by npm, still draining (again to exit now)",
+        );
+      } else if (notice === "forced") {
+        logger.warn({ signal }, "shutdown: second signal, exiting now");
+      } else if (notice === "overdue") {
+        logger.error({ signal }, "shutdown: still not done after the deadline, exiting");
+      } else {
+        logger.error({ signal, err: error }, "shutdown: failed");
+      }
+    },
+  });
+
+  let running: RunningGateway;
+  try {
+    running = await starting;
+  } catch (error) {
+    logger.fatal({ err: error }, "start-up failed");
+    await stdout.drain(LOG_FLUSH_MS);
+    fail(`Start-up failed: ${startupProblem(error, config)}`);
+  }
+  if (!stopping) announce(running, config, logger);
 }
 
 await main();

@@ -1,8 +1,10 @@
 /**
- * `npm run local`: the local AI Search as a standalone server, configured from LOCAL_* env
- * variables (see env.ts). Mistakes end the process with one readable line, not a stack.
+ * `npm run local` (built: `node dist/local/main.js`): the local AI Search as a standalone server,
+ * configured from LOCAL_* env variables (see env.ts). Mistakes end the process with one readable
+ * line, not a stack; signals stop it as they stop the gateway (see shutdown-signals.ts).
  */
 
+import { stopOnSignals } from "../shutdown-signals.ts";
 import { EnvError, parseLocalEnv } from "./env.ts";
 import { defaultCorpusDir, startLocalAiSearch } from "./server.ts";
 
@@ -54,16 +56,18 @@ async function main(): Promise<void> {
       `-d '{"messages":[{"role":"user","content":"How does fusion work?"}],"ai_search_options":{"instance_ids":["ai-search-concepts"]}}'`,
   );
 
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    console.log(`\n${signal} received, closing the local AI Search`);
-    await local.close();
-    process.exit(0);
-  };
-  process.on("SIGINT", () => void stop("SIGINT"));
-  process.on("SIGTERM", () => void stop("SIGTERM"));
+  stopOnSignals({
+    // Closing takes milliseconds; this is only for a close that hangs.
+    backstopMs: 10_000,
+    stop: () => local.close(),
+    notify(notice, { signal, error }) {
+      if (notice === "stopping") console.log(`\n${signal} received, closing the local AI Search`);
+      else if (notice === "repeat-ignored") console.log(`${signal} repeated by npm, still closing`);
+      else if (notice === "forced") console.error(`local-ai-search: ${signal} again, exiting now`);
+      else if (notice === "overdue") console.error("local-ai-search: could not close in time");
+      else console.error(`local-ai-search: could not close: ${(error as Error).message}`);
+    },
+  });
 }
 
 main().catch((error: unknown) => fail(error instanceof Error ? error.message : String(error)));
