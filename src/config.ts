@@ -49,6 +49,7 @@ const environment = z.object({
   CLOUDFLARE_API_KEY: secret.optional(),
   LOCAL_CORPUS_DIR: z.string().min(1).optional(),
   LOCAL_STREAM_DELAY_MS: z.coerce.number().int().min(0).max(10_000).default(15),
+  LOCAL_DATA_DIR: z.string().min(1).optional(),
   GRAPHIQL: flag.optional(),
   // Security (defaults depend on NODE_ENV; see `loadConfig`).
   AUTH_REQUIRED: flag.optional(),
@@ -117,7 +118,13 @@ export type UpstreamConfig =
       accountId: string;
       credentials: { kind: "token"; token: string } | { kind: "key"; email: string; key: string };
     }
-  | { kind: "local"; corpusDir?: string; streamDelayMs: number };
+  | {
+      kind: "local";
+      corpusDir?: string;
+      streamDelayMs: number;
+      /** Where content written through the API is kept; unset: `defaultDataDir()`. */
+      dataDir?: string;
+    };
 
 export interface SecurityConfig {
   /** Callers must present an API key or a JWT. */
@@ -306,7 +313,12 @@ function upstreamFrom(e: Environment): UpstreamConfig {
   const hasToken = e.CLOUDFLARE_API_TOKEN !== undefined;
   const hasKey = e.CLOUDFLARE_API_EMAIL !== undefined || e.CLOUDFLARE_API_KEY !== undefined;
   if (!hasToken && !hasKey) {
-    return { kind: "local", corpusDir: e.LOCAL_CORPUS_DIR, streamDelayMs: e.LOCAL_STREAM_DELAY_MS };
+    return {
+      kind: "local",
+      corpusDir: e.LOCAL_CORPUS_DIR,
+      streamDelayMs: e.LOCAL_STREAM_DELAY_MS,
+      dataDir: e.LOCAL_DATA_DIR,
+    };
   }
   if (!e.CLOUDFLARE_ACCOUNT_ID) {
     throw new ConfigError("CLOUDFLARE_ACCOUNT_ID is required when Cloudflare credentials are set");

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import type { SpanProcessor } from "@opentelemetry/sdk-trace-base";
 import type { GatewayConfig } from "../config.ts";
-import { type LocalAiSearch, startLocalAiSearch } from "../local/server.ts";
+import { defaultDataDir, type LocalAiSearch, startLocalAiSearch } from "../local/server.ts";
 import { createLogger, type Logger } from "../logger.ts";
 import { createTracing } from "../tracing.ts";
 import { AiSearchClient } from "../upstream/client.ts";
@@ -79,6 +79,8 @@ async function connectUpstream(config: GatewayConfig, hooks: ClientHooks) {
   const local: LocalAiSearch = await startLocalAiSearch({
     corpusDir: upstream.corpusDir,
     streamDelayMs: upstream.streamDelayMs,
+    // The same directory as `npm run local`'s: what is written survives a restart.
+    dataDir: upstream.dataDir ?? defaultDataDir(),
     apiToken: token,
   });
   return {

@@ -4,7 +4,9 @@
  * tests wait on conditions with `vi.waitFor`, never on time.
  */
 import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
 import { connect } from "node:net";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { createInterface } from "node:readline";
 import { afterEach, expect, vi } from "vitest";
@@ -52,6 +54,7 @@ export interface GatewayProcess {
 }
 
 const running = new Set<ChildProcess>();
+const cacheDirs: string[] = [];
 
 // Each process leads its own process group, so this also ends whatever it started and left
 // behind (an orphaned gateway outlives `npm start`).
@@ -64,7 +67,18 @@ afterEach(() => {
     }
   }
   running.clear();
+  for (const dir of cacheDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
+
+/**
+ * A fresh `XDG_CACHE_HOME`, removed after the test: the local AI Search keeps its data under it
+ * by default, one process per directory, and tests run side by side.
+ */
+export function tempCacheDir(): string {
+  const dir = mkdtempSync(path.join(tmpdir(), "gateway-process-cache-"));
+  cacheDirs.push(dir);
+  return dir;
+}
 
 /** The test runner's environment without any gateway setting, so only `env` configures it. */
 function cleanEnvironment(): Record<string, string> {
@@ -90,7 +104,7 @@ export function spawnGateway(
   options: {
     entry?: Entry;
     args?: readonly string[];
-    /** Settings; `PORT` defaults to `0`. */
+    /** Settings; `PORT` defaults to `0`, `XDG_CACHE_HOME` to a fresh directory. */
     env?: Record<string, string>;
     /** Run the command through `script`, so its stdin and stdout are a terminal. */
     terminal?: boolean;
@@ -106,7 +120,7 @@ export function spawnGateway(
   }
   const child = spawn(argv[0]!, argv.slice(1), {
     cwd: options.cwd ?? ROOT,
-    env: { ...cleanEnvironment(), PORT: "0", ...options.env },
+    env: { ...cleanEnvironment(), XDG_CACHE_HOME: tempCacheDir(), PORT: "0", ...options.env },
     stdio: ["pipe", "pipe", "pipe"],
     detached: true,
   });

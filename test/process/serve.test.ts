@@ -1,4 +1,5 @@
 /** The production entries (`node dist/main.js`, `node dist/local/main.js`) serve and drain. */
+import path from "node:path";
 import { print } from "graphql";
 import { describe, expect, it } from "vitest";
 import {
@@ -9,7 +10,7 @@ import {
 } from "../../operations/generated/graphql.ts";
 import { closeAfterEach, openAcknowledged } from "../helpers/raw-ws.ts";
 import { type StreamResult, sseSubscribe } from "../helpers/streams.ts";
-import { spawnGateway } from "./gateway-process.ts";
+import { spawnGateway, tempCacheDir } from "./gateway-process.ts";
 
 const input: ChatCompletionInput = {
   instanceIds: ["gateway-docs", "ai-search-concepts"],
@@ -97,5 +98,39 @@ describe("node dist/local/main.js", () => {
     expect(response.status).toBe(200);
     local.signal("SIGTERM");
     expect(await local.exited()).toEqual({ code: 0, signal: null });
+  });
+});
+
+describe("the embedded local AI Search's data directory", () => {
+  // Nothing in the graph writes yet, so the standalone server (same data directory default)
+  // writes, and the gateway's embedded one must find it after the restart.
+  it.each([
+    ["the default under XDG_CACHE_HOME", () => ({ XDG_CACHE_HOME: tempCacheDir() })],
+    ["LOCAL_DATA_DIR", () => ({ LOCAL_DATA_DIR: path.join(tempCacheDir(), "data") })],
+  ])("keeps what was written across a restart: %s", async (_, where) => {
+    const env = where();
+    const local = spawnGateway({
+      entry: "dist-local",
+      env: { ...env, LOCAL_PORT: "0", LOCAL_API_TOKEN: "process-test" },
+    });
+    const [, url] = await local.waitForLine(/listening on (http:\/\/\S+)/);
+    const created = await fetch(`${url}/client/v4/accounts/any/ai-search/namespaces`, {
+      method: "POST",
+      headers: { authorization: "Bearer process-test", "content-type": "application/json" },
+      body: JSON.stringify({ name: "kept-across-restarts" }),
+    });
+    expect(created.status).toBe(200);
+    local.signal("SIGTERM");
+    expect(await local.exited()).toEqual({ code: 0, signal: null });
+
+    const gateway = spawnGateway({ env });
+    const { status, body } = await post(await gateway.listening(), {
+      query: "{ namespaces(first: 100) { edges { node { name } } } }",
+    });
+    expect(status).toBe(200);
+    const names = body.data.namespaces.edges.map(
+      (edge: { node: { name: string } }) => edge.node.name,
+    );
+    expect(names).toEqual(expect.arrayContaining(["default", "kept-across-restarts"]));
   });
 });
