@@ -1,0 +1,104 @@
+import { isStreaming, type Turn } from "../conversation.ts";
+import { segmentAnswer } from "../references.ts";
+import { Answer } from "./Answer.tsx";
+import { ChunkCard } from "./ChunkCard.tsx";
+
+/** One question and its answer, with the answer's state, its sources and any instance errors. */
+export function TurnView(props: { turn: Turn; onRetry: (turn: Turn) => void }) {
+  const { turn, onRetry } = props;
+  const streaming = isStreaming(turn);
+  const anchorOf = (index: number) => `turn-${turn.id}-source-${index + 1}`;
+  const cited = new Set(
+    segmentAnswer(turn.answer, turn.chunks).flatMap((segment) =>
+      segment.kind === "reference" ? segment.chunkIndexes : [],
+    ),
+  );
+  return (
+    <li class="turn" data-status={turn.status}>
+      <div class="question">
+        <h2 class="visually-hidden">Question</h2>
+        <p>{turn.question}</p>
+      </div>
+      <article class="reply" aria-label="Answer">
+        {turn.status === "retrieving" ? (
+          <p class="progress">
+            <span class="spinner" aria-hidden="true" />
+            Searching {turn.instanceIds.join(", ")}…
+          </p>
+        ) : null}
+        {/* Polite and busy while streaming: assistive technology reads the answer once it settles. */}
+        <div aria-live="polite" aria-busy={streaming}>
+          {turn.answer || turn.status === "writing" ? (
+            <Answer
+              text={turn.answer}
+              chunks={turn.chunks}
+              anchorOf={anchorOf}
+              streaming={streaming}
+            />
+          ) : null}
+        </div>
+        <TurnOutcome turn={turn} onRetry={onRetry} />
+        {turn.instanceErrors.length > 0 ? (
+          <ul class="instance-errors" aria-label="Instances that failed">
+            {turn.instanceErrors.map((error) => (
+              <li key={error.instanceId}>
+                <strong>{error.instanceId}</strong> could not be searched: {error.message}
+              </li>
+            ))}
+          </ul>
+        ) : null}
+        {turn.chunks ? (
+          <section class="sources" aria-label="Sources">
+            <h3>
+              {turn.chunks.length === 0
+                ? "No passages matched"
+                : `Sources · ${turn.chunks.length} passage${turn.chunks.length === 1 ? "" : "s"}`}
+            </h3>
+            <ol class="chunks">
+              {turn.chunks.map((chunk, index) => (
+                <ChunkCard
+                  key={chunk.id}
+                  chunk={chunk}
+                  number={index + 1}
+                  anchor={anchorOf(index)}
+                  cited={cited.has(index)}
+                />
+              ))}
+            </ol>
+          </section>
+        ) : null}
+      </article>
+    </li>
+  );
+}
+
+function TurnOutcome(props: { turn: Turn; onRetry: (turn: Turn) => void }) {
+  const { turn, onRetry } = props;
+  switch (turn.status) {
+    case "done":
+      return turn.model ? <p class="outcome muted">Answered by {turn.model}</p> : null;
+    case "stopped":
+      return <p class="outcome muted">Stopped. The rest of this answer was not written.</p>;
+    case "interrupted":
+    case "failed": {
+      const failure = turn.failure!;
+      return (
+        <div class="outcome alert" role="alert">
+          <p>
+            {turn.status === "interrupted"
+              ? `${failure.message} The answer was interrupted.`
+              : failure.message}{" "}
+            {turn.status === "failed" ? <code>{failure.code}</code> : null}
+          </p>
+          {failure.retryable ? (
+            <button type="button" class="secondary" onClick={() => onRetry(turn)}>
+              Ask again
+            </button>
+          ) : null}
+        </div>
+      );
+    }
+    default:
+      return null;
+  }
+}
