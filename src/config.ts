@@ -48,6 +48,7 @@ const environment = z.object({
   LOCAL_CORPUS_DIR: z.string().min(1).optional(),
   LOCAL_STREAM_DELAY_MS: z.coerce.number().int().min(0).max(10_000).default(15),
   GRAPHIQL: flag.optional(),
+  CHAT_PAGE: flag.optional(),
   // Security (defaults depend on NODE_ENV; see `loadConfig`).
   AUTH_REQUIRED: flag.optional(),
   AUTH_API_KEYS: list
@@ -158,6 +159,8 @@ export interface GatewayConfig {
   port: number;
   logLevel: Environment["LOG_LEVEL"];
   graphiql: boolean;
+  /** Serve the chat page (`web/dist`) at `/`. */
+  chatPage: boolean;
   upstream: UpstreamConfig;
   security: SecurityConfig;
   limits: LimitsConfig;
@@ -217,6 +220,7 @@ export function loadConfig(
     port: e.PORT,
     logLevel: e.LOG_LEVEL,
     graphiql: e.GRAPHIQL ?? !production,
+    chatPage: e.CHAT_PAGE ?? !production,
     upstream: upstreamFrom(e),
     security: {
       authRequired: e.AUTH_REQUIRED ?? production,

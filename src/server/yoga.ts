@@ -1,4 +1,3 @@
-import { renderGraphiQL } from "@graphql-yoga/render-graphiql";
 import { createYoga, type Plugin } from "graphql-yoga";
 import type { GatewayConfig } from "../config.ts";
 import { createContext } from "../context.ts";
@@ -9,6 +8,7 @@ import { anonymousClient, type ClientIdentity, createClientVerifier } from "./cl
 import { maskError } from "./errors.ts";
 import { graphiqlOptions } from "./graphiql.ts";
 import { contextHooks, type Observability, observabilityPlugins } from "./observability.ts";
+import { useStaticPages } from "./plugins/useStaticPages.ts";
 import { SubscriptionCounter } from "./subscription-caps.ts";
 import { clientOf, useClientAuth } from "./useClientAuth.ts";
 import { useCors } from "./useCors.ts";
@@ -68,6 +68,12 @@ export function createGatewayYoga(
     useRequestId(),
     ...observabilityPlugins(observability),
     health,
+    // Public pages (chat page at `/`, its assets, GraphiQL), answered before auth and rate
+    // limits like the probes: they hold no data, and the operations they send are checked.
+    useStaticPages({
+      chatPage: config.chatPage,
+      graphiql: config.graphiql ? graphiqlOptions : undefined,
+    }),
     ...(security.corsOrigins.length > 0 ? [useCors({ origins: security.corsOrigins })] : []),
     useClientAuth({ verifier }),
     ...(config.security.passThroughCredentials
@@ -97,10 +103,8 @@ export function createGatewayYoga(
   const yoga = createYoga({
     schema,
     graphqlEndpoint: "/graphql",
-    graphiql: config.graphiql ? graphiqlOptions : false,
-    // GraphiQL with its scripts inlined, instead of Yoga's page that loads them from a CDN: the
-    // gateway is meant to work offline, where a CDN-backed page would stay blank.
-    renderGraphiQL,
+    // Served by `useStaticPages`, compressed once and with an ETag, instead of rendered per request.
+    graphiql: false,
     landingPage: false,
     // `useCors` replaces Yoga's CORS handling, which reflects any origin by default.
     cors: false,
