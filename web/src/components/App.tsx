@@ -120,7 +120,7 @@ export function App() {
             setTurns([]);
           }}
         >
-          New conversation
+          New chat
         </button>
       </header>
 

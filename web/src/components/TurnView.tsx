@@ -1,3 +1,4 @@
+import { useState } from "preact/hooks";
 import { isStreaming, type Turn } from "../conversation.ts";
 import { segmentAnswer } from "../references.ts";
 import { Answer } from "./Answer.tsx";
@@ -47,28 +48,57 @@ export function TurnView(props: { turn: Turn; onRetry: (turn: Turn) => void }) {
             ))}
           </ul>
         ) : null}
-        {turn.chunks ? (
-          <section class="sources" aria-label="Sources">
-            <h3>
-              {turn.chunks.length === 0
-                ? "No passages matched"
-                : `Sources · ${turn.chunks.length} passage${turn.chunks.length === 1 ? "" : "s"}`}
-            </h3>
-            <ol class="chunks">
-              {turn.chunks.map((chunk, index) => (
-                <ChunkCard
-                  key={chunk.id}
-                  chunk={chunk}
-                  number={index + 1}
-                  anchor={anchorOf(index)}
-                  cited={cited.has(index)}
-                />
-              ))}
-            </ol>
-          </section>
-        ) : null}
+        {turn.chunks ? <Sources chunks={turn.chunks} cited={cited} anchorOf={anchorOf} /> : null}
       </article>
     </li>
+  );
+}
+
+/** Cards shown before "Show all": the best few, plus every one the answer cites. */
+const FIRST_SOURCES = 3;
+
+function Sources(props: {
+  chunks: NonNullable<Turn["chunks"]>;
+  cited: ReadonlySet<number>;
+  anchorOf: (index: number) => string;
+}) {
+  const { chunks, cited, anchorOf } = props;
+  const [expanded, setExpanded] = useState(false);
+  const shown = chunks
+    .map((chunk, index) => ({ chunk, index }))
+    .filter(({ index }) => expanded || index < FIRST_SOURCES || cited.has(index));
+  const hidden = chunks.length - shown.length;
+  return (
+    <section class="sources" aria-label="Sources">
+      <h3>
+        {chunks.length === 0
+          ? "No passages matched"
+          : `Sources · ${chunks.length} passage${chunks.length === 1 ? "" : "s"}`}
+      </h3>
+      <ol class="chunks">
+        {shown.map(({ chunk, index }) => (
+          <ChunkCard
+            key={chunk.id}
+            chunk={chunk}
+            number={index + 1}
+            anchor={anchorOf(index)}
+            cited={cited.has(index)}
+          />
+        ))}
+      </ol>
+      {hidden > 0 || expanded ? (
+        <button
+          type="button"
+          class="link"
+          aria-expanded={expanded}
+          onClick={() => setExpanded(!expanded)}
+        >
+          {expanded
+            ? "Show fewer passages"
+            : `Show ${hidden} more passage${hidden === 1 ? "" : "s"}`}
+        </button>
+      ) : null}
+    </section>
   );
 }
 
