@@ -8,6 +8,7 @@
  *   npm run build:web -- --check  exits 1 if web/dist differs from a fresh build
  */
 
+import { createHash } from "node:crypto";
 import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -34,7 +35,9 @@ export async function buildChatPage(): Promise<Map<string, Uint8Array>> {
     // urql keeps development warnings behind this.
     define: { "process.env.NODE_ENV": '"production"' },
     outdir: "dist/assets",
-    entryNames: "[name]-[hash]",
+    // esbuild's [hash] of an entry also covers the input paths, which differ between checkouts
+    // (a symlinked node_modules, say); entries are named by a hash of their bytes below.
+    entryNames: "[name]",
     assetNames: "[name]-[hash]",
     publicPath: "/assets",
     legalComments: "none",
@@ -45,7 +48,12 @@ export async function buildChatPage(): Promise<Map<string, Uint8Array>> {
   });
   const files = new Map<string, Uint8Array>();
   for (const file of result.outputFiles) {
-    files.set(path.relative(DIST_DIR, file.path).split(path.sep).join("/"), file.contents);
+    let name = path.relative(DIST_DIR, file.path).split(path.sep).join("/");
+    if (/^assets\/app\.\w+$/.test(name)) {
+      const hash = createHash("sha256").update(file.contents).digest("hex").slice(0, 10);
+      name = name.replace(/\.(\w+)$/, `-${hash}.$1`);
+    }
+    files.set(name, file.contents);
   }
   const url = (extension: string) => {
     const name = [...files.keys()].find(
