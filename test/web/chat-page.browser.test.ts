@@ -264,6 +264,38 @@ describe.skipIf(!available)("the chat page in Chromium", () => {
     }
   }, 90_000);
 
+  it("asks for an API key when the gateway requires one, and uses it", async () => {
+    const key = "chat-page-test-key-0123456789";
+    const guarded = buildApp(
+      loadConfig({
+        NODE_ENV: "test",
+        PORT: "0",
+        CLOUDFLARE_API_BASE_URL: local.baseUrl,
+        CLOUDFLARE_ACCOUNT_ID: "test-account",
+        CLOUDFLARE_API_TOKEN: TEST_TOKEN,
+        LOG_LEVEL: "silent",
+        CHAT_PAGE: "true",
+        AUTH_REQUIRED: "true",
+        AUTH_API_KEYS: key,
+      }),
+    );
+    const { url } = await guarded.start();
+    try {
+      const page = await browser.context.newPage();
+      await page.goto(`${url}/`);
+      const alert = page.getByRole("alert");
+      await expect.poll(() => alert.textContent()).toMatch(/needs a valid API key/);
+      await page.getByLabel("API key for this gateway").fill(key);
+      await page.getByRole("button", { name: "Connect" }).click();
+      await page.getByRole("checkbox", { name: "gateway-docs" }).waitFor();
+      await ask(page, "What is a namespace?");
+      await finished(page, 0);
+      await page.close();
+    } finally {
+      await guarded.stop();
+    }
+  }, 60_000);
+
   it("fits a phone's width", async () => {
     const { page } = await openPage(gateway.url);
     await page.setViewportSize({ width: 390, height: 844 });
