@@ -59,7 +59,7 @@ export function useStaticPages(options: StaticPagesOptions): Plugin {
   const graphiqlPage = graphiql
     ? // GraphiQL with its scripts inlined, instead of Yoga's page that loads them from a CDN: the
       // gateway is meant to work offline, where a CDN-backed page would stay blank.
-      once(() => precompress(renderGraphiQL(graphiql), HTML))
+      onFirstUse(() => precompress(renderGraphiQL(graphiql), HTML))
     : undefined;
 
   return {
@@ -122,10 +122,10 @@ function readChatPage(dir = DEFAULT_CHAT_PAGE_DIR) {
     const content = readFileSync(path.join(assetsDir, name));
     assets.set(
       name,
-      once(() => precompress(content, type)),
+      onFirstUse(() => precompress(content, type)),
     );
   }
-  return { html: once(() => precompress(html, HTML)), assets };
+  return { html: onFirstUse(() => precompress(html, HTML)), assets };
 }
 
 const PLAIN_HOST = /^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
@@ -172,7 +172,7 @@ function readOnly(request: Request): Response | undefined {
 }
 
 /** `make`, run on the first call only; a failure is not kept, so the next call tries again. */
-function once<T>(make: () => Promise<T>): () => Promise<T> {
+function onFirstUse<T>(make: () => Promise<T>): () => Promise<T> {
   let pending: Promise<T> | undefined;
   return () => {
     pending ??= make().catch((error: unknown) => {
