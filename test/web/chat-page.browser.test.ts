@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config.ts";
 import { type LocalAiSearch, startLocalAiSearch } from "../../src/local/server.ts";
 import { type App, buildApp, type RunningGateway } from "../../src/server/app.ts";
-import { TEST_TOKEN } from "../helpers/gateway.ts";
+import { startGateway, TEST_TOKEN } from "../helpers/gateway.ts";
 import { parseSse, streamedText } from "../local/helpers.ts";
 import { type Browser, browserAvailable, launchBrowser } from "./browser.ts";
 import { type RecordingProxy, startDroppingProxy, startRecordingProxy } from "./proxies.ts";
@@ -266,23 +266,13 @@ describe.skipIf(!available)("the chat page in Chromium", () => {
 
   it("asks for an API key when the gateway requires one, and uses it", async () => {
     const key = "chat-page-test-key-0123456789";
-    const guarded = buildApp(
-      loadConfig({
-        NODE_ENV: "test",
-        PORT: "0",
-        CLOUDFLARE_API_BASE_URL: local.baseUrl,
-        CLOUDFLARE_ACCOUNT_ID: "test-account",
-        CLOUDFLARE_API_TOKEN: TEST_TOKEN,
-        LOG_LEVEL: "silent",
-        CHAT_PAGE: "true",
-        AUTH_REQUIRED: "true",
-        AUTH_API_KEYS: key,
-      }),
+    const guarded = await startGateway(
+      {},
+      { CHAT_PAGE: "true", AUTH_REQUIRED: "true", AUTH_API_KEYS: key },
     );
-    const { url } = await guarded.start();
     try {
       const page = await browser.context.newPage();
-      await page.goto(`${url}/`);
+      await page.goto(`${guarded.gateway.url}/`);
       const alert = page.getByRole("alert");
       await expect.poll(() => alert.textContent()).toMatch(/needs a valid API key/);
       await page.getByLabel("API key for this gateway").fill(key);
@@ -292,7 +282,7 @@ describe.skipIf(!available)("the chat page in Chromium", () => {
       await finished(page, 0);
       await page.close();
     } finally {
-      await guarded.stop();
+      await guarded.close();
     }
   }, 60_000);
 
