@@ -51,6 +51,7 @@ const environment = z.object({
   LOCAL_STREAM_DELAY_MS: z.coerce.number().int().min(0).max(10_000).default(15),
   LOCAL_DATA_DIR: z.string().min(1).optional(),
   GRAPHIQL: flag.optional(),
+  CHAT_PAGE: flag.optional(),
   // Security (defaults depend on NODE_ENV; see `loadConfig`).
   AUTH_REQUIRED: flag.optional(),
   AUTH_API_KEYS: list
@@ -169,6 +170,8 @@ export interface GatewayConfig {
   /** Log output held in memory while stdout is not being read; past it, lines are dropped. */
   logBufferBytes: number;
   graphiql: boolean;
+  /** Serve the chat page (`web/dist`) at `/`. */
+  chatPage: boolean;
   upstream: UpstreamConfig;
   security: SecurityConfig;
   limits: LimitsConfig;
@@ -257,6 +260,7 @@ export function loadConfig(
     logLevel: e.LOG_LEVEL,
     logBufferBytes: e.LOG_BUFFER_BYTES,
     graphiql: e.GRAPHIQL ?? !production,
+    chatPage: e.CHAT_PAGE ?? !production,
     upstream: upstreamFrom(e),
     security: {
       authRequired: e.AUTH_REQUIRED ?? production,

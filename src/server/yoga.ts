@@ -1,4 +1,3 @@
-import { renderGraphiQL } from "@graphql-yoga/render-graphiql";
 import { createYoga, type Plugin, type YogaServerInstance } from "graphql-yoga";
 import type { GatewayConfig } from "../config.ts";
 import { type Context, createContext } from "../context.ts";
@@ -32,6 +31,7 @@ import {
 } from "./plugins/usePassThroughCredentials.ts";
 import { useRateLimit } from "./plugins/useRateLimit.ts";
 import { requestIdOf, useRequestId } from "./plugins/useRequestId.ts";
+import { useStaticPages } from "./plugins/useStaticPages.ts";
 import { useSubscriptionCaps } from "./plugins/useSubscriptionCaps.ts";
 import { useTrustedDocuments } from "./plugins/useTrustedDocuments.ts";
 import {
@@ -106,6 +106,12 @@ export function createGatewayYoga(
       },
       upstreamAvailable: () => upstream.circuitState !== "open",
     }),
+    // Public pages (chat page at `/`, its assets, GraphiQL), answered before auth and rate
+    // limits like the probes: they hold no data, and the operations they send are checked.
+    useStaticPages({
+      chatPage: config.chatPage,
+      graphiql: config.graphiql ? graphiqlOptions : undefined,
+    }),
     // Answers preflights, which carry no credentials, before they are asked for.
     ...(security.corsOrigins.length > 0 ? [useCors({ origins: security.corsOrigins })] : []),
     // Who the caller is, before anything keyed on it.
@@ -145,10 +151,8 @@ export function createGatewayYoga(
   const yoga = createYoga<ServerContext, Context>({
     schema,
     graphqlEndpoint: "/graphql",
-    graphiql: config.graphiql ? graphiqlOptions : false,
-    // GraphiQL with its scripts inlined, instead of Yoga's page that loads them from a CDN: the
-    // gateway is meant to work offline, where a CDN-backed page would stay blank.
-    renderGraphiQL,
+    // Served by `useStaticPages`, compressed once and with an ETag, instead of rendered per request.
+    graphiql: false,
     landingPage: false,
     // `useCors` replaces Yoga's CORS handling, which reflects any origin by default.
     cors: false,

@@ -1,0 +1,137 @@
+import { describe, expect, it } from "vitest";
+import {
+  applyToTurn,
+  type Chunk,
+  messagesFor,
+  newTurn,
+  type StreamEvent,
+  type Turn,
+  type TurnAction,
+} from "../../web/src/conversation.ts";
+import { segmentAnswer } from "../../web/src/references.ts";
+
+const chunk = (key: string, id = `id-${key}`): Chunk => ({
+  id,
+  instanceId: "docs",
+  score: 0.5,
+  text: `text of ${key}`,
+  item: { key },
+});
+const chunksEvent: StreamEvent = {
+  __typename: "ChatCompletionChunksEvent",
+  chunks: [chunk("a.md"), chunk("b.md")],
+  errors: [{ instanceId: "broken", message: "instance is paused" }],
+};
+const delta = (sequence: number, content: string): StreamEvent => ({
+  __typename: "ChatCompletionDeltaEvent",
+  sequence,
+  content,
+});
+const done = (content: string | null): StreamEvent => ({
+  __typename: "ChatCompletionDoneEvent",
+  completion: { id: "c1", model: "local/extractive", content },
+});
+
+const run = (actions: TurnAction[], turn: Turn = newTurn(1, "Q?", "default", ["docs"])) =>
+  actions.reduce(applyToTurn, turn);
+const events = (...list: StreamEvent[]): TurnAction[] =>
+  list.map((event) => ({ type: "event", event }));
+
+describe("a turn, event by event", () => {
+  it("retrieves, shows chunks and instance errors at once, then writes and finishes", () => {
+    const afterChunks = run(events(chunksEvent));
+    expect(afterChunks.status).toBe("writing");
+    expect(afterChunks.chunks?.map((c) => c.item?.key)).toEqual(["a.md", "b.md"]);
+    expect(afterChunks.instanceErrors).toEqual([
+      { instanceId: "broken", message: "instance is paused" },
+    ]);
+    const writing = run(events(delta(0, "Hel"), delta(1, "lo")), afterChunks);
+    expect(writing).toMatchObject({ status: "writing", answer: "Hello", lastSequence: 1 });
+    const finished = run(events(done("Hello.")), writing);
+    expect(finished).toMatchObject({ status: "done", answer: "Hello.", model: "local/extractive" });
+  });
+
+  it("drops a delta it already has, and notes a skipped one until the done event", () => {
+    const turn = run(events(chunksEvent, delta(0, "a"), delta(0, "a"), delta(2, "c")));
+    expect(turn).toMatchObject({ answer: "ac", lastSequence: 2, gap: true });
+    expect(run(events(done("abc")), turn)).toMatchObject({ answer: "abc", gap: false });
+  });
+
+  it("keeps the streamed text when the done event carries none", () => {
+    expect(run(events(chunksEvent, delta(0, "kept"), done(null))).answer).toBe("kept");
+  });
+
+  it.each<[string, TurnAction, Partial<Turn>]>([
+    ["stopped", { type: "stopped" }, { status: "stopped" }],
+    [
+      "interrupted",
+      { type: "interrupted", message: "lost" },
+      { status: "interrupted", failure: { code: "INTERRUPTED", message: "lost", retryable: true } },
+    ],
+    [
+      "refused",
+      { type: "refused", code: "RATE_LIMITED", message: "slow down", retryable: true },
+      {
+        status: "failed",
+        failure: { code: "RATE_LIMITED", message: "slow down", retryable: true },
+      },
+    ],
+    [
+      "a failed event",
+      {
+        type: "event",
+        event: {
+          __typename: "ChatCompletionFailedEvent",
+          code: "UPSTREAM_ERROR",
+          message: "broke",
+          retryable: false,
+        },
+      },
+      { status: "failed", failure: { code: "UPSTREAM_ERROR", message: "broke", retryable: false } },
+    ],
+  ])("ends %s, keeping the text so far, and ignores what comes after", (_, action, expected) => {
+    const ended = run([...events(chunksEvent, delta(0, "part")), action]);
+    expect(ended).toMatchObject({ ...expected, answer: "part" });
+    expect(run(events(delta(1, " more"), done("all")), ended)).toBe(ended);
+  });
+});
+
+describe("messagesFor", () => {
+  it("sends the finished exchanges, then the question, leaving out unfinished answers", () => {
+    const first = run(events(chunksEvent, delta(0, "A1"), done("A1")), newTurn(1, "Q1", "d", []));
+    const stopped = run(
+      [...events(delta(0, "half")), { type: "stopped" }],
+      newTurn(2, "Q2", "d", []),
+    );
+    const failed = run([{ type: "interrupted", message: "x" }], newTurn(3, "Q3", "d", []));
+    expect(messagesFor([first, stopped, failed], "Q4")).toEqual([
+      { role: "USER", content: "Q1" },
+      { role: "ASSISTANT", content: "A1" },
+      { role: "USER", content: "Q4" },
+    ]);
+    expect(messagesFor([], "only")).toEqual([{ role: "USER", content: "only" }]);
+  });
+});
+
+describe("segmentAnswer", () => {
+  const chunks = [chunk("guides/a.md"), chunk("b.md"), chunk("b.md", "second-b")];
+  const refs = (text: string) =>
+    segmentAnswer(text, chunks).map((s) => (s.kind === "text" ? s.text : s.chunkIndexes));
+
+  it.each<[string, (string | number[])[]]>([
+    ["See [guides/a.md] and [b.md].", ["See ", [0], " and ", [1], "."]],
+    ["Numbered [2], several [1, 3].", ["Numbered ", [1], ", several ", [0, 2], "."]],
+    [
+      "Unknown [c.md], out of range [4], [a.md; x].",
+      ["Unknown [c.md], out of range [4], [a.md; x]."],
+    ],
+    ["An unclosed [b.md", ["An unclosed [b.md"]],
+    ["[b.md]", [[1]]],
+  ])("%s", (text, expected) => {
+    expect(refs(text)).toEqual(expected);
+  });
+
+  it("links nothing before the chunks arrive", () => {
+    expect(segmentAnswer("See [1].", undefined)).toEqual([{ kind: "text", text: "See [1]." }]);
+  });
+});
