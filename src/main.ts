@@ -37,7 +37,13 @@ function startupProblem(error: unknown, config: GatewayConfig): string {
 function announce(running: RunningGateway, config: GatewayConfig, logger: Logger): void {
   if (!process.stdout.isTTY) {
     logger.info(
-      { graphqlUrl: running.graphqlUrl, upstream: running.upstream, graphiql: config.graphiql },
+      {
+        graphqlUrl: running.graphqlUrl,
+        // Unset when CHAT_PAGE is off.
+        chatPageUrl: config.chatPage ? `${running.url}/` : undefined,
+        upstream: running.upstream,
+        graphiql: config.graphiql,
+      },
       "gateway listening",
     );
     return;
@@ -50,6 +56,7 @@ function announce(running: RunningGateway, config: GatewayConfig, logger: Logger
     [
       `AI Search GraphQL gateway listening on ${running.graphqlUrl}`,
       `Upstream: ${upstream}`,
+      config.chatPage ? `Chat page: open ${running.url}/ in a browser` : "Chat page: off",
       config.graphiql ? `GraphiQL: open ${running.graphqlUrl} in a browser` : "GraphiQL: off",
       "Try this in GraphiQL:",
       EXAMPLE_MUTATION,

@@ -90,6 +90,7 @@ describe("start-up banner", () => {
     expect(listening).toMatchObject({
       level: "info",
       graphqlUrl: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+\/graphql$/),
+      chatPageUrl: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+\/$/),
       upstream: { kind: "local", baseUrl: expect.stringMatching(/^http:\/\/127\.0\.0\.1:/) },
       graphiql: true,
     });
@@ -100,9 +101,17 @@ describe("start-up banner", () => {
     expect(gateway.stdout.filter((line) => !line.startsWith("{"))).toEqual([]);
   });
 
+  it("leaves the chat page URL out when CHAT_PAGE is off", async () => {
+    const gateway = spawnGateway({ env: { CHAT_PAGE: "false" } });
+    const listening = await gateway.waitForLog("gateway listening");
+    expect(listening.graphqlUrl).toMatch(/\/graphql$/);
+    expect(listening).not.toHaveProperty("chatPageUrl");
+  });
+
   it("is friendly text at a terminal, where Ctrl-C drains and exits 0", async () => {
     const gateway = spawnGateway({ terminal: true });
     await gateway.waitForLine(/^AI Search GraphQL gateway listening on http:\/\/127\.0\.0\.1:\d+/);
+    await gateway.waitForLine(/^Chat page: open http:\/\/127\.0\.0\.1:\d+\/ in a browser$/);
     await gateway.waitForLine(/^Try this in GraphiQL:/);
     gateway.child.stdin!.write("\x03");
     expect(await gateway.exited()).toEqual({ code: 0, signal: null });
