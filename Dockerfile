@@ -20,7 +20,7 @@ RUN npm ci --omit=dev --no-audit --no-fund
 
 # 3. The image: compiled files, production dependencies, and the files the gateway reads at run
 # time (package.json says the files are ES modules; the default corpus of the embedded local AI
-# Search; the trusted-documents manifest).
+# Search; the trusted-documents manifest; the built chat page, served when CHAT_PAGE=true).
 FROM node:${NODE_VERSION}-bookworm-slim
 ENV NODE_ENV=production HOST=0.0.0.0 PORT=4000
 WORKDIR /app
@@ -29,6 +29,7 @@ COPY --from=build /app/dist ./dist
 COPY package.json ./
 COPY corpus ./corpus
 COPY operations/generated/persisted-documents.json ./operations/generated/
+COPY web/dist ./web/dist
 # The node image's unprivileged user; nothing here needs to be writable.
 USER node
 EXPOSE 4000

@@ -40,7 +40,13 @@ describe("Dockerfile", () => {
     }
     const gateway = spawnGateway({
       cwd: image,
-      env: { NODE_ENV: "production", AUTH_API_KEYS: API_KEY, TRUSTED_DOCUMENTS: "enforce" },
+      env: {
+        NODE_ENV: "production",
+        AUTH_API_KEYS: API_KEY,
+        TRUSTED_DOCUMENTS: "enforce",
+        // Off by default in production; on, the built chat page must be in the image too.
+        CHAT_PAGE: "true",
+      },
     });
     const graphqlUrl = await gateway.listening();
     const manifest = JSON.parse(read("operations/generated/persisted-documents.json"));
@@ -55,6 +61,12 @@ describe("Dockerfile", () => {
     const body = await response.json();
     expect(body.errors).toBeUndefined();
     expect(body.data.namespaces.totalCount).toBeGreaterThan(0);
+    const page = await fetch(new URL("/", graphqlUrl));
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    const script = /<script[^>]+src="(\/assets\/[^"]+\.js)"/.exec(html)?.[1];
+    expect(script).toBeDefined();
+    expect((await fetch(new URL(script!, graphqlUrl))).status).toBe(200);
   });
 });
 
