@@ -23,6 +23,8 @@ export interface ServerProcess {
   url: string;
   pid: number;
   stats(options?: { resetLag?: boolean }): Promise<ProbeStats>;
+  /** A full collection first, for heap figures that mean something (needs `--expose-gc`). */
+  collectGarbage(): Promise<void>;
   startProfile(intervalUs?: number): Promise<void>;
   stopProfile(file: string): Promise<void>;
   /** What the process wrote to stdout so far (logs), drained like a real pipe. */
@@ -123,6 +125,9 @@ export async function startProcess(options: StartOptions): Promise<ServerProcess
     url,
     pid: child.pid!,
     stats,
+    collectGarbage: async () => {
+      await ask(child, options.name, { probe: "gc" });
+    },
     startProfile: async (intervalUs = 500) => {
       await ask(child, options.name, { probe: "profile-start", intervalUs });
     },

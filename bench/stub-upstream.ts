@@ -58,9 +58,9 @@ async function record(): Promise<{ chat: Buffer; namespaces: Buffer; model: stri
 }
 
 const counters = { requests: 0, streams: 0, openStreams: 0, unexpected: 0 };
-reportExtraStats(() => ({ ...counters }));
 
 async function serveStub(): Promise<string> {
+  reportExtraStats(() => ({ ...counters }));
   const recorded = await record();
   const chunks = (JSON.parse(recorded.chat.toString()) as { chunks: unknown[] }).chunks;
   const base = { id: "chatcmpl-bench", created: 1_700_000_000, model: recorded.model };
@@ -158,6 +158,7 @@ async function serveLocal(): Promise<string> {
     streamDelayMs,
     faults: { latencyMs },
   });
+  reportExtraStats(() => ({ openConnections: local.openConnections() }));
   // The request log serves tests; under load it would grow without bound.
   const trim = setInterval(() => local.resetRequests(), 1_000);
   process.on("SIGTERM", () => {
