@@ -23,7 +23,6 @@
 import { mkdtemp } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { Agent } from "undici";
 import { z } from "zod";
 import { summariseFile } from "./cpu-profile.ts";
@@ -40,14 +39,15 @@ import {
   table,
 } from "./measure.ts";
 import { type ServerProcess, stopAll } from "./processes.ts";
-import { readSettings } from "./settings.ts";
+import { readSettings, runIfMain } from "./settings.ts";
 import {
   type Credentials,
   newCredentials,
-  parseEnvList,
   startGateway,
   startMinimalYoga,
   startUpstream,
+  TREE_SETTINGS,
+  treeOptions,
 } from "./targets.ts";
 import { type Tree, thisTree, treeAt } from "./trees.ts";
 import { ASK, CHAT_PATH, DIRECT_BODY, INPUT } from "./workload.ts";
@@ -65,8 +65,7 @@ const SETTINGS = z
     UPSTREAM: z.enum(["stub", "local"]).default("stub"), // see bench/stub-upstream.ts
     QUIET: z.stringbool().default(false), // add the gateway at LOG_LEVEL=warn METRICS=false
     BASELINE_REF: z.string().min(1).optional(), // add a gateway built from this commit
-    GATEWAY_ENV: z.string().default(""), // more settings for this tree's gateways: K=V,K2=V2
-    GATEWAY_NODE_FLAGS: z.string().default(""), // node flags for them, e.g. --max-semi-space-size=64
+    ...TREE_SETTINGS, // GATEWAY_ENV, GATEWAY_NODE_FLAGS: for this tree's gateways only
     CPU_PROF: z.string().default(""), // "true" (= gateway) or a target: gateway|quiet|baseline|yoga
     CPU_PROF_DIR: z.string().optional(), // where the .cpuprofile goes (default: a temp dir)
   })
@@ -114,10 +113,9 @@ async function startPaths(
   trees: { current: Tree; baseline?: Tree },
 ) {
   const auth = { authorization: `Bearer ${credentials.apiKey}` };
-  const env = parseEnvList(s.GATEWAY_ENV);
-  const nodeFlags = s.GATEWAY_NODE_FLAGS.split(/\s+/).filter(Boolean);
-  const gateway = (key: string, label: string, tree: Tree, extra: Record<string, string> = {}) =>
-    startGateway({
+  const gateway = (key: string, label: string, tree: Tree, extra: Record<string, string> = {}) => {
+    const { env, nodeFlags } = treeOptions(s, tree === trees.current);
+    return startGateway({
       name: label,
       tree,
       credentials,
@@ -125,6 +123,7 @@ async function startPaths(
       env: { ...env, ...extra },
       nodeFlags,
     }).then((server) => ({ key, label, server, target: graphqlTarget(label, server.url, auth) }));
+  };
   const paths: Path[] = [
     {
       key: "direct",
@@ -340,9 +339,4 @@ export async function main(argv: readonly string[] = []) {
   }
 }
 
-if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  await main(process.argv.slice(2)).catch((error: unknown) => {
-    console.error(error);
-    process.exitCode = 1;
-  });
-}
+await runIfMain(import.meta.url, main);

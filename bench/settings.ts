@@ -5,8 +5,15 @@
  * `--flag` means `--flag=true`.
  */
 
+import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import type { z } from "zod";
+
+/** A mistake in how the bench was asked to run: reported as one line, without a stack. */
+export class SettingsError extends Error {
+  override name = "SettingsError";
+}
 
 const toFlag = (key: string) => key.toLowerCase().replaceAll("_", "-");
 
@@ -15,23 +22,43 @@ export function readSettings<Shape extends z.ZodRawShape>(
   argv: readonly string[],
 ): z.infer<z.ZodObject<Shape>> {
   const keys = Object.keys(schema.shape);
-  const { values } = parseArgs({
-    args: argv.map((arg) => (/^--[^=]+$/.test(arg) ? `${arg}=true` : arg)),
-    options: Object.fromEntries(keys.map((key) => [toFlag(key), { type: "string" as const }])),
-    strict: true,
-    allowPositionals: false,
-  });
+  let values: Record<string, unknown>;
+  try {
+    ({ values } = parseArgs({
+      args: argv.map((arg) => (/^--[^=]+$/.test(arg) ? `${arg}=true` : arg)),
+      options: Object.fromEntries(keys.map((key) => [toFlag(key), { type: "string" as const }])),
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (error) {
+    throw new SettingsError(
+      `${(error as Error).message}; settings: ${keys.map(toFlag).join(", ")}`,
+    );
+  }
   const raw: Record<string, string> = {};
   for (const key of keys) {
     const value = values[toFlag(key)] ?? process.env[`BENCH_${key}`];
     if (value !== undefined) raw[key] = value as string;
   }
-  return schema.parse(raw);
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const key = String(issue.path[0]);
+    throw new SettingsError(`--${toFlag(key)} (BENCH_${key}): ${issue.message}`);
+  }
+  return parsed.data;
+}
+
+/** Runs a bench's `main` when its file is the one node was started with. */
+export async function runIfMain(url: string, main: (argv: string[]) => Promise<unknown>) {
+  if (!process.argv[1] || path.resolve(process.argv[1]) !== fileURLToPath(url)) return;
+  try {
+    await main(process.argv.slice(2));
+  } catch (error) {
+    console.error(error instanceof SettingsError ? `bench: ${error.message}` : error);
+    process.exitCode = 1;
+  }
 }
 
 /** `1000,5000` → [1000, 5000]. */
-export const numberList = (list: string) =>
-  list
-    .split(",")
-    .filter((part) => part.trim() !== "")
-    .map((part) => Number(part));
+export const numberList = (list: string) => list.split(",").map(Number);

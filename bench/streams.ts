@@ -21,19 +21,19 @@ import { type ChildProcess, fork } from "node:child_process";
 import { once } from "node:events";
 import { readFileSync } from "node:fs";
 import os from "node:os";
-import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
 import { fixed, loadAverage, mib, percentiles, ratio, table } from "./measure.ts";
 import { type ServerProcess, stopAll } from "./processes.ts";
-import { numberList, readSettings } from "./settings.ts";
+import { numberList, readSettings, runIfMain } from "./settings.ts";
 import type { ClientResult, Plan, Transport } from "./streams-client.ts";
 import {
   type Credentials,
   newCredentials,
-  parseEnvList,
   startGateway,
   startUpstream,
+  TREE_SETTINGS,
+  treeOptions,
 } from "./targets.ts";
 import { type Tree, thisTree, treeAt } from "./trees.ts";
 import { CHAT_PATH, DIRECT_BODY } from "./workload.ts";
@@ -41,8 +41,15 @@ import { CHAT_PATH, DIRECT_BODY } from "./workload.ts";
 const count = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const SETTINGS = z
   .object({
-    LEVELS: z.string().default("1000"), // concurrent streams per row, comma-separated
-    PATHS: z.string().default("direct,ws,sse"), // which of direct, ws, sse
+    LEVELS: z // concurrent streams per row, comma-separated
+      .string()
+      .regex(/^\d+(,\d+)*$/, "a comma-separated list of stream counts, e.g. 1000,5000")
+      .refine((list) => numberList(list).every((n) => n >= 1 && n <= 20_000), "each 1 to 20000")
+      .default("1000"),
+    PATHS: z // which of direct, ws (graphql-ws), sse
+      .string()
+      .regex(/^(direct|ws|sse)(,(direct|ws|sse))*$/, "a comma-separated list of direct, ws, sse")
+      .default("direct,ws,sse"),
     DELTAS: count(1, 10_000).default(40), // per stream
     DELTA_MS: count(0, 60_000).default(500), // between deltas
     RAMP_MS: count(0, 600_000).default(8_000), // all streams are opened within this
@@ -52,8 +59,7 @@ const SETTINGS = z
     LATENCY_MS: count(0, 10_000).default(20), // upstream, before the first event
     CONNECT_TIMEOUT_MS: count(100, 120_000).default(10_000), // per client connection
     BASELINE_REF: z.string().min(1).optional(), // also relay through a gateway from this commit
-    GATEWAY_ENV: z.string().default(""), // more settings for this tree's gateway: K=V,K2=V2
-    GATEWAY_NODE_FLAGS: z.string().default(""),
+    ...TREE_SETTINGS, // GATEWAY_ENV, GATEWAY_NODE_FLAGS: for this tree's gateway only
   })
   .strict();
 type Settings = z.infer<typeof SETTINGS>;
@@ -133,20 +139,19 @@ async function runRow(
 ): Promise<Row> {
   let gateway: ServerProcess | undefined;
   if (path.tree) {
-    const env = {
-      // Production caps are per client, and the bench is one client: raised, but still enforced.
-      MAX_SUBSCRIPTIONS_PER_CONNECTION: String(s.PER_SOCKET),
-      MAX_SUBSCRIPTIONS_PER_CLIENT: "1000000000",
-      MAX_CONNECTIONS_PER_CLIENT: "1000000000",
-      ...(path.ownTree ? parseEnvList(s.GATEWAY_ENV) : {}),
-    };
-    const nodeFlags = s.GATEWAY_NODE_FLAGS.split(/\s+/).filter(Boolean);
+    const { env, nodeFlags } = treeOptions(s, path.ownTree === true);
     gateway = await startGateway({
       name: path.label,
       tree: path.tree,
       credentials,
       upstream,
-      env,
+      env: {
+        // Production caps are per client, and the bench is one client: raised, still enforced.
+        MAX_SUBSCRIPTIONS_PER_CONNECTION: String(s.PER_SOCKET),
+        MAX_SUBSCRIPTIONS_PER_CLIENT: "1000000000",
+        MAX_CONNECTIONS_PER_CLIENT: "1000000000",
+        ...env,
+      },
       nodeFlags,
     });
   }
@@ -331,9 +336,4 @@ export async function main(argv: readonly string[] = []) {
   }
 }
 
-if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  await main(process.argv.slice(2)).catch((error: unknown) => {
-    console.error(error);
-    process.exitCode = 1;
-  });
-}
+await runIfMain(import.meta.url, main);

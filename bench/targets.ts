@@ -7,6 +7,7 @@
  */
 
 import { fileURLToPath } from "node:url";
+import { z } from "zod";
 import {
   baseEnv,
   freePort,
@@ -16,6 +17,7 @@ import {
   startEntry,
   startProcess,
 } from "./processes.ts";
+import { SettingsError } from "./settings.ts";
 import type { Tree } from "./trees.ts";
 import { BENCH_ACCOUNT } from "./workload.ts";
 
@@ -122,13 +124,28 @@ export async function startGateway(o: GatewayOptions): Promise<ServerProcess> {
   }
 }
 
-/** `KEY=value,KEY2=value` (a bench setting) as an environment. */
-export function parseEnvList(list: string): Record<string, string> {
+/** The settings every bench offers for trying a change of configuration on this tree. */
+export const TREE_SETTINGS = {
+  /** More gateway settings for this tree's gateways: `KEY=value,KEY2=value`. */
+  GATEWAY_ENV: z.string().default(""),
+  /** Node flags for them, space-separated, e.g. `--max-semi-space-size=64`. */
+  GATEWAY_NODE_FLAGS: z.string().default(""),
+};
+
+/**
+ * What TREE_SETTINGS add to a gateway: only to this tree's, never to the baseline's, so
+ * `--baseline-ref=HEAD --gateway-env=…` measures a setting against the same code without it.
+ */
+export function treeOptions(
+  s: { GATEWAY_ENV: string; GATEWAY_NODE_FLAGS: string },
+  ownTree: boolean,
+): { env: Record<string, string>; nodeFlags: string[] } {
+  if (!ownTree) return { env: {}, nodeFlags: [] };
   const env: Record<string, string> = {};
-  for (const pair of list.split(",").filter((p) => p.trim() !== "")) {
+  for (const pair of s.GATEWAY_ENV.split(",").filter((p) => p.trim() !== "")) {
     const match = /^\s*([A-Z][A-Z0-9_]*)=(.*)$/.exec(pair);
-    if (!match) throw new Error(`"${pair}": settings look like KEY=value`);
+    if (!match) throw new SettingsError(`--gateway-env: "${pair}" is not KEY=value`);
     env[match[1]!] = match[2]!.trim();
   }
-  return env;
+  return { env, nodeFlags: s.GATEWAY_NODE_FLAGS.split(/\s+/).filter(Boolean) };
 }

@@ -17,6 +17,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+import { SettingsError } from "./settings.ts";
 
 const run = promisify(execFile);
 export const THIS_TREE = path.resolve(fileURLToPath(new URL("..", import.meta.url)));
@@ -49,7 +50,7 @@ export async function treeAt(ref: string): Promise<Tree> {
   try {
     commit = await git(THIS_TREE, "rev-parse", "--verify", "--quiet", `${ref}^{commit}`);
   } catch {
-    throw new Error(`--baseline-ref=${ref}: not a commit of this repository`);
+    throw new SettingsError(`--baseline-ref=${ref}: not a commit of this repository`);
   }
   const short = commit.slice(0, 7);
   const root = await mkdtemp(path.join(os.tmpdir(), `aisearch-bench-${short}-`));
