@@ -68,7 +68,8 @@ export function summariseProfile(profile: Profile): ProfileSummary {
     busy += ms;
     if (functionName === "(garbage collector)") gc += ms;
     const owner = ownerOf(url, functionName);
-    const name = `${functionName || "(anonymous)"}${url ? ` ${path.basename(url)}:${lineNumber + 1}` : ""}`;
+    const line = lineNumber > 0 ? `:${lineNumber + 1}` : ""; // tsx-compiled files report line 0
+    const name = `${functionName || "(anonymous)"}${url ? ` ${path.basename(url)}${line}` : ""}`;
     const entry = functions.get(name) ?? { name, owner, ms: 0 };
     entry.ms += ms;
     functions.set(name, entry);
