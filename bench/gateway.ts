@@ -39,7 +39,7 @@ import {
   table,
 } from "./measure.ts";
 import { type ServerProcess, stopAll } from "./processes.ts";
-import { readSettings, runIfMain } from "./settings.ts";
+import { count, readSettings, runIfMain } from "./settings.ts";
 import {
   type Credentials,
   newCredentials,
@@ -52,7 +52,6 @@ import {
 import { type Tree, thisTree, treeAt } from "./trees.ts";
 import { ASK, CHAT_PATH, DIRECT_BODY, INPUT } from "./workload.ts";
 
-const count = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const SETTINGS = z
   .object({
     LATENCY_MS: count(0, 10_000).default(20), // injected before every upstream answer

@@ -8,7 +8,7 @@
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import type { z } from "zod";
+import { z } from "zod";
 
 /** A mistake in how the bench was asked to run: reported as one line, without a stack. */
 export class SettingsError extends Error {
@@ -59,6 +59,9 @@ export async function runIfMain(url: string, main: (argv: string[]) => Promise<u
     process.exitCode = 1;
   }
 }
+
+/** An integer setting within bounds (given as a string by the environment or a flag). */
+export const count = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
 /** `1000,5000` → [1000, 5000]. */
 export const numberList = (list: string) => list.split(",").map(Number);

@@ -25,7 +25,7 @@ import { fileURLToPath } from "node:url";
 import { z } from "zod";
 import { fixed, loadAverage, mib, percentiles, ratio, table } from "./measure.ts";
 import { type ServerProcess, stopAll } from "./processes.ts";
-import { numberList, readSettings, runIfMain } from "./settings.ts";
+import { count, numberList, readSettings, runIfMain } from "./settings.ts";
 import type { ClientResult, Plan, Transport } from "./streams-client.ts";
 import {
   type Credentials,
@@ -38,7 +38,6 @@ import {
 import { type Tree, thisTree, treeAt } from "./trees.ts";
 import { CHAT_PATH, DIRECT_BODY } from "./workload.ts";
 
-const count = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const SETTINGS = z
   .object({
     LEVELS: z // concurrent streams per row, comma-separated
