@@ -175,7 +175,8 @@ async function round(
     ...result,
     serverCpuMs: (after[0]?.cpuMs ?? 0) - (before[0]?.cpuMs ?? 0),
     upstreamCpuMs: after[1].cpuMs - before[1].cpuMs,
-    upstreamRequests: (after[1].extra.requests ?? 0) - (before[1].extra.requests ?? 0),
+    // NaN when the upstream does not count (the real local AI Search).
+    upstreamRequests: (after[1].extra.requests ?? Number.NaN) - (before[1].extra.requests ?? 0),
     logBytes: (p.server?.output().bytes ?? 0) - logsBefore,
   } satisfies Round;
 }
@@ -234,7 +235,10 @@ function printLoad(s: Settings, paths: Path[], results: Map<string, Summary>) {
     ["errors", (x) => String(x.errors)],
     ["CPU ms/req", (x, p) => (p.server ? fixed(x.serverCpuMs, 2) : "—")],
     ["upstream CPU", (x) => fixed(x.upstreamCpuMs, 3)],
-    ["upstream req/op", (x) => fixed(x.upstreamRequests, 2)],
+    [
+      "upstream req/op",
+      (x) => (Number.isNaN(x.upstreamRequests) ? "—" : fixed(x.upstreamRequests, 2)),
+    ],
     ["RSS MiB", (x) => (x.rssBytes ? mib(x.rssBytes) : "—")],
     ["peak MiB", (x) => (x.peakRssBytes ? mib(x.peakRssBytes) : "—")],
     ["log B/req", (x, p) => (p.server ? fixed(x.logBytes, 0) : "—")],
