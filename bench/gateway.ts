@@ -168,7 +168,7 @@ async function round(
   concurrency: number,
 ) {
   const before = await Promise.all([p.server?.stats(), upstream.stats()]);
-  const logsBefore = p.server?.output().bytes ?? 0;
+  const logsBefore = p.server?.outputBytes() ?? 0;
   const result = await load(agent, p.target, ms, concurrency);
   const after = await Promise.all([p.server?.stats(), upstream.stats()]);
   return {
@@ -177,7 +177,7 @@ async function round(
     upstreamCpuMs: after[1].cpuMs - before[1].cpuMs,
     // NaN when the upstream does not count (the real local AI Search).
     upstreamRequests: (after[1].extra.requests ?? Number.NaN) - (before[1].extra.requests ?? 0),
-    logBytes: (p.server?.output().bytes ?? 0) - logsBefore,
+    logBytes: (p.server?.outputBytes() ?? 0) - logsBefore,
   } satisfies Round;
 }
 

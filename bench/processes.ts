@@ -8,8 +8,10 @@
 
 import { type ChildProcess, fork } from "node:child_process";
 import { once } from "node:events";
-import { readFile } from "node:fs/promises";
+import { closeSync, fstatSync, openSync, rmSync } from "node:fs";
+import { mkdtemp, readFile } from "node:fs/promises";
 import { createServer } from "node:net";
+import os from "node:os";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import type { ProbeReply, ProbeRequest, ProbeStats } from "./probe.ts";
@@ -27,8 +29,8 @@ export interface ServerProcess {
   collectGarbage(): Promise<void>;
   startProfile(intervalUs?: number): Promise<void>;
   stopProfile(file: string): Promise<void>;
-  /** What the process wrote to stdout so far (logs), drained like a real pipe. */
-  output(): { bytes: number; lines: number };
+  /** Bytes the process wrote to stdout so far (its log lines). */
+  outputBytes(): number;
   /** SIGTERM (the production shutdown path), then SIGKILL if it does not exit in time. */
   stop(): Promise<void>;
 }
@@ -79,24 +81,27 @@ function ask(child: ChildProcess, name: string, request: ProbeRequest): Promise<
 }
 
 export async function startProcess(options: StartOptions): Promise<ServerProcess> {
+  // Stdout (the gateway's log lines) goes to a file: written like any log sink, counted by its
+  // size, and never broken. A pipe read by the bench breaks when the bench dies, and a logger
+  // writing synchronously to a broken pipe can spin on EPIPE instead of shutting down. The file
+  // is unlinked at once, so nothing is left on disk however the bench ends.
+  const logDir = await mkdtemp(path.join(os.tmpdir(), "aisearch-bench-out-"));
+  const stdout = openSync(path.join(logDir, "stdout.log"), "w");
   const child = fork(options.entry, [], {
     cwd: options.cwd,
     env: options.env,
     // The bench's own loader (tsx) first, then the probe.
     execArgv: [...process.execArgv, ...(options.nodeFlags ?? []), "--import", PROBE],
-    stdio: ["ignore", "pipe", "pipe", "ipc"],
+    stdio: ["ignore", stdout, "pipe", "ipc"],
   });
-  const output = { bytes: 0, lines: 0 };
-  child.stdout!.on("data", (chunk: Buffer) => {
-    output.bytes += chunk.length;
-    for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) output.lines++;
-  });
+  rmSync(logDir, { recursive: true, force: true });
   // Errors are rare and short; keep the end of them for a start-up failure's message.
   let stderr = "";
   child.stderr!.on("data", (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-4_000);
   });
   const exited = once(child, "exit");
+  void exited.then(() => closeSync(stdout));
   let url: string;
   try {
     url = await Promise.race([
@@ -134,7 +139,7 @@ export async function startProcess(options: StartOptions): Promise<ServerProcess
     stopProfile: async (file) => {
       await ask(child, options.name, { probe: "profile-stop", path: file });
     },
-    output: () => ({ ...output }),
+    outputBytes: () => (child.exitCode === null ? fstatSync(stdout).size : 0),
     stop: async () => {
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill("SIGTERM");
