@@ -1,93 +1,184 @@
 /**
- * What the gateway costs on top of AI Search: the same chat completion asked through the
- * gateway and straight from the upstream (the embedded local AI Search with a fixed injected
- * latency), in one run, reported as ratios to that direct baseline, because ratios survive a
- * noisy shared machine better than absolute figures do.
+ * What one operation costs: the same chat completion asked, in one run, against the same
+ * upstream (bench/stub-upstream.ts: fixed latency, almost no CPU), through
  *
- * (a) `chatCompletion` under a closed-loop load of CONCURRENCY requests in flight, in rounds
- *     that alternate direct and gateway so a drift in machine load hits both;
- * (b) time to the first event of a streamed answer: upstream SSE vs the subscription over SSE
- *     and over graphql-ws, sequential samples interleaved path by path.
+ * - **direct**: the REST call straight to the upstream;
+ * - **minimal Yoga**: bench/minimal-yoga.ts, one hand-written resolver (the floor);
+ * - **gateway**: this tree's gateway with production defaults (info logs on a pipe the bench
+ *   drains, metrics, every hardening plugin);
+ * - optionally **quiet** (the same at `LOG_LEVEL=warn METRICS=false`) and **baseline**: a
+ *   gateway built from another commit (`--baseline-ref=<commit>`), for before/after in one run.
+ *
+ * (a) `chatCompletion` under a closed-loop load of CONCURRENCY in flight, in rounds that rotate
+ *     which target goes first, so a drift in machine load hits every target alike: req/s,
+ *     p50/p99, each server's CPU per request (from its own process), RSS after the load and at
+ *     its peak, and the ratios issue 8 sets targets for (req/s vs direct; CPU and RSS vs
+ *     minimal Yoga; this tree vs the baseline);
+ * (b) time to the first event of a streamed answer (bench/first-event.ts);
+ * `--cpu-prof[=target]` profiles one more round of a gateway and prints its top entries.
  *
  * Settings: env BENCH_<NAME> or flags --<name>=value (e.g. --latency-ms=50); see SETTINGS.
  */
 
+import { mkdtemp } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { performance } from "node:perf_hooks";
-import { fileURLToPath } from "node:url";
-import { createClient } from "graphql-ws";
 import { Agent } from "undici";
-import WebSocket from "ws";
 import { z } from "zod";
-import { flagsToEnvironment } from "../src/config.ts";
-import { BENCH_ACCOUNT, type BenchServers, startBenchServers } from "./gateway-servers.ts";
+import { summariseFile } from "./cpu-profile.ts";
+import { benchFirstEvent } from "./first-event.ts";
 import {
   askOnce,
   fixed,
-  type LoadResult,
   load,
+  loadAverage,
+  mib,
   percentiles,
   ratio,
-  sseFirstEvent,
   type Target,
   table,
 } from "./measure.ts";
+import { type ServerProcess, stopAll } from "./processes.ts";
+import { count, readSettings, runIfMain } from "./settings.ts";
+import {
+  type Credentials,
+  newCredentials,
+  startGateway,
+  startMinimalYoga,
+  startUpstream,
+  TREE_SETTINGS,
+  treeOptions,
+} from "./targets.ts";
+import { type Tree, thisTree, treeAt } from "./trees.ts";
+import { ASK, CHAT_PATH, DIRECT_BODY, INPUT } from "./workload.ts";
 
-const count = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const SETTINGS = z
   .object({
     LATENCY_MS: count(0, 10_000).default(20), // injected before every upstream answer
     CONCURRENCY: count(1, 1_024).default(64), // requests in flight during the load test
-    ROUNDS: count(1, 20).default(4), // per target; direct and gateway alternate
+    ROUNDS: count(1, 20).default(5), // per target; the order rotates every round
     DURATION_MS: count(100, 60_000).default(2_500), // per round
-    WARMUP_MS: count(0, 60_000).default(1_000), // JIT, connection pools, corpus caches
+    WARMUP_MS: count(0, 60_000).default(1_500), // per target: JIT, connection pools
     SAMPLES: count(1, 1_000).default(100), // sequential first-event samples per path
-    STREAM_DELAY_MS: count(0, 1_000).default(0), // between upstream deltas; after the first event
+    STREAM_DELAY_MS: count(0, 1_000).default(0), // between upstream deltas
+    UPSTREAM: z.enum(["stub", "local"]).default("stub"), // see bench/stub-upstream.ts
+    QUIET: z.stringbool().default(false), // add the gateway at LOG_LEVEL=warn METRICS=false
+    BASELINE_REF: z.string().min(1).optional(), // add a gateway built from this commit
+    ...TREE_SETTINGS, // GATEWAY_ENV, GATEWAY_NODE_FLAGS: for this tree's gateways only
+    CPU_PROF: z.string().default(""), // "true" (= gateway) or a target: gateway|quiet|baseline|yoga
+    CPU_PROF_DIR: z.string().optional(), // where the .cpuprofile goes (default: a temp dir)
   })
   .strict();
 type Settings = z.infer<typeof SETTINGS>;
 
-const INPUT = {
-  instanceIds: ["gateway-docs", "ai-search-concepts"],
-  messages: [{ role: "USER", content: "How are chunks ranked and fused?" }],
-};
-/** The upstream body the gateway builds from INPUT (see toChatCompletionRequest). */
-const DIRECT_BODY = {
-  messages: [{ role: "user", content: INPUT.messages[0]!.content }],
-  ai_search_options: { instance_ids: INPUT.instanceIds },
-};
-// What a client typically renders: the answer and its sources. Not `Chunk.instance`, whose
-// DataLoader would add upstream calls that the direct path does not make.
-const ASK = `mutation Ask($input: ChatCompletionInput!) { chatCompletion(input: $input) {
-  id model content chunks { id instanceId score text item { key } } errors { instanceId message } } }`;
-const STREAM = `subscription Stream($input: ChatCompletionInput!) { chatCompletionStream(input: $input) {
-  __typename ... on ChatCompletionChunksEvent { chunks { id instanceId score } }
-  ... on ChatCompletionDeltaEvent { sequence content }
-  ... on ChatCompletionDoneEvent { completion { content } } ... on ChatCompletionFailedEvent { code } } }`;
-
-interface Bench {
-  s: Settings;
-  /** The gateway's client credentials, as HTTP headers. */
-  auth: Record<string, string>;
-  agent: Agent;
-  servers: BenchServers;
-  direct: Target;
-  gateway: Target;
+interface Path {
+  key: string;
+  label: string;
+  target: Target;
+  /** The process answering; none for the direct call (the upstream is measured apart). */
+  server?: ServerProcess;
 }
 
-/** CPU time of each server process per round: steadier than wall time on a shared machine. */
-type Round = LoadResult & { cpu: { upstream: number; gateway: number } };
+interface Round {
+  latencies: number[];
+  errors: number;
+  elapsedMs: number;
+  serverCpuMs: number;
+  upstreamCpuMs: number;
+  /** Requests the upstream received: one per operation, or the paths do different work. */
+  upstreamRequests: number;
+  logBytes: number;
+}
 
-async function round({ agent, servers }: Bench, t: Target, ms: number, concurrency: number) {
-  const before = await servers.cpu();
-  const result = await load(agent, t, ms, concurrency);
-  const after = await servers.cpu();
-  const cpu = {
-    upstream: after.upstream - before.upstream,
-    gateway: after.gateway - before.gateway,
+const JSON_HEADERS = { "content-type": "application/json", accept: "application/json" };
+
+function graphqlTarget(name: string, url: string, headers: Record<string, string>): Target {
+  return {
+    name,
+    url: new URL(url),
+    headers: { ...JSON_HEADERS, ...headers },
+    body: JSON.stringify({ query: ASK, variables: { input: INPUT } }),
+    ok: (text) => {
+      const body = JSON.parse(text);
+      return body.errors === undefined && typeof body.data?.chatCompletion?.content === "string";
+    },
   };
-  return { ...result, cpu } satisfies Round;
+}
+
+async function startPaths(
+  s: Settings,
+  credentials: Credentials,
+  upstream: ServerProcess,
+  trees: { current: Tree; baseline?: Tree },
+) {
+  const auth = { authorization: `Bearer ${credentials.apiKey}` };
+  const gateway = (key: string, label: string, tree: Tree, extra: Record<string, string> = {}) => {
+    const { env, nodeFlags } = treeOptions(s, tree === trees.current);
+    return startGateway({
+      name: label,
+      tree,
+      credentials,
+      upstream,
+      env: { ...env, ...extra },
+      nodeFlags,
+    }).then((server) => ({ key, label, server, target: graphqlTarget(label, server.url, auth) }));
+  };
+  const paths: Path[] = [
+    {
+      key: "direct",
+      label: "direct upstream",
+      target: {
+        name: "direct",
+        url: new URL(`${upstream.url}${CHAT_PATH}`),
+        headers: { ...JSON_HEADERS, authorization: `Bearer ${credentials.token}` },
+        body: JSON.stringify(DIRECT_BODY),
+        ok: (text) => Array.isArray(JSON.parse(text).choices),
+      },
+    },
+  ];
+  try {
+    // One at a time: start-ups compile with tsx and would otherwise slow each other down.
+    const yoga = await startMinimalYoga(credentials, upstream);
+    paths.push({
+      key: "yoga",
+      label: "minimal Yoga",
+      server: yoga,
+      target: graphqlTarget("yoga", yoga.url, {}),
+    });
+    paths.push(await gateway("gateway", `gateway, ${trees.current.label}`, trees.current));
+    if (s.QUIET) {
+      const quiet = { LOG_LEVEL: "warn", METRICS: "false" };
+      paths.push(await gateway("quiet", "gateway, warn logs, no metrics", trees.current, quiet));
+    }
+    if (trees.baseline) {
+      paths.push(await gateway("baseline", `gateway, ${trees.baseline.label}`, trees.baseline));
+    }
+  } catch (error) {
+    await stopAll(paths.map((p) => p.server));
+    throw error;
+  }
+  return paths;
+}
+
+async function round(
+  agent: Agent,
+  p: Path,
+  upstream: ServerProcess,
+  ms: number,
+  concurrency: number,
+) {
+  const before = await Promise.all([p.server?.stats(), upstream.stats()]);
+  const logsBefore = p.server?.outputBytes() ?? 0;
+  const result = await load(agent, p.target, ms, concurrency);
+  const after = await Promise.all([p.server?.stats(), upstream.stats()]);
+  return {
+    ...result,
+    serverCpuMs: (after[0]?.cpuMs ?? 0) - (before[0]?.cpuMs ?? 0),
+    upstreamCpuMs: after[1].cpuMs - before[1].cpuMs,
+    // NaN when the upstream does not count (the real local AI Search).
+    upstreamRequests: (after[1].extra.requests ?? Number.NaN) - (before[1].extra.requests ?? 0),
+    logBytes: (p.server?.outputBytes() ?? 0) - logsBefore,
+  } satisfies Round;
 }
 
 function summarise(rounds: Round[]) {
@@ -98,199 +189,157 @@ function summarise(rounds: Round[]) {
     rps: done / (sum((r) => r.elapsedMs) / 1000),
     range: `${fixed(Math.min(...perRound), 0)}–${fixed(Math.max(...perRound), 0)}`,
     errors: sum((r) => r.errors),
-    upstreamCpuMs: sum((r) => r.cpu.upstream) / done,
-    gatewayCpuMs: sum((r) => r.cpu.gateway) / done,
+    serverCpuMs: sum((r) => r.serverCpuMs) / done,
+    upstreamCpuMs: sum((r) => r.upstreamCpuMs) / done,
+    upstreamRequests: sum((r) => r.upstreamRequests) / done,
+    logBytes: sum((r) => r.logBytes) / done,
     ...percentiles(rounds.flatMap((r) => r.latencies)),
   };
 }
+type Summary = ReturnType<typeof summarise> & { rssBytes?: number; peakRssBytes?: number };
 
-const loadAverage = () =>
-  os
-    .loadavg()
-    .map((l) => fixed(l, 2))
-    .join(" ");
-
-/** (a) chatCompletion under load, rounds alternating which target goes first. */
-async function benchLoad(b: Bench) {
-  const { s, direct, gateway } = b;
-  for (const t of [direct, gateway]) await load(b.agent, t, s.WARMUP_MS, s.CONCURRENCY);
-  const rounds = new Map<Target, Round[]>([
-    [direct, []],
-    [gateway, []],
-  ]);
+/** (a) chatCompletion under load, every target in every round, the order rotating. */
+async function benchLoad(s: Settings, agent: Agent, paths: Path[], upstream: ServerProcess) {
+  for (const p of paths) await load(agent, p.target, s.WARMUP_MS, s.CONCURRENCY);
+  const rounds = new Map<Path, Round[]>(paths.map((p) => [p, []]));
   for (let r = 0; r < s.ROUNDS; r++) {
-    for (const t of r % 2 ? [gateway, direct] : [direct, gateway]) {
-      rounds.get(t)!.push(await round(b, t, s.DURATION_MS, s.CONCURRENCY));
+    for (let i = 0; i < paths.length; i++) {
+      const p = paths[(r + i) % paths.length]!;
+      rounds.get(p)!.push(await round(agent, p, upstream, s.DURATION_MS, s.CONCURRENCY));
     }
   }
-  const d = summarise(rounds.get(direct)!);
-  const g = summarise(rounds.get(gateway)!);
-  const row = (name: string, x: typeof d) =>
-    [name, fixed(x.rps, 0), x.range, fixed(x.p50), fixed(x.p99), String(x.errors)].concat(
-      [x.upstreamCpuMs, x.gatewayCpuMs].map((v) => fixed(v, 2)),
-    );
-  const header = ["path", "req/s", "per round", "p50 ms", "p99 ms", "errors"];
-  const ratios = [ratio(g.rps / d.rps), "", ratio(g.p50 / d.p50), ratio(g.p99 / d.p99), ""];
-  console.log(`(a) chatCompletion, ${s.CONCURRENCY} in flight, ${s.ROUNDS} × ${s.DURATION_MS} ms`);
-  console.log(
-    table([
-      header.concat("upstream CPU ms/req", "gateway CPU ms/req"),
-      row("direct upstream", d),
-      row("gateway mutation", g),
-      ["gateway / direct", ...ratios, ratio(g.upstreamCpuMs / d.upstreamCpuMs)],
-    ]),
-  );
-  // The upstream ratio near 1× confirms both paths cost the upstream the same work.
-  const share = g.gatewayCpuMs / g.upstreamCpuMs;
-  console.log(
-    `gateway CPU per request: ${fixed(g.gatewayCpuMs, 2)} ms, ${ratio(share)} the upstream's`,
-  );
-  return { direct: d, gateway: g };
+  const results = new Map<string, Summary>();
+  for (const p of paths) {
+    const stats = await p.server?.stats();
+    results.set(p.key, {
+      ...summarise(rounds.get(p)!),
+      rssBytes: stats?.rssBytes,
+      peakRssBytes: stats?.peakRssBytes,
+    });
+  }
+  printLoad(s, paths, results);
+  return Object.fromEntries(results);
 }
 
-const isChunks = (r: unknown) =>
-  (r as { data?: { chatCompletionStream?: { __typename?: string } } }).data?.chatCompletionStream
-    ?.__typename === "ChatCompletionChunksEvent";
-
-/** (b) time to first event: sequential, the three paths interleaved sample by sample. */
-async function benchFirstEvent({ s, auth, agent, servers, direct, gateway }: Bench) {
-  // Credentials both on the upgrade request and in connection_init: either is a common place
-  // for a gateway to look.
-  class AuthWebSocket extends WebSocket {
-    constructor(url: string, protocols?: string | string[]) {
-      super(url, protocols, { headers: auth });
-    }
-  }
-  const ws = createClient({
-    url: servers.graphqlUrl.replace(/^http/, "ws"),
-    webSocketImpl: AuthWebSocket,
-    connectionParams: auth,
-    retryAttempts: 0,
-  });
-  const viaWs = async () => {
-    const t0 = performance.now();
-    let first: number | undefined;
-    for await (const result of ws.iterate({ query: STREAM, variables: { input: INPUT } })) {
-      first ??= isChunks(result) ? performance.now() - t0 : Number.NaN;
-    }
-    if (!Number.isFinite(first)) throw new Error("graphql-ws: the first event was not chunks");
-    return first!;
-  };
-  const sseDirect = { ...direct, body: JSON.stringify({ ...DIRECT_BODY, stream: true }) };
-  const sseGateway = {
-    ...gateway,
-    body: JSON.stringify({ query: STREAM, variables: { input: INPUT } }),
-  };
-  const paths: [string, () => Promise<number>][] = [
-    ["direct upstream SSE", () => sseFirstEvent(agent, sseDirect, (e) => e.event === "chunks")],
+function printLoad(s: Settings, paths: Path[], results: Map<string, Summary>) {
+  const direct = results.get("direct")!;
+  const yoga = results.get("yoga")!;
+  const over = (v: number | undefined, base: number | undefined) =>
+    v === undefined || base === undefined ? "—" : ratio(v / base);
+  // [header, cell]: "—" where a figure does not apply (the direct call has no server).
+  const columns: [string, (x: Summary, p: Path) => string][] = [
+    ["req/s", (x) => fixed(x.rps, 0)],
+    ["per round", (x) => x.range],
+    ["p50 ms", (x) => fixed(x.p50)],
+    ["p99 ms", (x) => fixed(x.p99)],
+    ["errors", (x) => String(x.errors)],
+    ["CPU ms/req", (x, p) => (p.server ? fixed(x.serverCpuMs, 2) : "—")],
+    ["upstream CPU", (x) => fixed(x.upstreamCpuMs, 3)],
     [
-      "gateway over SSE",
-      () =>
-        sseFirstEvent(agent, sseGateway, (e) => e.event === "next" && isChunks(JSON.parse(e.data))),
+      "upstream req/op",
+      (x) => (Number.isNaN(x.upstreamRequests) ? "—" : fixed(x.upstreamRequests, 2)),
     ],
-    ["gateway over graphql-ws", viaWs],
+    ["RSS MiB", (x) => (x.rssBytes ? mib(x.rssBytes) : "—")],
+    ["peak MiB", (x) => (x.peakRssBytes ? mib(x.peakRssBytes) : "—")],
+    ["log B/req", (x, p) => (p.server ? fixed(x.logBytes, 0) : "—")],
+    ["req/s ÷ direct", (x) => ratio(x.rps / direct.rps)],
+    ["CPU ÷ Yoga", (x, p) => (p.server ? over(x.serverCpuMs, yoga.serverCpuMs) : "—")],
+    ["RSS ÷ Yoga", (x) => over(x.rssBytes, yoga.rssBytes)],
   ];
-  const warmups = 5;
-  const samples = paths.map(() => [] as number[]);
-  try {
-    for (let i = 0; i < warmups + s.SAMPLES; i++) {
-      for (const [j, [, sample]] of paths.entries()) {
-        const first = await sample();
-        if (i >= warmups) samples[j]!.push(first);
-      }
-    }
-  } finally {
-    await ws.dispose();
+  console.log(
+    `(a) chatCompletion, ${s.CONCURRENCY} in flight, ${s.ROUNDS} rounds × ${s.DURATION_MS} ms per path; CPU is each process's own, RSS is after the load`,
+  );
+  const rows = paths.map((p) => [
+    p.label,
+    ...columns.map(([, cell]) => cell(results.get(p.key)!, p)),
+  ]);
+  console.log(table([["path", ...columns.map(([header]) => header)], ...rows]));
+  const gateway = results.get("gateway")!;
+  console.log(
+    `issue 8 targets for the defaults: CPU/mutation ≤ 1.00× minimal Yoga's (now ${over(gateway.serverCpuMs, yoga.serverCpuMs)}); RSS after load ≤ 1.50× (now ${over(gateway.rssBytes, yoga.rssBytes)})`,
+  );
+  const baseline = results.get("baseline");
+  if (baseline) {
+    console.log(
+      `this tree ÷ baseline: req/s ${over(gateway.rps, baseline.rps)}, CPU/req ${over(gateway.serverCpuMs, baseline.serverCpuMs)}, p50 ${over(gateway.p50, baseline.p50)}, p99 ${over(gateway.p99, baseline.p99)}, RSS ${over(gateway.rssBytes, baseline.rssBytes)}`,
+    );
   }
-  const ttfe = samples.map(percentiles);
-  const base = ttfe[0]!;
+}
+
+/** One more round of `key` under the inspector's profiler; prints and keeps the profile. */
+async function profileRound(s: Settings, agent: Agent, paths: Path[], upstream: ServerProcess) {
+  const key = s.CPU_PROF === "true" ? "gateway" : s.CPU_PROF;
+  const p = paths.find((x) => x.key === key && x.server);
+  if (!p?.server)
+    throw new Error(
+      `--cpu-prof=${key}: no such server (${paths
+        .filter((x) => x.server)
+        .map((x) => x.key)
+        .join(", ")})`,
+    );
+  const dir = s.CPU_PROF_DIR ?? (await mkdtemp(path.join(os.tmpdir(), "aisearch-bench-prof-")));
+  const file = path.join(dir, `${key}-${Date.now()}.cpuprofile`);
+  await p.server.startProfile();
+  const r = await round(agent, p, upstream, s.DURATION_MS, s.CONCURRENCY);
+  await p.server.stopProfile(file);
   console.log(
-    `\n(b) time to first event (the retrieved chunks), ${s.SAMPLES} sequential samples each`,
+    `\n(c) CPU profile of ${p.label}, one round at ${s.CONCURRENCY} in flight (${r.latencies.length} requests, not counted above)`,
   );
-  const row = ([name]: [string, unknown], j: number) => {
-    const x = ttfe[j]!;
-    return [name, fixed(x.p50), fixed(x.p99), ratio(x.p50 / base.p50), ratio(x.p99 / base.p99)];
-  };
-  console.log(
-    table([["path", "p50 ms", "p99 ms", "p50 / direct", "p99 / direct"], ...paths.map(row)]),
-  );
-  return Object.fromEntries(paths.map(([name], j) => [name, ttfe[j]!]));
+  console.log(`profile: ${file} (opens in Chrome DevTools' Performance panel)`);
+  await summariseFile(file);
 }
 
 export async function main(argv: readonly string[] = []) {
-  // Only our own BENCH_* names from the environment: others may belong to another bench.
-  // Flags, given to this bench alone, must all be known.
-  const fromEnv = Object.keys(SETTINGS.shape).flatMap((k) => {
-    const value = process.env[`BENCH_${k}`];
-    return value === undefined ? [] : [[k, value]];
-  });
-  const s: Settings = SETTINGS.parse({
-    ...Object.fromEntries(fromEnv),
-    ...flagsToEnvironment(argv),
-  });
+  const s = readSettings(SETTINGS, argv);
   const cpus = os.cpus();
   console.log(`gateway bench: node ${process.version}, ${cpus.length} × ${cpus[0]?.model ?? "?"}`);
-  console.log(`load average before: ${loadAverage()}; upstream latency ${s.LATENCY_MS} ms\n`);
-
-  const token = `bench-${process.pid}-${Date.now()}`;
-  const apiKey = `bench-key-${process.pid}-${Date.now()}`;
-  const servers = await startBenchServers({
-    token,
-    apiKey,
-    latencyMs: s.LATENCY_MS,
-    streamDelayMs: s.STREAM_DELAY_MS,
-  });
+  console.log(
+    `load average before: ${loadAverage()}; upstream ${s.UPSTREAM}, latency ${s.LATENCY_MS} ms\n`,
+  );
+  const credentials = newCredentials();
+  const trees = {
+    current: await thisTree(),
+    baseline: s.BASELINE_REF ? await treeAt(s.BASELINE_REF) : undefined,
+  };
   const agent = new Agent({ connections: s.CONCURRENCY });
+  let upstream: ServerProcess | undefined;
+  let paths: Path[] = [];
   try {
-    const json = { "content-type": "application/json", accept: "application/json" };
-    // An assumption until the gateway's client auth lands: API keys as bearer tokens.
-    const auth = { authorization: `Bearer ${apiKey}` };
-    const chat = `/accounts/${BENCH_ACCOUNT}/ai-search/namespaces/default/chat/completions`;
-    const bench: Bench = {
-      s,
-      auth,
-      agent,
-      servers,
-      direct: {
-        name: "direct",
-        url: new URL(`${servers.upstreamUrl}${chat}`),
-        headers: { ...json, authorization: `Bearer ${token}` },
-        body: JSON.stringify(DIRECT_BODY),
-        ok: (text) => Array.isArray(JSON.parse(text).choices),
-      },
-      gateway: {
-        name: "gateway",
-        url: new URL(servers.graphqlUrl),
-        headers: { ...json, ...auth },
-        body: JSON.stringify({ query: ASK, variables: { input: INPUT } }),
-        ok: (text) => {
-          const body = JSON.parse(text);
-          return (
-            body.errors === undefined && typeof body.data?.chatCompletion?.content === "string"
-          );
-        },
-      },
-    };
-    // Both paths must make the upstream do the same work, or the ratios mean nothing.
-    const fromDirect = JSON.parse(await askOnce(agent, bench.direct));
-    const fromGateway = JSON.parse(await askOnce(agent, bench.gateway));
-    if (fromDirect.choices[0].message.content !== fromGateway.data.chatCompletion.content) {
-      throw new Error("the direct and the gateway answers differ");
+    upstream = await startUpstream(credentials, {
+      kind: s.UPSTREAM,
+      latencyMs: s.LATENCY_MS,
+      streamDelayMs: s.STREAM_DELAY_MS,
+      streamDeltas: 20,
+    });
+    paths = await startPaths(s, credentials, upstream, trees);
+    // Every path must make the upstream do the same work, or the ratios mean nothing.
+    const answers = await Promise.all(paths.map((p) => askOnce(agent, p.target).then(JSON.parse)));
+    const expected = answers[0].choices[0].message.content;
+    for (const [i, a] of answers.entries()) {
+      if (i > 0 && a.data.chatCompletion.content !== expected)
+        throw new Error(`${paths[i]!.label}: the answer differs from the direct one`);
     }
-
-    const loadResults = await benchLoad(bench);
-    const firstEvent = await benchFirstEvent(bench);
+    const loadResults = await benchLoad(s, agent, paths, upstream);
+    if (s.CPU_PROF !== "" && s.CPU_PROF !== "false") await profileRound(s, agent, paths, upstream);
+    const firstEvent = await benchFirstEvent({
+      agent,
+      credentials,
+      upstream,
+      samples: s.SAMPLES,
+      gateways: paths
+        .filter((p) => p.key === "gateway" || p.key === "baseline")
+        .map((p) => ({ label: p.label, url: p.server!.url })),
+    });
+    const unexpected = (await upstream.stats()).extra.unexpected ?? 0;
+    if (unexpected > 0)
+      console.log(`\nthe stub upstream answered ${unexpected} unexpected requests with 404`);
     console.log(`\nload average after: ${loadAverage()}`);
     return { settings: s, load: loadResults, firstEvent };
   } finally {
     await agent.close();
-    await servers.close();
+    await stopAll([...paths.map((p) => p.server), upstream]);
+    await trees.baseline?.cleanup();
   }
 }
 
-if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  await main(process.argv.slice(2)).catch((error: unknown) => {
-    console.error(error);
-    process.exitCode = 1;
-  });
-}
+await runIfMain(import.meta.url, main);

@@ -5,6 +5,7 @@
  * measurements need custom clients anyway and one HTTP stack keeps the paths comparable.
  */
 
+import os from "node:os";
 import { performance } from "node:perf_hooks";
 import { createParser, type EventSourceMessage } from "eventsource-parser";
 import type { Agent } from "undici";
@@ -119,3 +120,11 @@ export function table(rows: readonly string[][]): string {
 
 export const fixed = (v: number, digits = 1) => v.toFixed(digits);
 export const ratio = (v: number) => `${v.toFixed(2)}×`;
+export const mib = (bytes: number) => fixed(bytes / 1024 / 1024, 0);
+
+/** The machine's load averages (1, 5, 15 min): the context every figure must be read in. */
+export const loadAverage = () =>
+  os
+    .loadavg()
+    .map((l) => fixed(l, 2))
+    .join(" ");

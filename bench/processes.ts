@@ -1,0 +1,209 @@
+/**
+ * Starting, probing and stopping the processes a bench measures. Every server runs in its own
+ * process with bench/probe.ts loaded, so its CPU time, memory and event-loop delay are its
+ * own and not the load generator's. A gateway is started through its production entry (the
+ * `start` script of its tree's package.json), configured by environment variables only, so
+ * the same code starts this tree's gateway and one built from another commit.
+ */
+
+import { type ChildProcess, fork } from "node:child_process";
+import { once } from "node:events";
+import { closeSync, fstatSync, openSync, rmSync } from "node:fs";
+import { mkdtemp, readFile } from "node:fs/promises";
+import { createServer } from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import type { ProbeReply, ProbeRequest, ProbeStats } from "./probe.ts";
+
+const PROBE = pathToFileURL(fileURLToPath(new URL("./probe.ts", import.meta.url))).href;
+/** How long a server may take to start: tsx compiles on the fly, and the machine is shared. */
+const START_TIMEOUT_MS = 90_000;
+
+export interface ServerProcess {
+  name: string;
+  url: string;
+  pid: number;
+  stats(options?: { resetLag?: boolean }): Promise<ProbeStats>;
+  /** A full collection first, for heap figures that mean something (needs `--expose-gc`). */
+  collectGarbage(): Promise<void>;
+  startProfile(intervalUs?: number): Promise<void>;
+  stopProfile(file: string): Promise<void>;
+  /** Bytes the process wrote to stdout so far (its log lines). */
+  outputBytes(): number;
+  /** SIGTERM (the production shutdown path), then SIGKILL if it does not exit in time. */
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  name: string;
+  /** The script to run, absolute. */
+  entry: string;
+  cwd?: string;
+  /** The whole environment of the process: nothing leaks in from the bench's own. */
+  env: Record<string, string>;
+  /** Extra node flags, e.g. `--max-semi-space-size=64`. */
+  nodeFlags?: string[];
+  /** Resolves with the server's URL once it serves. */
+  ready(child: ChildProcess): Promise<string>;
+}
+
+/** The environment every child needs whatever it runs (a clean one otherwise). */
+export function baseEnv(): Record<string, string> {
+  const keep = ["PATH", "HOME", "TMPDIR", "LANG", "TZ"];
+  return Object.fromEntries(keep.flatMap((k) => (process.env[k] ? [[k, process.env[k]]] : [])));
+}
+
+/** One request/reply over IPC; bounded, so a wedged child fails the bench instead of hanging it. */
+function ask(child: ChildProcess, name: string, request: ProbeRequest): Promise<ProbeReply> {
+  return new Promise((resolve, reject) => {
+    const settle = () => {
+      clearTimeout(timer);
+      child.off("exit", onExit);
+      child.off("message", onMessage);
+    };
+    const fail = (why: string) => {
+      settle();
+      reject(new Error(`${name} ${why}`));
+    };
+    const onExit = (code: number | null) => fail(`exited (${code})`);
+    const onMessage = (reply: ProbeReply) => {
+      if (typeof reply !== "object" || reply === null || !("probe" in reply)) return;
+      settle();
+      if (reply.probe === "done" && reply.error) reject(new Error(`${name}: ${reply.error}`));
+      else resolve(reply);
+    };
+    const timer = setTimeout(() => fail(`did not answer the probe within 60 s`), 60_000);
+    child.on("exit", onExit);
+    child.on("message", onMessage);
+    child.send(request);
+  });
+}
+
+export async function startProcess(options: StartOptions): Promise<ServerProcess> {
+  // Stdout (the gateway's log lines) goes to a file: written like any log sink, counted by its
+  // size, and never broken. A pipe read by the bench breaks when the bench dies, and a logger
+  // writing synchronously to a broken pipe can spin on EPIPE instead of shutting down. The file
+  // is unlinked at once, so nothing is left on disk however the bench ends.
+  const logDir = await mkdtemp(path.join(os.tmpdir(), "aisearch-bench-out-"));
+  const stdout = openSync(path.join(logDir, "stdout.log"), "w");
+  const child = fork(options.entry, [], {
+    cwd: options.cwd,
+    env: options.env,
+    // The bench's own loader (tsx) first, then the probe.
+    execArgv: [...process.execArgv, ...(options.nodeFlags ?? []), "--import", PROBE],
+    stdio: ["ignore", stdout, "pipe", "ipc"],
+  });
+  rmSync(logDir, { recursive: true, force: true });
+  // Errors are rare and short; keep the end of them for a start-up failure's message.
+  let stderr = "";
+  child.stderr!.on("data", (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString()).slice(-4_000);
+  });
+  const exited = once(child, "exit");
+  void exited.then(() => closeSync(stdout));
+  let url: string;
+  try {
+    url = await Promise.race([
+      options.ready(child),
+      exited.then(([code]) => {
+        throw new Error(`${options.name} exited (${code}) while starting:\n${stderr}`);
+      }),
+      new Promise<never>((_, reject) =>
+        setTimeout(
+          () => reject(new Error(`${options.name} not ready after ${START_TIMEOUT_MS} ms`)),
+          START_TIMEOUT_MS,
+        ).unref(),
+      ),
+    ]);
+  } catch (error) {
+    child.kill("SIGKILL");
+    throw error;
+  }
+  const stats = async (o: { resetLag?: boolean } = {}) => {
+    const reply = await ask(child, options.name, { probe: "stats", ...o });
+    if (reply.probe !== "stats") throw new Error(`${options.name}: unexpected probe reply`);
+    return reply.stats;
+  };
+  return {
+    name: options.name,
+    url,
+    pid: child.pid!,
+    stats,
+    collectGarbage: async () => {
+      await ask(child, options.name, { probe: "gc" });
+    },
+    startProfile: async (intervalUs = 500) => {
+      await ask(child, options.name, { probe: "profile-start", intervalUs });
+    },
+    stopProfile: async (file) => {
+      await ask(child, options.name, { probe: "profile-stop", path: file });
+    },
+    outputBytes: () => (child.exitCode === null ? fstatSync(stdout).size : 0),
+    stop: async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill("SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGKILL"), 15_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** For bench-owned servers: they send `{ url }` over IPC once they listen. */
+export function readyMessage(child: ChildProcess): Promise<string> {
+  return new Promise((resolve) => {
+    const onMessage = (message: unknown) => {
+      if (typeof message === "object" && message !== null && "url" in message) {
+        child.off("message", onMessage);
+        resolve(String(message.url));
+      }
+    };
+    child.on("message", onMessage);
+  });
+}
+
+/** A port free right now, for a server that takes its port from its configuration. */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const { port } = server.address() as { port: number };
+  server.close();
+  await once(server, "close");
+  return port;
+}
+
+/** Polls `url` until it answers 200 (a gateway's `/healthz`), or the process exits. */
+export function readyWhenServing(url: string): (child: ChildProcess) => Promise<string> {
+  return async (child) => {
+    const deadline = Date.now() + START_TIMEOUT_MS;
+    while (child.exitCode === null && child.signalCode === null && Date.now() < deadline) {
+      const ok = await fetch(url).then(
+        async (res) => {
+          await res.body?.cancel();
+          return res.ok;
+        },
+        () => false,
+      );
+      if (ok) return url;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    throw new Error(`${url} never answered 200`);
+  };
+}
+
+/** The script a tree's `npm start` runs (e.g. `tsx src/main.ts` → `<root>/src/main.ts`). */
+export async function startEntry(root: string): Promise<string> {
+  const pkg = JSON.parse(await readFile(path.join(root, "package.json"), "utf8")) as {
+    scripts?: { start?: string };
+  };
+  const script = /(\S+\.(?:ts|js|mjs))\b/.exec(pkg.scripts?.start ?? "")?.[1];
+  if (!script) throw new Error(`${root}: no script found in package.json "start"`);
+  return path.resolve(root, script);
+}
+
+/** Stops every process given, in parallel; a failure to stop one does not skip the others. */
+export async function stopAll(processes: readonly (ServerProcess | undefined)[]): Promise<void> {
+  await Promise.allSettled(processes.map((p) => p?.stop()));
+}

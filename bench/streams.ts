@@ -1,0 +1,338 @@
+/**
+ * Streams at scale: many slow streamed answers at once (DELTAS deltas, one every DELTA_MS,
+ * opened over RAMP_MS), relayed by the gateway over graphql-ws (PER_SOCKET subscriptions per
+ * socket) and over SSE, against the same streams read straight from the upstream's SSE, in
+ * one run. Each row (level × path) gets a fresh gateway and fresh client processes
+ * (bench/streams-client.ts), so peak RSS and CPU are that row's alone.
+ *
+ * Reported per row: streams completed, failed and unfinished at the deadline (never a hang:
+ * after the ramp, the streams' own length and GRACE_MS, what is still open is abandoned and
+ * counted); lost deltas (checked against the stub upstream's numbering); time to first event
+ * p50/p99 over every stream (one that never got its first event counts as slower than any
+ * that did); CPU per relayed delta of the relaying process (the gateway; for the direct path
+ * the clients, which do the reading a relay does) and its ratio to direct; the relaying
+ * process's event-loop delay p99 and peak RSS; the clients' own loop delay (high means the
+ * load generator, not the gateway, was the limit); and why streams failed.
+ *
+ * Settings: env BENCH_<NAME> or flags --<name>=value; e.g. --levels=1000,5000,10000.
+ */
+
+import { type ChildProcess, fork } from "node:child_process";
+import { once } from "node:events";
+import { readFileSync } from "node:fs";
+import os from "node:os";
+import { fileURLToPath } from "node:url";
+import { z } from "zod";
+import { fixed, loadAverage, mib, percentiles, ratio, table } from "./measure.ts";
+import { type ServerProcess, stopAll } from "./processes.ts";
+import { count, numberList, readSettings, runIfMain } from "./settings.ts";
+import type { ClientResult, Plan, Transport } from "./streams-client.ts";
+import {
+  type Credentials,
+  newCredentials,
+  startGateway,
+  startUpstream,
+  TREE_SETTINGS,
+  treeOptions,
+} from "./targets.ts";
+import { type Tree, thisTree, treeAt } from "./trees.ts";
+import { CHAT_PATH, DIRECT_BODY } from "./workload.ts";
+
+const SETTINGS = z
+  .object({
+    LEVELS: z // concurrent streams per row, comma-separated
+      .string()
+      .regex(/^\d+(,\d+)*$/, "a comma-separated list of stream counts, e.g. 1000,5000")
+      .refine((list) => numberList(list).every((n) => n >= 1 && n <= 20_000), "each 1 to 20000")
+      .default("1000"),
+    PATHS: z // which of direct, ws (graphql-ws), sse
+      .string()
+      .regex(/^(direct|ws|sse)(,(direct|ws|sse))*$/, "a comma-separated list of direct, ws, sse")
+      .default("direct,ws,sse"),
+    DELTAS: count(1, 10_000).default(40), // per stream
+    DELTA_MS: count(0, 60_000).default(500), // between deltas
+    RAMP_MS: count(0, 600_000).default(8_000), // all streams are opened within this
+    PER_SOCKET: count(1, 10_000).default(100), // graphql-ws subscriptions per socket
+    CLIENTS: count(1, 16).default(2), // load-generating processes
+    GRACE_MS: count(0, 600_000).default(15_000), // waited beyond the last stream's own end
+    LATENCY_MS: count(0, 10_000).default(20), // upstream, before the first event
+    CONNECT_TIMEOUT_MS: count(100, 120_000).default(10_000), // per client connection
+    BASELINE_REF: z.string().min(1).optional(), // also relay through a gateway from this commit
+    ...TREE_SETTINGS, // GATEWAY_ENV, GATEWAY_NODE_FLAGS: for this tree's gateway only
+  })
+  .strict();
+type Settings = z.infer<typeof SETTINGS>;
+
+interface Row {
+  level: number;
+  path: string;
+  clients: ClientResult[];
+  relay: { cpuMs: number; peakRssBytes: number; lagP99Ms: number };
+  upstreamCpuMs: number;
+  elapsedMs: number;
+}
+
+interface RowPath {
+  label: string;
+  transport: Transport;
+  /** The gateway's tree; none for the direct path. */
+  tree?: Tree;
+  /** This tree's gateway, which GATEWAY_ENV applies to (not the baseline's). */
+  ownTree?: boolean;
+}
+
+const CLIENT = fileURLToPath(new URL("./streams-client.ts", import.meta.url));
+
+/** The soft limit on open files: every stream holds a socket in the client, relay and upstream. */
+function openFileLimit(): number {
+  const limits = readFileSync("/proc/self/limits", "utf8");
+  return Number(/^Max open files\s+(\d+)/m.exec(limits)?.[1] ?? Number.NaN);
+}
+
+async function runClients(plans: Plan[], deadlineMs: number, onGo: () => Promise<void>) {
+  const children: ChildProcess[] = plans.map(() =>
+    fork(CLIENT, [], { stdio: ["ignore", "inherit", "inherit", "ipc"] }),
+  );
+  try {
+    const replies = (child: ChildProcess) =>
+      new Promise<unknown>((resolve, reject) => {
+        child.once("message", resolve);
+        child.once("exit", (code) => reject(new Error(`stream client exited (${code})`)));
+      });
+    const ready = children.map((child) => replies(child));
+    for (const [i, child] of children.entries()) child.send({ plan: plans[i] });
+    await Promise.all(ready);
+    await onGo();
+    // A common start a second ahead, so every client's ramp lines up with the others'.
+    const go = Date.now() + 1_000;
+    const results = children.map((child) => replies(child));
+    for (const child of children) child.send({ go });
+    const bound = new Promise<never>((_, reject) =>
+      setTimeout(
+        () => reject(new Error("stream clients did not report")),
+        deadlineMs + 60_000,
+      ).unref(),
+    );
+    return (await Promise.race([Promise.all(results), bound])).map(
+      (r) => (r as { result: ClientResult }).result,
+    );
+  } finally {
+    // They exit once they have reported; one that does not within 5 s is ended.
+    await Promise.all(
+      children.map(async (child) => {
+        if (child.exitCode !== null) return;
+        const timer = setTimeout(() => child.kill(), 5_000);
+        await once(child, "exit");
+        clearTimeout(timer);
+      }),
+    );
+  }
+}
+
+async function runRow(
+  s: Settings,
+  level: number,
+  path: RowPath,
+  upstream: ServerProcess,
+  credentials: Credentials,
+): Promise<Row> {
+  let gateway: ServerProcess | undefined;
+  if (path.tree) {
+    const { env, nodeFlags } = treeOptions(s, path.ownTree === true);
+    gateway = await startGateway({
+      name: path.label,
+      tree: path.tree,
+      credentials,
+      upstream,
+      env: {
+        // Production caps are per client, and the bench is one client: raised, still enforced.
+        MAX_SUBSCRIPTIONS_PER_CONNECTION: String(s.PER_SOCKET),
+        MAX_SUBSCRIPTIONS_PER_CLIENT: "1000000000",
+        MAX_CONNECTIONS_PER_CLIENT: "1000000000",
+        ...env,
+      },
+      nodeFlags,
+    });
+  }
+  const streamMs = s.LATENCY_MS + s.DELTAS * s.DELTA_MS;
+  const deadlineMs = s.RAMP_MS + streamMs + s.GRACE_MS;
+  const direct = path.transport === "direct";
+  const plans: Plan[] = Array.from({ length: s.CLIENTS }, (_, c) => ({
+    transport: path.transport,
+    url: direct ? `${upstream.url}${CHAT_PATH}` : gateway!.url,
+    headers: { authorization: `Bearer ${direct ? credentials.token : credentials.apiKey}` },
+    directBody: JSON.stringify({ ...DIRECT_BODY, stream: true }),
+    streams: Array.from(
+      { length: Math.ceil((level - c) / s.CLIENTS) },
+      (_, j) => c + j * s.CLIENTS,
+    ),
+    total: level,
+    rampMs: s.RAMP_MS,
+    deltas: s.DELTAS,
+    perSocket: s.PER_SOCKET,
+    deadlineMs,
+    connectTimeoutMs: s.CONNECT_TIMEOUT_MS,
+  }));
+  try {
+    let before: { relay?: number; upstream: number } = { upstream: 0 };
+    const started = performance.now();
+    const clients = await runClients(plans, deadlineMs, async () => {
+      before = {
+        relay: (await gateway?.stats({ resetLag: true }))?.cpuMs,
+        upstream: (await upstream.stats()).cpuMs,
+      };
+    });
+    const elapsedMs = performance.now() - started;
+    const after = await gateway?.stats();
+    const relay = after
+      ? {
+          cpuMs: after.cpuMs - before.relay!,
+          peakRssBytes: after.peakRssBytes,
+          lagP99Ms: after.lag.p99,
+        }
+      : {
+          cpuMs: clients.reduce((n, c) => n + c.cpuMs, 0),
+          peakRssBytes: clients.reduce((n, c) => n + c.peakRssBytes, 0),
+          lagP99Ms: Math.max(...clients.map((c) => c.lagP99Ms)),
+        };
+    const upstreamCpuMs = (await upstream.stats()).cpuMs - before.upstream;
+    return { level, path: path.label, clients, relay, upstreamCpuMs, elapsedMs };
+  } finally {
+    await gateway?.stop();
+  }
+}
+
+function printRows(s: Settings, rows: Row[]) {
+  const sum = (r: Row, f: (c: ClientResult) => number) => r.clients.reduce((n, c) => n + f(c), 0);
+  const directCpu = new Map(
+    rows
+      .filter((r) => r.path === "direct SSE")
+      .map((r) => [
+        r.level,
+        r.relay.cpuMs /
+          Math.max(
+            1,
+            sum(r, (c) => c.deltas),
+          ),
+      ]),
+  );
+  const waitS = fixed((s.RAMP_MS + s.LATENCY_MS + s.DELTAS * s.DELTA_MS + s.GRACE_MS) / 1000, 0);
+  const ms = (v: number) => (Number.isFinite(v) ? fixed(v, 0) : `>${waitS} s`);
+  const lines = rows.map((r) => {
+    const first = percentiles(
+      r.clients.flatMap((c) => c.firstEvent.map((t) => (t < 0 ? Number.POSITIVE_INFINITY : t))),
+    );
+    const deltas = sum(r, (c) => c.deltas);
+    const perDelta = r.relay.cpuMs / Math.max(1, deltas);
+    const base = directCpu.get(r.level);
+    const errors = new Map<string, number>();
+    for (const c of r.clients)
+      for (const [k, n] of Object.entries(c.errors)) errors.set(k, (errors.get(k) ?? 0) + n);
+    return [
+      String(r.level),
+      r.path,
+      String(sum(r, (c) => c.completed)),
+      String(sum(r, (c) => c.failed)),
+      String(sum(r, (c) => c.unfinished)),
+      String(sum(r, (c) => c.lostDeltas)),
+      ms(first.p50),
+      ms(first.p99),
+      fixed(perDelta, 3),
+      base ? ratio(perDelta / base) : "—",
+      fixed(r.relay.lagP99Ms, 0),
+      mib(r.relay.peakRssBytes),
+      fixed(Math.max(...r.clients.map((c) => c.lagP99Ms)), 0),
+      fixed(r.upstreamCpuMs / Math.max(1, deltas), 3),
+      fixed(r.elapsedMs / 1000, 0),
+      [...errors].map(([k, n]) => `${k}: ${n}`).join(", ") || "—",
+    ];
+  });
+  console.log(
+    table([
+      [
+        "streams",
+        "path",
+        "done",
+        "failed",
+        "unfinished",
+        "lost deltas",
+        "1st p50 ms",
+        "1st p99 ms",
+        "CPU ms/delta",
+        "÷ direct",
+        "lag p99 ms",
+        "peak MiB",
+        "client lag p99",
+        "upstream ms/delta",
+        "took s",
+        "failures",
+      ],
+      ...lines,
+    ]),
+  );
+}
+
+export async function main(argv: readonly string[] = []) {
+  const s = readSettings(SETTINGS, argv);
+  const levels = numberList(s.LEVELS);
+  const wanted = new Set(s.PATHS.split(","));
+  const fds = openFileLimit();
+  console.log(
+    `streams bench: node ${process.version}, ${os.cpus().length} cores, open-file limit ${fds}`,
+  );
+  console.log(
+    `load average before: ${loadAverage()}; ${s.DELTAS} deltas every ${s.DELTA_MS} ms, ramp ${s.RAMP_MS} ms, ${s.PER_SOCKET} subscriptions per socket, ${s.CLIENTS} client processes`,
+  );
+  for (const level of levels) {
+    // Relaying over SSE holds a client socket and an upstream socket per stream.
+    if (wanted.has("sse") && 2 * level + 500 > fds) {
+      console.log(
+        `warning: ${level} SSE streams need about ${2 * level} open files in the gateway; the limit is ${fds}`,
+      );
+    }
+  }
+  const credentials = newCredentials();
+  const current = await thisTree();
+  const baseline = s.BASELINE_REF ? await treeAt(s.BASELINE_REF) : undefined;
+  const paths: RowPath[] = [];
+  if (wanted.has("direct")) paths.push({ label: "direct SSE", transport: "direct" });
+  for (const tree of baseline ? [current, baseline] : [current]) {
+    const name = baseline ? `gateway ${tree.label}` : "gateway";
+    for (const transport of ["ws", "sse"] as const) {
+      if (wanted.has(transport))
+        paths.push({
+          label: `${name} ${transport === "ws" ? "graphql-ws" : "SSE"}`,
+          transport,
+          tree,
+          ownTree: tree === current,
+        });
+    }
+  }
+  let upstream: ServerProcess | undefined;
+  const rows: Row[] = [];
+  try {
+    upstream = await startUpstream(credentials, {
+      kind: "stub",
+      latencyMs: s.LATENCY_MS,
+      streamDelayMs: s.DELTA_MS,
+      streamDeltas: s.DELTAS,
+    });
+    for (const level of levels) {
+      for (const p of paths) {
+        console.log(`… ${level} streams, ${p.label} (load average ${loadAverage()})`);
+        rows.push(await runRow(s, level, p, upstream, credentials));
+        // Sockets the row closed linger in TIME_WAIT; give the next row a quiet start.
+        await new Promise((resolve) => setTimeout(resolve, 2_000));
+      }
+    }
+    console.log("");
+    printRows(s, rows);
+    console.log(`\nload average after: ${loadAverage()}`);
+    return rows;
+  } finally {
+    await stopAll([upstream]);
+    await baseline?.cleanup();
+  }
+}
+
+await runIfMain(import.meta.url, main);
