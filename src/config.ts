@@ -1,5 +1,6 @@
 import { parseArgs } from "node:util";
 import { z } from "zod";
+import type { ResumeSettings } from "./streams/hub.ts";
 import type { StreamLimits } from "./streams/relay.ts";
 
 /**
@@ -96,6 +97,8 @@ const environment = z.object({
   RATE_LIMIT_PER_MINUTE: positive.default(600),
   STREAM_MAX_CHARS: positive.default(200_000),
   STREAM_MAX_DURATION_MS: positive.default(300_000),
+  STREAM_RESUME_GRACE_MS: z.coerce.number().int().min(100).default(15_000),
+  STREAM_RESUME_TTL_MS: z.coerce.number().int().min(100).default(300_000),
   // Resilience
   SHUTDOWN_TIMEOUT_MS: positive.default(10_000),
   CIRCUIT_FAILURE_THRESHOLD: positive.default(5),
@@ -160,6 +163,8 @@ export interface LimitsConfig {
   rateLimitPerMinute: number;
   /** A streamed answer is cut off past these, so a runaway upstream cannot hold a subscriber. */
   stream: StreamLimits;
+  /** How long a dropped stream waits for a resume, and a finished one stays resumable. */
+  resume: ResumeSettings;
 }
 
 export interface GatewayConfig {
@@ -296,6 +301,7 @@ export function loadConfig(
       maxConnectionsPerClient: e.MAX_CONNECTIONS_PER_CLIENT,
       rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
       stream: { maxChars: e.STREAM_MAX_CHARS, maxDurationMs: e.STREAM_MAX_DURATION_MS },
+      resume: { graceMs: e.STREAM_RESUME_GRACE_MS, ttlMs: e.STREAM_RESUME_TTL_MS },
     },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     circuit: { failureThreshold: e.CIRCUIT_FAILURE_THRESHOLD, openMs: e.CIRCUIT_OPEN_MS },

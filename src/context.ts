@@ -1,5 +1,6 @@
 import { createLoaders, type LoaderBatchObserver, type Loaders } from "./loaders.ts";
 import type { ClientIdentity } from "./server/policy/client-auth.ts";
+import type { StreamHub } from "./streams/hub.ts";
 import type { StreamLimits } from "./streams/relay.ts";
 import type { BoundAiSearchClient } from "./upstream/client.ts";
 
@@ -17,6 +18,26 @@ export interface Context {
   streamLimits: StreamLimits;
   /** Aborted when the gateway begins shutting down: live streams end with `SHUTTING_DOWN`. */
   drainSignal?: AbortSignal;
+  /** The resumable streams (shared with other replicas when Redis is configured). */
+  streams: StreamHub;
+  /**
+   * Who may resume or cancel the streams this operation starts: the client identity, plus a
+   * hash of the pass-through credential when that mode is on. Never a secret.
+   */
+  streamOwner: string;
+  /**
+   * The same binding as `upstream` (credentials, request id) under another signal, for a
+   * stream that outlives its request: a dropped connection may resume it.
+   */
+  upstreamUnder(signal: AbortSignal): BoundAiSearchClient;
+  /** Set for a subscription holding a per-client slot (`useSubscriptionCaps`). */
+  subscriptionSlot?: SubscriptionSlot;
+}
+
+/** A subscription's per-client slot, which a stream may take over to hold past its request. */
+export interface SubscriptionSlot {
+  /** The slot's release, now the caller's to call once; undefined if already released. */
+  adopt(): (() => void) | undefined;
 }
 
 export interface ContextOptions {
@@ -28,6 +49,9 @@ export interface ContextOptions {
   drainSignal?: AbortSignal;
   /** Told the size of each loader batch, e.g. for a metric. @default undefined */
   onLoaderBatch?: LoaderBatchObserver;
+  streams: StreamHub;
+  streamOwner: string;
+  upstreamUnder(signal: AbortSignal): BoundAiSearchClient;
 }
 
 /** A fresh context per operation: its loaders' caches must never outlive it or cross callers. */
@@ -39,5 +63,8 @@ export function createContext(options: ContextOptions): Context {
     client,
     streamLimits,
     drainSignal,
+    streams: options.streams,
+    streamOwner: options.streamOwner,
+    upstreamUnder: options.upstreamUnder,
   };
 }

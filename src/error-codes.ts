@@ -43,6 +43,12 @@ export const ErrorCode = {
   UPSTREAM_UNAVAILABLE: "UPSTREAM_UNAVAILABLE",
   /** A streamed answer ran past `STREAM_MAX_CHARS` or `STREAM_MAX_DURATION_MS` (failure event). */
   STREAM_LIMIT_EXCEEDED: "STREAM_LIMIT_EXCEEDED",
+  /** `resumeChatCompletionStream`: no such stream, it expired, or it is another client's. */
+  STREAM_NOT_FOUND: "STREAM_NOT_FOUND",
+  /** Resuming or cancelling a stream needs shared state (Redis) that is unreachable; retryable. */
+  RESUME_UNAVAILABLE: "RESUME_UNAVAILABLE",
+  /** `cancelChatCompletionStream` stopped the stream (its last event). */
+  CANCELLED: "CANCELLED",
   /** The gateway is draining for a restart: last event of a live stream, or HTTP 503; retryable. */
   SHUTTING_DOWN: "SHUTTING_DOWN",
   /** The upstream sent something unusable (malformed JSON or SSE, redirect). */

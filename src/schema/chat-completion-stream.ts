@@ -1,5 +1,8 @@
+import { GraphQLError } from "graphql";
 import { builder } from "../builder.ts";
-import { type RelayedEvent, relayChatStream } from "../streams/relay.ts";
+import { ErrorCode } from "../error-codes.ts";
+import { streamNotFound } from "../streams/hub.ts";
+import type { RelayedEvent } from "../streams/relay.ts";
 import {
   ChatCompletionInput,
   ChatCompletionRef,
@@ -7,12 +10,22 @@ import {
 } from "./chat-completion.ts";
 import { ChunkRef, InstanceErrorRef, toChunkRecords, toInstanceErrorRecords } from "./chunk.ts";
 
+/** Stream ids are v4 UUIDs; anything else names no stream and is never looked up. */
+const STREAM_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+const STREAM_ID_DESCRIPTION =
+  "The stream this event belongs to: give it to resumeChatCompletionStream or cancelChatCompletionStream.";
+const SEQUENCE_DESCRIPTION =
+  "Position in the stream: 0 for the chunks event, then +1 for every event of any kind, through the last (done or failed). A jump means an event was missed; resume after the last one seen.";
+
 const ChunksEvent = builder
   .objectRef<Extract<RelayedEvent, { kind: "chunks" }>>("ChatCompletionChunksEvent")
   .implement({
     description: "First event: the chunks retrieved as context, before any text.",
     isTypeOf: (event) => (event as RelayedEvent).kind === "chunks",
     fields: (t) => ({
+      streamId: t.exposeID("streamId", { description: STREAM_ID_DESCRIPTION }),
+      sequence: t.exposeInt("sequence", { description: SEQUENCE_DESCRIPTION }),
       chunks: t.field({
         type: [ChunkRef],
         description: "The retrieved chunks, best first.",
@@ -32,8 +45,9 @@ const DeltaEvent = builder
     description: "A piece of the answer's text, in order.",
     isTypeOf: (event) => (event as RelayedEvent).kind === "delta",
     fields: (t) => ({
+      streamId: t.exposeID("streamId", { description: STREAM_ID_DESCRIPTION }),
       sequence: t.exposeInt("sequence", {
-        description: "0-based position among the deltas; a jump means a delta was lost.",
+        description: `${SEQUENCE_DESCRIPTION} The first delta is 1 (the chunks event is 0).`,
       }),
       content: t.exposeString("content", { description: "Text to append to the answer." }),
       finishReason: t.exposeString("finishReason", {
@@ -49,6 +63,8 @@ const DoneEvent = builder
     description: "Last event of a successful stream: the whole completion, assembled.",
     isTypeOf: (event) => (event as RelayedEvent).kind === "done",
     fields: (t) => ({
+      streamId: t.exposeID("streamId", { description: STREAM_ID_DESCRIPTION }),
+      sequence: t.exposeInt("sequence", { description: SEQUENCE_DESCRIPTION }),
       completion: t.expose("completion", {
         type: ChatCompletionRef,
         description: "The completion, as the mutation would have returned it.",
@@ -59,9 +75,11 @@ const DoneEvent = builder
 const FailedEvent = builder
   .objectRef<Extract<RelayedEvent, { kind: "failed" }>>("ChatCompletionFailedEvent")
   .implement({
-    description: "Last event of a stream that broke after it started.",
+    description: "Last event of a stream that broke after it started, or was cancelled.",
     isTypeOf: (event) => (event as RelayedEvent).kind === "failed",
     fields: (t) => ({
+      streamId: t.exposeID("streamId", { description: STREAM_ID_DESCRIPTION }),
+      sequence: t.exposeInt("sequence", { description: SEQUENCE_DESCRIPTION }),
       code: t.exposeString("code", { description: "Stable error code, as in `extensions.code`." }),
       message: t.exposeString("message", { description: "What went wrong, safe to show." }),
       retryable: t.exposeBoolean("retryable", { description: "Whether asking again may work." }),
@@ -77,20 +95,66 @@ builder.subscriptionFields((t) => ({
   chatCompletionStream: t.field({
     type: ChatCompletionStreamEvent,
     description:
-      "Streams an answer as the upstream writes it: the retrieved chunks, then text deltas, then the assembled completion. Failures after the start arrive as a ChatCompletionFailedEvent.",
+      "Streams an answer as the upstream writes it: the retrieved chunks, then text deltas, then the assembled completion. Failures after the start arrive as a ChatCompletionFailedEvent. A dropped connection can resume the stream with resumeChatCompletionStream.",
     args: {
       input: t.arg({ type: ChatCompletionInput, required: true, description: "The question." }),
     },
     subscribe: (_root, { input }, context) => {
       const { namespace, body } = toChatCompletionRequest(input);
-      return relayChatStream({
+      return context.streams.start({
         namespace,
+        owner: context.streamOwner,
         limits: context.streamLimits,
-        subscriber: context.upstream.signal,
+        signal: context.upstream.signal,
         drain: context.drainSignal,
-        open: (signal) => context.upstream.streamChatCompletions(namespace, body, { signal }),
+        // The stream outlives its request (a dropped connection can resume it), so its upstream
+        // call runs under the stream's own signal, with the caller's credentials all the same.
+        open: (signal) =>
+          context.upstreamUnder(signal).streamChatCompletions(namespace, body, { signal }),
+        adoptSlot: () => context.subscriptionSlot?.adopt(),
       });
     },
     resolve: (event: RelayedEvent) => event,
+  }),
+  resumeChatCompletionStream: t.field({
+    type: ChatCompletionStreamEvent,
+    description:
+      "Follows a stream started by chatCompletionStream, from after `afterSequence`: replays the events since, then relays the live ones, and ends as the stream does. Never starts a second completion. Unknown, expired or another client's streams fail with STREAM_NOT_FOUND.",
+    args: {
+      streamId: t.arg.id({ required: true, description: "The events' `streamId`." }),
+      afterSequence: t.arg.int({
+        required: true,
+        description: "The last `sequence` received; -1 to replay from the start.",
+      }),
+    },
+    subscribe: (_root, { streamId, afterSequence }, context) => {
+      if (afterSequence < -1) {
+        throw new GraphQLError("afterSequence must be -1 or more.", {
+          extensions: { code: ErrorCode.BAD_USER_INPUT },
+        });
+      }
+      const id = String(streamId);
+      if (!STREAM_ID.test(id)) throw streamNotFound();
+      return context.streams.follow({
+        streamId: id,
+        owner: context.streamOwner,
+        afterSequence,
+        signal: context.upstream.signal,
+        drain: context.drainSignal,
+      });
+    },
+    resolve: (event: RelayedEvent) => event,
+  }),
+}));
+
+builder.mutationFields((t) => ({
+  cancelChatCompletionStream: t.boolean({
+    description:
+      "Stops a live stream wherever it runs: the upstream request is aborted and every subscriber gets a last ChatCompletionFailedEvent with code CANCELLED. False (not an error) for an unknown, finished or another client's stream.",
+    args: { streamId: t.arg.id({ required: true, description: "The events' `streamId`." }) },
+    resolve: (_root, { streamId }, context) => {
+      const id = String(streamId);
+      return STREAM_ID.test(id) ? context.streams.cancel(id, context.streamOwner) : false;
+    },
   }),
 }));

@@ -111,7 +111,7 @@ export function buildApp(config: GatewayConfig, options: AppOptions = {}): App {
       const drain = new Drain();
       const client = upstream.client;
       metrics?.watchCircuit(() => client.circuitState);
-      const { yoga, webSocket } = createGatewayYoga(config, client, {
+      const { yoga, webSocket, streams } = createGatewayYoga(config, client, {
         logger,
         metrics,
         tracing,
@@ -147,6 +147,8 @@ export function buildApp(config: GatewayConfig, options: AppOptions = {}): App {
         async close() {
           const deadline = Date.now() + config.shutdownTimeoutMs;
           await drainServer({ drain, server, webSockets: ws, deadline, logger });
+          // Streams still held (finished, kept for resume) hold timers and nothing else.
+          streams.close();
           await closeUpstream(client, deadline);
           await tracing?.shutdown().catch((error: unknown) => {
             logger.warn({ err: error }, "shutdown: could not export the last spans");

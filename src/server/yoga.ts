@@ -3,6 +3,7 @@ import type { GatewayConfig } from "../config.ts";
 import { type Context, createContext } from "../context.ts";
 import type { Logger } from "../logger.ts";
 import { schema } from "../schema/index.ts";
+import { StreamHub, streamOwner } from "../streams/hub.ts";
 import type { Tracing } from "../tracing.ts";
 import type { AiSearchClient } from "../upstream/client.ts";
 import { maskError } from "./errors.ts";
@@ -69,6 +70,8 @@ export interface GatewayYoga {
   yoga: YogaServerInstance<ServerContext, Context>;
   /** How the graphql-ws transport lets a connection in: the same credential checks. */
   webSocket: ConnectionAdmission;
+  /** The resumable streams this app holds; `close()` it once the app has drained. */
+  streams: StreamHub;
 }
 
 /**
@@ -87,6 +90,7 @@ export function createGatewayYoga(
   const passThroughHeader = security.passThroughCredentials
     ? security.passThroughHeader
     : undefined;
+  const streams = new StreamHub(limits.resume);
   const plugins: Plugin[] = [
     // Instrumentation: wraps execution outside every hook, wherever it sits.
     useExecutionStart(),
@@ -146,6 +150,8 @@ export function createGatewayYoga(
     useSubscriptionCaps({
       perClient: limits.maxSubscriptionsPerClient,
       perConnection: limits.maxSubscriptionsPerConnection,
+      // A resume follows a stream that holds its client's slot already, and takes it over.
+      slotFree: new Set(["resumeChatCompletionStream"]),
     }),
   ];
   const yoga = createYoga<ServerContext, Context>({
@@ -168,16 +174,20 @@ export function createGatewayYoga(
       // Fail closed: in pass-through mode no operation may fall back to the gateway's token,
       // even one arriving by a route the pass-through plugin did not see.
       if (passThroughHeader && !credentials) throw missingCallerToken(passThroughHeader);
+      const requestId = requestIdOf(request);
+      const client = clientOf(request) ?? anonymousClient(undefined);
       return createContext({
-        upstream: upstream.withCall({
-          signal: request.signal,
-          requestId: requestIdOf(request),
-          credentials,
-        }),
-        client: clientOf(request) ?? anonymousClient(undefined),
+        upstream: upstream.withCall({ signal: request.signal, requestId, credentials }),
+        upstreamUnder: (signal) => upstream.withCall({ signal, requestId, credentials }),
+        client,
         streamLimits: limits.stream,
         drainSignal: observability.drain?.signal,
         onLoaderBatch: observability.metrics?.observeLoaderBatch,
+        streams,
+        streamOwner: streamOwner(
+          client.id,
+          credentials?.kind === "token" ? credentials.token : undefined,
+        ),
       });
     },
   });
@@ -193,5 +203,5 @@ export function createGatewayYoga(
       return { ok: true, clientId: client.client.id };
     },
   };
-  return { yoga, webSocket };
+  return { yoga, webSocket, streams };
 }

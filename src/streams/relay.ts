@@ -26,15 +26,26 @@ export interface StreamLimits {
   maxDurationMs: number;
 }
 
+/** Where an event sits: its stream, and its position in it (0 for the chunks event, then +1). */
+export interface StreamPosition {
+  streamId: string;
+  sequence: number;
+}
+
 /** What the subscription sends: chunks, then deltas, then done or failed. */
-export type RelayedEvent =
-  | { kind: "chunks"; namespace: string; chunks: Chunk[]; errors: InstanceError[] }
-  | { kind: "delta"; sequence: number; content: string; finishReason: string | null }
-  | { kind: "done"; completion: { namespace: string; response: ChatCompletionResponse } }
-  | { kind: "failed"; code: string; message: string; retryable: boolean };
+export type RelayedEvent = StreamPosition &
+  (
+    | { kind: "chunks"; namespace: string; chunks: Chunk[]; errors: InstanceError[] }
+    | { kind: "delta"; content: string; finishReason: string | null }
+    | { kind: "done"; completion: { namespace: string; response: ChatCompletionResponse } }
+    | { kind: "failed"; code: string; message: string; retryable: boolean }
+  );
+
+/** A failure event before it is given its place in a stream. */
+type Failure = Omit<Extract<RelayedEvent, { kind: "failed" }>, keyof StreamPosition>;
 
 /** Why a relay stopped before its upstream finished. */
-export type StopReason = "subscriber-gone" | "draining" | "deadline" | "too-long";
+export type StopReason = "subscriber-gone" | "draining" | "deadline" | "too-long" | "cancelled";
 
 /** The abort reason of the relay's own controller, so the reason survives `AbortSignal.any`. */
 class Stop {
@@ -46,29 +57,42 @@ const SHUTTING_DOWN = {
   code: ErrorCode.SHUTTING_DOWN,
   message: "The gateway is shutting down; subscribe again to get a complete answer.",
   retryable: true,
-} as const satisfies RelayedEvent;
+} as const satisfies Failure;
 
 const LIMIT_EXCEEDED = {
   kind: "failed",
   code: ErrorCode.STREAM_LIMIT_EXCEEDED,
   message: "The answer exceeded the gateway's size or time limit and was cut off.",
   retryable: false,
-} as const satisfies RelayedEvent;
+} as const satisfies Failure;
+
+const CANCELLED = {
+  kind: "failed",
+  code: ErrorCode.CANCELLED,
+  message: "The answer was cancelled.",
+  retryable: false,
+} as const satisfies Failure;
 
 /** The last event for a stop: a subscriber that left gets nothing more. */
-const FINAL_EVENT: Record<StopReason, RelayedEvent | undefined> = {
+const FINAL_EVENT: Record<StopReason, Failure | undefined> = {
   "subscriber-gone": undefined,
   draining: SHUTTING_DOWN,
   deadline: LIMIT_EXCEEDED,
   "too-long": LIMIT_EXCEEDED,
+  cancelled: CANCELLED,
 };
 
 const END: IteratorReturnResult<undefined> = { done: true, value: undefined };
 
 export interface RelayOptions {
+  /** Carried by every event, with its sequence. */
+  streamId: string;
   namespace: string;
   limits: StreamLimits;
-  /** The subscriber's signal (its request or WebSocket operation): aborted once it is gone. */
+  /**
+   * Aborted once nobody is to get more events: the subscriber's request, or (for a resumable
+   * stream) the stream's own stop, which outlives any one subscriber.
+   */
   subscriber?: AbortSignal;
   /** The gateway's drain signal: aborted when shutdown begins. */
   drain?: AbortSignal;
@@ -111,6 +135,7 @@ export async function relayChatStream(options: RelayOptions): Promise<ChatStream
  * the first `next()` too, closing the upstream.
  */
 export class ChatStreamRelay implements AsyncIterableIterator<RelayedEvent> {
+  readonly #streamId: string;
   readonly #namespace: string;
   readonly #maxChars: number;
   readonly #upstream: AsyncIterator<StreamEvent>;
@@ -120,6 +145,8 @@ export class ChatStreamRelay implements AsyncIterableIterator<RelayedEvent> {
   readonly #reason: () => StopReason;
   readonly #deadline: NodeJS.Timeout;
   #ended = false;
+  /** The next event's sequence. */
+  #sequence = 0;
   #chunks: Chunk[] = [];
   #errors: InstanceError[] = [];
   #content = "";
@@ -134,6 +161,7 @@ export class ChatStreamRelay implements AsyncIterableIterator<RelayedEvent> {
     own: AbortController,
     reason: () => StopReason,
   ) {
+    this.#streamId = options.streamId;
     this.#namespace = options.namespace;
     this.#maxChars = options.limits.maxChars;
     this.#upstream = events[Symbol.asyncIterator]();
@@ -161,6 +189,8 @@ export class ChatStreamRelay implements AsyncIterableIterator<RelayedEvent> {
     } catch (error) {
       return this.#end(error);
     }
+    // Cancelled or left while the read was in flight: what it brought is not relayed.
+    if (this.#ended) return END;
     if (result.done) return this.#end();
     const event = this.#relay(result.value);
     return event ? { done: false, value: event } : this.#end();
@@ -175,6 +205,17 @@ export class ChatStreamRelay implements AsyncIterableIterator<RelayedEvent> {
     return END;
   }
 
+  /**
+   * Stops the stream at once on a client's request: the upstream is closed and the `CANCELLED`
+   * event returned is the last one (undefined when the stream had already ended).
+   */
+  cancel(): RelayedEvent | undefined {
+    if (this.#ended) return undefined;
+    this.#own.abort(new Stop("cancelled"));
+    this.#finish();
+    return this.#place(CANCELLED);
+  }
+
   async throw(error?: unknown): Promise<never> {
     await this.return();
     throw error;
@@ -186,6 +227,8 @@ export class ChatStreamRelay implements AsyncIterableIterator<RelayedEvent> {
       this.#chunks = event.chunks;
       this.#errors = event.errors ?? [];
       return {
+        streamId: this.#streamId,
+        sequence: this.#sequence++,
         kind: "chunks",
         namespace: this.#namespace,
         chunks: event.chunks,
@@ -203,11 +246,13 @@ export class ChatStreamRelay implements AsyncIterableIterator<RelayedEvent> {
       meta.model ??= event.model;
       meta.created ??= event.created;
       meta.finishReason = event.finishReason ?? meta.finishReason;
-      const { sequence, content, finishReason } = event;
-      return { kind: "delta", sequence, content, finishReason };
+      const { content, finishReason } = event;
+      const sequence = this.#sequence++;
+      return { streamId: this.#streamId, sequence, kind: "delta", content, finishReason };
     }
     this.#finish();
-    return { kind: "done", completion: this.#assemble() };
+    const sequence = this.#sequence++;
+    return { streamId: this.#streamId, sequence, kind: "done", completion: this.#assemble() };
   }
 
   /**
@@ -217,13 +262,18 @@ export class ChatStreamRelay implements AsyncIterableIterator<RelayedEvent> {
   #end(error?: unknown): IteratorResult<RelayedEvent, undefined> {
     if (this.#ended) return END;
     this.#finish();
-    let final: RelayedEvent | undefined;
+    let final: Failure | undefined;
     if (this.#signal.aborted) final = FINAL_EVENT[this.#reason()];
     else if (error !== undefined) {
       const { code, message, retryable } = describeError(error);
       final = { kind: "failed", code, message, retryable };
     }
-    return final ? { done: false, value: final } : END;
+    return final ? { done: false, value: this.#place(final) } : END;
+  }
+
+  /** A failure as the stream's next event. */
+  #place(failure: Failure): RelayedEvent {
+    return { streamId: this.#streamId, sequence: this.#sequence++, ...failure };
   }
 
   #finish(): void {

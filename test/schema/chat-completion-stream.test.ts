@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createContext } from "../../src/context.ts";
 import { type LocalAiSearch, startLocalAiSearch } from "../../src/local/server.ts";
 import { schema } from "../../src/schema/index.ts";
+import { StreamHub } from "../../src/streams/hub.ts";
 import { AiSearchClient } from "../../src/upstream/client.ts";
 
 let local: LocalAiSearch;
@@ -39,10 +40,14 @@ describe("a slow subscriber", () => {
   it("pauses the upstream read instead of buffering the answer", async () => {
     local.setFaults({ endlessStream: true, match: "/chat/completions" });
     pulled = 0;
+    const streams = new StreamHub({ graceMs: 100, ttlMs: 1_000 });
     const context = createContext({
       upstream: upstream.withCall({}),
+      upstreamUnder: (signal) => upstream.withCall({ signal }),
       client: { id: "test", kind: "anonymous" },
       streamLimits: { maxChars: 1_000_000, maxDurationMs: 60_000 },
+      streams,
+      streamOwner: "test",
     });
     const result = await subscribe({ schema, document: STREAM, contextValue: context });
     if (!(Symbol.asyncIterator in result)) throw new Error(JSON.stringify(result));
@@ -56,8 +61,11 @@ describe("a slow subscriber", () => {
     } finally {
       const aborted = local.waitForAbort("/chat/completions", 5_000);
       await iterator.return?.();
-      // Leaving also ends the upstream request, though it never finished by itself.
+      // Leaving without a stop (no `complete`) keeps the stream for its grace period, in which
+      // nobody resumed it: then the upstream request ends, though it never finished by itself.
       expect((await aborted).aborted).toBe(true);
+      expect(streams.counts()).toEqual({ live: 0, grace: 0, finished: 0 });
+      streams.close();
       local.setFaults(undefined);
     }
   });

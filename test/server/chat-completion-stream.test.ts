@@ -29,9 +29,12 @@ function expectWellFormed(events: Event[]) {
   expect(streamedChunks.length).toBeGreaterThan(0);
   const deltas = events.slice(1, -1).map((delta, i) => {
     const event = expectEvent(delta, "ChatCompletionDeltaEvent");
-    expect(event.sequence).toBe(i);
+    // The chunks event is 0; each delta, and then the done event, one more.
+    expect(event.sequence).toBe(i + 1);
     return event;
   });
+  expect(events.at(-1)?.sequence).toBe(events.length - 1);
+  expect(new Set(events.map((e) => e.streamId)).size).toBe(1);
   expect(deltas.length).toBeGreaterThan(1);
   const { completion } = expectEvent(events.at(-1), "ChatCompletionDoneEvent");
   expect(deltas.map((d) => d.content).join("")).toBe(completion.content);
@@ -50,8 +53,9 @@ const eventsOf = (results: StreamResult<AskStreamSubscription>[]) =>
 describe("Subscription.chatCompletionStream", () => {
   let harness: GatewayHarness;
   beforeAll(async () => {
-    // A small pause between upstream deltas leaves time to unsubscribe mid-stream.
-    harness = await startGateway({ streamDelayMs: 5 });
+    // A small pause between upstream deltas leaves time to unsubscribe mid-stream; a short
+    // grace period lets a dropped stream's upstream be seen aborted.
+    harness = await startGateway({ streamDelayMs: 5 }, { STREAM_RESUME_GRACE_MS: "200" });
   });
   afterAll(() => harness.close());
 
@@ -125,21 +129,29 @@ describe("Subscription.chatCompletionStream", () => {
     }
   });
 
-  it("aborts the upstream request when an SSE subscriber disconnects mid-stream", async () => {
+  it("keeps the upstream for the grace period when an SSE subscriber disconnects, then aborts it", async () => {
+    // SSE has no stop message: any end of the response may be a dropped connection.
+    harness.local.setFaults({ endlessStream: true, match: "/chat/completions" });
     harness.local.resetRequests();
-    const aborted = harness.local.waitForAbort("/chat/completions", 10_000);
-    let deltas = 0;
-    for await (const result of sseSubscribe(harness.gateway.graphqlUrl, AskStreamDocument, {
-      input,
-    })) {
-      if (
-        result.data?.chatCompletionStream.__typename === "ChatCompletionDeltaEvent" &&
-        ++deltas === 2
-      ) {
-        break;
+    try {
+      const aborted = harness.local.waitForAbort("/chat/completions", 10_000);
+      let deltas = 0;
+      for await (const result of sseSubscribe(harness.gateway.graphqlUrl, AskStreamDocument, {
+        input,
+      })) {
+        if (
+          result.data?.chatCompletionStream.__typename === "ChatCompletionDeltaEvent" &&
+          ++deltas === 2
+        ) {
+          break;
+        }
       }
+      const request = harness.local.requests.find((r) => r.path.endsWith("/chat/completions"));
+      expect(request?.aborted).toBe(false);
+      expect((await aborted).aborted).toBe(true);
+    } finally {
+      harness.local.setFaults(undefined);
     }
-    expect((await aborted).aborted).toBe(true);
   });
 
   it("ends with a typed failure event when the upstream breaks mid-stream", async () => {

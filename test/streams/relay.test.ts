@@ -12,12 +12,14 @@ const body = {
   messages: [{ role: "user" as const, content: "how are streams relayed?" }],
   ai_search_options: { instance_ids: ["gateway-docs"] },
 };
+const STREAM_ID = "5f0c4a4e-8f3b-4f51-9a43-3f1f0e1f6a01";
 const ROOMY: StreamLimits = { maxChars: 1e12, maxDurationMs: 60_000 };
 
 const upstream = useLocalUpstream(TOKEN);
 
 function relay(options: { limits?: StreamLimits; subscriber?: AbortSignal; drain?: AbortSignal }) {
   return relayChatStream({
+    streamId: STREAM_ID,
     namespace: "default",
     limits: options.limits ?? ROOMY,
     subscriber: options.subscriber,
@@ -41,9 +43,12 @@ describe("a stream that runs to its end", () => {
   it("relays chunks, the deltas in order, then the assembled completion", async () => {
     const events = await rest(await relay({}));
     expect(events[0]?.kind).toBe("chunks");
+    // Every event is numbered in its stream: the chunks event 0, then +1 each, the last too.
+    expect(events.map((e) => [e.streamId, e.sequence])).toEqual(
+      events.map((_, i) => [STREAM_ID, i]),
+    );
     const deltas = events.filter((e) => e.kind === "delta");
     expect(deltas.length).toBeGreaterThan(1);
-    expect(deltas.map((d) => d.sequence)).toEqual(deltas.map((_, i) => i));
     const done = events.at(-1);
     if (done?.kind !== "done") throw new Error(`expected done, got ${done?.kind}`);
     const text = deltas.map((d) => d.content).join("");
@@ -111,11 +116,29 @@ describe("each stop reason ends the stream its own way", () => {
     upstream.local.setFaults({ malformedSse: true, match: CHAT });
     const events = await rest(await relay({}));
     expect(events.at(-1)).toEqual({
+      streamId: STREAM_ID,
+      sequence: events.length - 1,
       kind: "failed",
       code: "UPSTREAM_BAD_RESPONSE",
       message: "AI Search sent a response the gateway cannot use.",
       retryable: false,
     });
+  });
+});
+
+describe("a cancellation", () => {
+  it("ends the stream at once with CANCELLED as its next event, upstream closed", async () => {
+    upstream.local.setFaults({ endlessStream: true, match: CHAT });
+    const events = await relay({});
+    await take(events, 3);
+    const aborted = upstream.local.waitForAbort(CHAT);
+    const pending = events.next();
+    const cancelled = events.cancel();
+    expect(cancelled).toMatchObject({ kind: "failed", code: "CANCELLED", sequence: 3 });
+    // A read in flight brings nothing more, and a second cancel finds the stream ended.
+    expect(await pending).toEqual({ done: true, value: undefined });
+    expect(events.cancel()).toBeUndefined();
+    expect((await aborted).aborted).toBe(true);
   });
 });
 

@@ -1,9 +1,11 @@
-import { getOperationAST } from "graphql";
+import { getOperationAST, Kind } from "graphql";
 import { isAsyncIterable, type Plugin } from "graphql-yoga";
+import type { SubscriptionSlot } from "../../context.ts";
 import { once, onIteratorEnd } from "../iterate.ts";
 import { anonymousClient } from "../policy/client-auth.ts";
 import {
   type Release,
+  type SlotStore,
   SubscriptionCounter,
   tooManySubscriptions,
 } from "../policy/subscription-caps.ts";
@@ -21,6 +23,39 @@ export interface SubscriptionCapsOptions {
    * @default 10
    */
   perConnection?: number;
+  /**
+   * Where the per-client counts live (shared by replicas through Redis).
+   * @default an in-process counter of `perClient`
+   */
+  store?: SlotStore;
+  /**
+   * Subscription fields that follow a stream which already holds its client's slot
+   * (`resumeChatCompletionStream`): they count against the connection only.
+   * @default none
+   */
+  slotFree?: ReadonlySet<string>;
+}
+
+/** The slots one operation holds: its connection's, and its client's unless a stream took it. */
+class HeldSlots implements SubscriptionSlot {
+  #client: Release | undefined;
+  readonly #connection: Release | undefined;
+
+  constructor(connection: Release | undefined, client: Release | undefined) {
+    this.#connection = connection;
+    this.#client = client;
+  }
+
+  adopt(): Release | undefined {
+    const client = this.#client;
+    this.#client = undefined;
+    return client;
+  }
+
+  release(): void {
+    this.#connection?.();
+    this.adopt()?.();
+  }
 }
 
 /**
@@ -30,29 +65,39 @@ export interface SubscriptionCapsOptions {
  *
  * A slot is taken while the operation's context is built, after parse and validation and before
  * anything runs, so a refusal (`TOO_MANY_SUBSCRIPTIONS`) is a refusal of the request: an
- * `error` message over graphql-ws, whose socket stays open. The slot is given back in
+ * `error` message over graphql-ws, whose socket stays open. The slots are given back in
  * `onExecutionResult`, which every operation reaching context building passes whatever becomes
- * of it (refused later, failed, or a stream, whose end frees it).
+ * of it (refused later, failed, or a stream, whose end frees them) — except a client slot the
+ * operation's stream adopted (`context.subscriptionSlot`): a resumable stream holds it through
+ * its grace period, and frees it when it ends.
  */
 export function useSubscriptionCaps(options: SubscriptionCapsOptions = {}): Plugin {
-  const perClient = new SubscriptionCounter(options.perClient ?? 20);
+  const perClient = options.store ?? new SubscriptionCounter(options.perClient ?? 20);
   const perConnection = options.perConnection ?? 10;
+  const slotFree = options.slotFree ?? new Set<string>();
   const onConnection = new WeakMap<object, number>();
-  const subscriptions = new WeakSet<object>();
-  const held = new WeakMap<object, Release>();
+  /** Subscription operations, and whether they take a client slot. */
+  const subscriptions = new WeakMap<object, boolean>();
+  const held = new WeakMap<object, HeldSlots>();
 
-  /** Both caps, connection first; nothing is held on refusal. */
-  const acquire = (clientId: string, socket: object | undefined): Release => {
-    const live = socket ? (onConnection.get(socket) ?? 0) : 0;
-    if (socket && live >= perConnection) throw tooManySubscriptions("connection", perConnection);
-    const releaseClient = perClient.tryAcquire(clientId);
-    if (!releaseClient) throw tooManySubscriptions("client", perClient.limit);
-    if (!socket) return releaseClient;
+  /** The connection's slot, counted at once so concurrent operations cannot both squeeze in. */
+  const takeConnection = (socket: object | undefined): Release | undefined => {
+    if (!socket) return undefined;
+    const live = onConnection.get(socket) ?? 0;
+    if (live >= perConnection) throw tooManySubscriptions("connection", perConnection);
     onConnection.set(socket, live + 1);
-    return once(() => {
-      releaseClient();
-      onConnection.set(socket, (onConnection.get(socket) ?? 1) - 1);
-    });
+    return once(() => onConnection.set(socket, (onConnection.get(socket) ?? 1) - 1));
+  };
+
+  const hold = (
+    context: object,
+    extendContext: (extension: object) => void,
+    connection: Release | undefined,
+    client: Release | undefined,
+  ) => {
+    const slots = new HeldSlots(connection, client);
+    held.set(context, slots);
+    if (client) extendContext({ subscriptionSlot: slots });
   };
 
   return {
@@ -61,21 +106,45 @@ export function useSubscriptionCaps(options: SubscriptionCapsOptions = {}): Plug
         if (!result || result instanceof Error) return;
         const { params } = context as { params?: { operationName?: string | null } };
         const definition = getOperationAST(result, params?.operationName ?? undefined);
-        if (definition?.operation === "subscription") subscriptions.add(context);
+        if (definition?.operation !== "subscription") return;
+        // Validation allows a subscription one root field; aliases do not change its name.
+        const [root] = definition.selectionSet.selections;
+        const field = root?.kind === Kind.FIELD ? root.name.value : undefined;
+        subscriptions.set(context, field === undefined || !slotFree.has(field));
       };
     },
-    onContextBuilding({ context }) {
-      if (!subscriptions.has(context)) return;
+    onContextBuilding({ context, extendContext }) {
+      const takesClientSlot = subscriptions.get(context);
+      if (takesClientSlot === undefined) return;
+      const connection = takeConnection(webSocketOf(context));
+      if (!takesClientSlot) {
+        hold(context, extendContext, connection, undefined);
+        return;
+      }
       const { request } = context as { request?: Request };
       // `useClientAuth` has named every caller by now; the address stands in without it.
       const client = clientOf(request) ?? anonymousClient(remoteAddressOf(context));
-      held.set(context, acquire(client.id, webSocketOf(context)));
+      const settle = (release: Release | undefined) => {
+        if (!release) {
+          connection?.();
+          throw tooManySubscriptions("client", perClient.limit);
+        }
+        hold(context, extendContext, connection, release);
+      };
+      const acquired = perClient.tryAcquire(client.id);
+      // The in-process counter answers at once: no promise on the default path.
+      if (!(acquired instanceof Promise)) return settle(acquired);
+      return acquired.then(settle, (error: unknown) => {
+        connection?.();
+        throw error;
+      });
     },
     onExecutionResult({ result, context, setResult }) {
-      const release = held.get(context);
-      if (!release) return;
+      const slots = held.get(context);
+      if (!slots) return;
       held.delete(context);
-      // Several end paths may race for one stream; the counter's release counts once.
+      const release = () => slots.release();
+      // Several end paths may race for one stream; each release counts once.
       if (isAsyncIterable(result)) setResult(onIteratorEnd(result, { onEnd: release }));
       else release();
     },

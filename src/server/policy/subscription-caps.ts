@@ -9,8 +9,22 @@ import { once } from "../iterate.ts";
 
 export type Release = () => void;
 
-/** Active subscriptions per client identity, in memory. */
-export class SubscriptionCounter {
+/**
+ * Where live counts per client identity are kept: in this process by default, in Redis when
+ * replicas share one limit (`src/redis/slots.ts`).
+ */
+export interface SlotStore {
+  /** Most slots one client may hold at once. */
+  readonly limit: number;
+  /**
+   * A release function, or `undefined` when the client already holds `limit`. The in-process
+   * store answers at once; a shared one may take a round trip.
+   */
+  tryAcquire(clientId: string): Release | undefined | Promise<Release | undefined>;
+}
+
+/** Active subscriptions (or connections) per client identity, in memory. */
+export class SubscriptionCounter implements SlotStore {
   readonly #active = new Map<string, number>();
 
   /** @param limit most live subscriptions one client may hold at once */

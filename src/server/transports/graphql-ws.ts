@@ -28,6 +28,7 @@ import {
 import { type WebSocket, WebSocketServer } from "ws";
 import { ErrorCode } from "../../error-codes.ts";
 import type { Logger } from "../../logger.ts";
+import { explicitStop } from "../../streams/disconnect.ts";
 import { maskError } from "../errors.ts";
 import { executionStarted } from "../plugins/useExecutionStart.ts";
 import { type Release, SubscriptionCounter } from "../policy/subscription-caps.ts";
@@ -166,7 +167,11 @@ const isComplete = (value: unknown): value is { id: string } =>
   (value as { type?: unknown }).type === "complete" &&
   typeof (value as { id?: unknown }).id === "string";
 
-/** One running operation: aborted by a `complete` for its id, or by its socket closing. */
+/**
+ * One running operation: aborted by a `complete` for its id (an explicit stop, which ends a
+ * stream at once) or by its socket closing (an abrupt end, which a stream outlives for its
+ * grace period, in case the client reconnects and resumes it).
+ */
 interface Operation {
   controller: AbortController;
   /** Tells this operation from a later one reusing its id once it is completed. */
@@ -258,7 +263,9 @@ export function serveGraphqlWs(
       // key "". graphql-ws acts on `complete` only for a live stream, so a query or mutation
       // still running (its upstream call included) is cancelled here.
       jsonMessageReviver(key, value) {
-        if (key === "" && isComplete(value)) operations.get(value.id)?.controller.abort();
+        if (key === "" && isComplete(value)) {
+          operations.get(value.id)?.controller.abort(explicitStop());
+        }
         return value;
       },
       onConnect: async (ctx) => {
