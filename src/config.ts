@@ -99,6 +99,12 @@ const environment = z.object({
   STREAM_MAX_DURATION_MS: positive.default(300_000),
   STREAM_RESUME_GRACE_MS: z.coerce.number().int().min(100).default(15_000),
   STREAM_RESUME_TTL_MS: z.coerce.number().int().min(100).default(300_000),
+  // Shared state across replicas (Redis); unset: every limit and stream lives in this process.
+  REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
+  REDIS_KEY_PREFIX: z
+    .string()
+    .regex(/^[\x21-\x7e]{1,64}$/, "must be 1-64 visible ASCII characters, no spaces")
+    .default("aisearch-gateway:"),
   // Resilience
   SHUTDOWN_TIMEOUT_MS: positive.default(10_000),
   CIRCUIT_FAILURE_THRESHOLD: positive.default(5),
@@ -189,6 +195,8 @@ export interface GatewayConfig {
   };
   metrics: boolean;
   otlpEndpoint?: string;
+  /** Where replicas share rate limits, caps and resumable streams; unset: in process. */
+  redis?: { url: string; keyPrefix: string };
 }
 
 export class ConfigError extends Error {
@@ -316,6 +324,7 @@ export function loadConfig(
     },
     metrics: e.METRICS,
     otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT,
+    redis: e.REDIS_URL ? { url: e.REDIS_URL, keyPrefix: e.REDIS_KEY_PREFIX } : undefined,
   };
 }
 

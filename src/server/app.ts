@@ -4,11 +4,14 @@ import type { SpanProcessor } from "@opentelemetry/sdk-trace-base";
 import type { GatewayConfig } from "../config.ts";
 import { defaultDataDir, type LocalAiSearch, startLocalAiSearch } from "../local/server.ts";
 import { createLogger, type Logger } from "../logger.ts";
+import { SharedRedis } from "../redis/connection.ts";
+import { RedisSlotStore } from "../redis/slots.ts";
 import { createTracing } from "../tracing.ts";
 import { AiSearchClient } from "../upstream/client.ts";
 import type { ClientHooks } from "../upstream/hooks.ts";
 import { GatewayMetrics } from "./observability/metrics.ts";
 import { upstreamHooks } from "./observability/upstream.ts";
+import { SubscriptionCounter } from "./policy/subscription-caps.ts";
 import { serveGraphqlWs } from "./transports/graphql-ws.ts";
 import { createLimitedServer } from "./transports/http-server.ts";
 import { closeUpstream, Drain, drainServer } from "./transports/shutdown.ts";
@@ -111,12 +114,23 @@ export function buildApp(config: GatewayConfig, options: AppOptions = {}): App {
       const drain = new Drain();
       const client = upstream.client;
       metrics?.watchCircuit(() => client.circuitState);
-      const { yoga, webSocket, streams } = createGatewayYoga(config, client, {
-        logger,
-        metrics,
-        tracing,
-        drain,
-      });
+      const redis = config.redis
+        ? new SharedRedis(config.redis, {
+            logger,
+            onFallback: (piece) => metrics?.redisFallbacks.inc({ piece }),
+          })
+        : undefined;
+      if (redis) {
+        // Not waited for beyond its connect timeout: without Redis the gateway still serves.
+        await redis.connect();
+        metrics?.watchRedis(() => redis.up);
+      }
+      const { yoga, webSocket, streams } = createGatewayYoga(
+        config,
+        client,
+        { logger, metrics, tracing, drain },
+        { redis },
+      );
       const server = createLimitedServer(yoga, {
         maxHeaderBytes: config.limits.maxHeaderBytes,
         maxHeaders: config.limits.maxHeaders,
@@ -127,6 +141,14 @@ export function buildApp(config: GatewayConfig, options: AppOptions = {}): App {
         maxPayload: config.limits.wsMaxPayloadBytes,
         connectionInitWaitTimeout: config.limits.wsConnectionInitTimeoutMs,
         maxConnectionsPerClient: config.limits.maxConnectionsPerClient,
+        connectionStore: redis
+          ? new RedisSlotStore(
+              redis,
+              "connections",
+              config.limits.maxConnectionsPerClient,
+              new SubscriptionCounter(config.limits.maxConnectionsPerClient),
+            )
+          : undefined,
         allowedOrigins: config.security.corsOrigins,
       });
       drain.trackServer(server);
@@ -149,6 +171,7 @@ export function buildApp(config: GatewayConfig, options: AppOptions = {}): App {
           await drainServer({ drain, server, webSockets: ws, deadline, logger });
           // Streams still held (finished, kept for resume) hold timers and nothing else.
           streams.close();
+          await redis?.close();
           await closeUpstream(client, deadline);
           await tracing?.shutdown().catch((error: unknown) => {
             logger.warn({ err: error }, "shutdown: could not export the last spans");

@@ -2,6 +2,10 @@ import { createYoga, type Plugin, type YogaServerInstance } from "graphql-yoga";
 import type { GatewayConfig } from "../config.ts";
 import { type Context, createContext } from "../context.ts";
 import type { Logger } from "../logger.ts";
+import type { SharedRedis } from "../redis/connection.ts";
+import { redisRateLimitStore } from "../redis/rate-limit.ts";
+import { RedisSlotStore } from "../redis/slots.ts";
+import { RedisStreamSharing } from "../redis/streams.ts";
 import { schema } from "../schema/index.ts";
 import { StreamHub, streamOwner } from "../streams/hub.ts";
 import type { Tracing } from "../tracing.ts";
@@ -40,6 +44,7 @@ import {
   authenticateHeaders,
   createClientVerifier,
 } from "./policy/client-auth.ts";
+import { SubscriptionCounter } from "./policy/subscription-caps.ts";
 import { remoteAddressOf, type ServerContext } from "./server-context.ts";
 import type { ConnectionAdmission } from "./transports/graphql-ws.ts";
 import type { Drain } from "./transports/shutdown.ts";
@@ -52,6 +57,12 @@ export interface Observability {
   /** Unset unless `OTEL_EXPORTER_OTLP_ENDPOINT` is set. */
   tracing?: Tracing;
   drain?: Drain;
+}
+
+/** State shared with other replicas; each part unset runs in process. */
+export interface Shared {
+  /** Set with `REDIS_URL`: rate limits, subscription caps and streams shared through Redis. */
+  redis?: SharedRedis;
 }
 
 /** The observer's sinks for `observability`: one state machine per operation feeds them all. */
@@ -84,13 +95,18 @@ export function createGatewayYoga(
   config: GatewayConfig,
   upstream: AiSearchClient,
   observability: Observability = {},
+  shared: Shared = {},
 ): GatewayYoga {
   const { security, limits } = config;
+  const { redis } = shared;
   const verifier = createClientVerifier(security);
   const passThroughHeader = security.passThroughCredentials
     ? security.passThroughHeader
     : undefined;
-  const streams = new StreamHub(limits.resume);
+  const sharing = redis ? new RedisStreamSharing(redis) : undefined;
+  const streams = new StreamHub(limits.resume, sharing);
+  void sharing?.serve(streams.control);
+  observability.metrics?.watchStreams(() => streams.counts());
   const plugins: Plugin[] = [
     // Instrumentation: wraps execution outside every hook, wherever it sits.
     useExecutionStart(),
@@ -109,6 +125,7 @@ export function createGatewayYoga(
         await upstream.listNamespaces({ perPage: 1 });
       },
       upstreamAvailable: () => upstream.circuitState !== "open",
+      redisUp: redis ? () => redis.up : undefined,
     }),
     // Public pages (chat page at `/`, its assets, GraphiQL), answered before auth and rate
     // limits like the probes: they hold no data, and the operations they send are checked.
@@ -126,6 +143,9 @@ export function createGatewayYoga(
     // before anything that reads the body or the document, which a refused client should not cost.
     useRateLimit({
       limit: limits.rateLimitPerMinute,
+      store: redis
+        ? redisRateLimitStore(redis, { limit: limits.rateLimitPerMinute, windowMs: 60_000 })
+        : undefined,
       key: ({ request, remoteAddress }) => clientOf(request)?.id ?? remoteAddress,
     }),
     // HTTP request parsing (`onRequestParse`): content types a page could send cross-site, and
@@ -150,6 +170,14 @@ export function createGatewayYoga(
     useSubscriptionCaps({
       perClient: limits.maxSubscriptionsPerClient,
       perConnection: limits.maxSubscriptionsPerConnection,
+      store: redis
+        ? new RedisSlotStore(
+            redis,
+            "subscriptions",
+            limits.maxSubscriptionsPerClient,
+            new SubscriptionCounter(limits.maxSubscriptionsPerClient),
+          )
+        : undefined,
       // A resume follows a stream that holds its client's slot already, and takes it over.
       slotFree: new Set(["resumeChatCompletionStream"]),
     }),

@@ -6,8 +6,9 @@
  * are cursors into that list: the first is the subscription that started it; later ones are
  * `resumeChatCompletionStream` subscriptions, which never start a second upstream completion.
  * The upstream is read only when a follower at the end of the list asks for more (so a slow
- * client still pauses the upstream read, as without resume), or, while nobody follows, as fast
- * as it comes, to buffer what a resuming client will ask for.
+ * client still pauses the upstream read, as without resume), or, while no follower on this
+ * replica does, as fast as it comes, to buffer what a resuming client will ask for (followers
+ * on other replicas read the shared log, `src/redis/streams.ts`).
  *
  * How a follower leaves decides the rest: one that asked to stop (`stoppedExplicitly`) as the
  * last follower aborts the upstream at once; an abrupt end starts the grace period, during
@@ -180,8 +181,8 @@ export class StreamHub {
 
   /** What other replicas' followers and cancellations do to the streams held here. */
   readonly control: StreamControl = {
-    attach: (streamId) => this.#streams.get(streamId)?.attach(),
-    detach: (streamId, explicit) => this.#streams.get(streamId)?.detach(explicit),
+    attach: (streamId) => this.#streams.get(streamId)?.attach(true),
+    detach: (streamId, explicit) => this.#streams.get(streamId)?.detach(explicit, true),
     cancel: (streamId) => void this.#streams.get(streamId)?.cancel(),
   };
 
@@ -204,8 +205,10 @@ class ResumableStream {
   /** Every event so far, in sequence order (`events[n].sequence === n`). */
   readonly events: RelayedEvent[] = [];
   #phase: "live" | "ended" | "abandoned" = "live";
-  /** Followers here and, through `control`, on other replicas. */
-  #followers = 0;
+  /** Followers on this replica: they pull the upstream read. */
+  #local = 0;
+  /** Followers on other replicas, told through `control`: they read the shared log. */
+  #remote = 0;
   #reading: Promise<void> | undefined;
   #driving = false;
   /** The grace period while nobody follows, then the expiry once finished. */
@@ -225,30 +228,35 @@ class ResumableStream {
 
   get state(): "live" | "grace" | "finished" {
     if (this.#phase !== "live") return "finished";
-    return this.#followers === 0 ? "grace" : "live";
+    return this.#local + this.#remote === 0 ? "grace" : "live";
   }
 
   follow(afterSequence: number, signal: AbortSignal | undefined): Following {
-    this.attach();
+    this.attach(false);
     return new Follower(this, afterSequence + 1, signal);
   }
 
-  attach(): void {
-    this.#followers++;
+  attach(remote: boolean): void {
+    if (remote) this.#remote++;
+    else this.#local++;
     if (this.#phase === "live" && this.#timer) {
       clearTimeout(this.#timer);
       this.#timer = undefined;
     }
   }
 
-  detach(explicit: boolean): void {
-    this.#followers = Math.max(0, this.#followers - 1);
-    if (this.#phase !== "live" || this.#followers > 0) return;
-    if (explicit) {
-      this.#abandon();
-      return;
+  detach(explicit: boolean, remote: boolean): void {
+    if (remote) this.#remote = Math.max(0, this.#remote - 1);
+    else this.#local = Math.max(0, this.#local - 1);
+    if (this.#phase !== "live" || this.#local > 0) return;
+    if (this.#remote === 0) {
+      if (explicit) {
+        this.#abandon();
+        return;
+      }
+      this.#timer ??= setTimeout(() => this.#abandon(), this.settings.graceMs).unref();
     }
-    this.#timer ??= setTimeout(() => this.#abandon(), this.settings.graceMs).unref();
+    // Nobody here pulls the upstream any more: read on, for the log or for a resume.
     void this.#drive();
   }
 
@@ -295,7 +303,7 @@ class ResumableStream {
     if (this.#driving) return;
     this.#driving = true;
     try {
-      while (this.#phase === "live" && this.#followers === 0) await this.advance();
+      while (this.#phase === "live" && this.#local === 0) await this.advance();
     } finally {
       this.#driving = false;
     }
@@ -373,7 +381,7 @@ class Follower implements Following {
     if (this.#left) return;
     this.#left = true;
     this.signal?.removeEventListener("abort", this.#onAbort);
-    this.stream.detach(explicit);
+    this.stream.detach(explicit, false);
   }
 }
 

@@ -41,9 +41,14 @@ export class GatewayMetrics {
   readonly streamDeltas: Counter<"endpoint">;
   readonly loaderBatchSize: Histogram<"loader">;
   readonly circuitState: Gauge<"state">;
+  readonly redisFallbacks: Counter<"piece">;
+  readonly redisUp: Gauge;
+  readonly resumableStreams: Gauge<"state">;
   readonly #maxNames: number;
   readonly #names = new Set<string>();
   #readCircuit: (() => CircuitState) | undefined;
+  #readRedis: (() => boolean) | undefined;
+  #readStreams: (() => Record<"live" | "grace" | "finished", number>) | undefined;
 
   constructor(options: GatewayMetricsOptions = {}) {
     this.#maxNames = options.maxOperationNames ?? 200;
@@ -115,6 +120,33 @@ export class GatewayMetrics {
       },
     });
     this.setCircuitState("closed");
+    this.redisFallbacks = new Counter({
+      name: "gateway_redis_fallbacks_total",
+      help: "Decisions taken without Redis because it was down or slow, by piece (rate_limit, subscription_caps, connection_caps, stream_log, resume).",
+      labelNames: ["piece"],
+      registers,
+    });
+    this.redisUp = new Gauge({
+      name: "gateway_redis_up",
+      help: "1 while both Redis connections are ready, else 0 (absent without REDIS_URL).",
+      registers: [],
+      collect: () => {
+        if (this.#readRedis) this.redisUp.set(this.#readRedis() ? 1 : 0);
+      },
+    });
+    this.resumableStreams = new Gauge({
+      name: "gateway_resumable_streams",
+      help: "Streams this replica holds: live (followed), grace (nobody follows, may be resumed) and finished (kept for resume).",
+      labelNames: ["state"],
+      registers,
+      collect: () => {
+        const counts = this.#readStreams?.();
+        if (!counts) return;
+        for (const [state, count] of Object.entries(counts)) {
+          this.resumableStreams.set({ state }, count);
+        }
+      },
+    });
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
   }
 
@@ -141,6 +173,17 @@ export class GatewayMetrics {
   /** Or: reads the breaker's state at every scrape, for a breaker that can be asked. */
   watchCircuit(read: () => CircuitState): void {
     this.#readCircuit = read;
+  }
+
+  /** Reads whether Redis is up at every scrape; registers `gateway_redis_up`. */
+  watchRedis(read: () => boolean): void {
+    this.#readRedis = read;
+    this.registry.registerMetric(this.redisUp);
+  }
+
+  /** Reads the resumable streams' counts at every scrape. */
+  watchStreams(read: () => Record<"live" | "grace" | "finished", number>): void {
+    this.#readStreams = read;
   }
 
   /** The DataLoader hook of `createLoaders`: one observation per batch. */

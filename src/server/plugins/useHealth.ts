@@ -11,6 +11,13 @@ export interface HealthOptions {
    */
   upstreamAvailable?: () => boolean;
   /**
+   * Whether Redis answers, when it is configured: said in the readiness body, never a reason
+   * to be unready, since every piece falls back without it and a Redis blip must not empty
+   * the load balancer.
+   * @default undefined (no Redis)
+   */
+  redisUp?: () => boolean;
+  /**
    * Path answering 200 while the process runs (liveness).
    * @default "/healthz"
    */
@@ -70,7 +77,9 @@ export function useHealth(options: HealthOptions): Plugin {
         if (!ready && Date.now() - lastProbe >= interval) await probe();
         if (!ready) endResponse(json(503, { status: "starting" }));
         else if (!available()) endResponse(json(503, { status: "upstream-unavailable" }));
-        else endResponse(json(200, { status: "ready" }));
+        else if (options.redisUp) {
+          endResponse(json(200, { status: "ready", redis: options.redisUp() ? "up" : "down" }));
+        } else endResponse(json(200, { status: "ready" }));
       }
     },
   };

@@ -1,4 +1,4 @@
-import { RateLimiterMemory, RateLimiterRes } from "rate-limiter-flexible";
+import { type RateLimiterAbstract, RateLimiterMemory, RateLimiterRes } from "rate-limiter-flexible";
 
 /** The outcome of counting one request against a client's allowance. */
 export interface RateLimitDecision {
@@ -10,8 +10,8 @@ export interface RateLimitDecision {
 }
 
 /**
- * Where request counts live. In memory per process today; a shared store (Redis, say) lets
- * several gateway replicas enforce one limit, and only has to implement this.
+ * Where request counts live: in memory per process by default; with `REDIS_URL`, in Redis
+ * (`src/redis/rate-limit.ts`), so several gateway replicas enforce one limit.
  */
 export interface RateLimitStore {
   /**
@@ -23,16 +23,22 @@ export interface RateLimitStore {
   consume(key: string): Promise<RateLimitDecision>;
 }
 
+/** The window, in the whole seconds rate-limiter-flexible counts in. */
+export const windowSeconds = (windowMs: number) => Math.max(1, Math.ceil(windowMs / 1000));
+
 /**
  * A fixed-window counter per key in this process' memory (rate-limiter-flexible's
- * `RateLimiterMemory`; its Redis and other stores share the `consume` contract used here).
+ * `RateLimiterMemory`; its Redis store shares the `consume` contract used here).
  * A key's entry expires with its window, so idle clients cost nothing.
  */
 export function memoryRateLimitStore(options: { limit: number; windowMs: number }): RateLimitStore {
-  const limiter = new RateLimiterMemory({
-    points: options.limit,
-    duration: Math.max(1, Math.ceil(options.windowMs / 1000)),
-  });
+  return limiterStore(
+    new RateLimiterMemory({ points: options.limit, duration: windowSeconds(options.windowMs) }),
+  );
+}
+
+/** Any rate-limiter-flexible limiter as a store. */
+export function limiterStore(limiter: RateLimiterAbstract): RateLimitStore {
   return {
     async consume(key) {
       try {

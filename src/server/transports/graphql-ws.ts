@@ -31,7 +31,7 @@ import type { Logger } from "../../logger.ts";
 import { explicitStop } from "../../streams/disconnect.ts";
 import { maskError } from "../errors.ts";
 import { executionStarted } from "../plugins/useExecutionStart.ts";
-import { type Release, SubscriptionCounter } from "../policy/subscription-caps.ts";
+import { type Release, type SlotStore, SubscriptionCounter } from "../policy/subscription-caps.ts";
 import type { ServerContext } from "../server-context.ts";
 import { connectionHeaders } from "./connection-init.ts";
 
@@ -76,6 +76,11 @@ export interface GraphqlWsOptions {
    * @default 20
    */
   maxConnectionsPerClient?: number;
+  /**
+   * Where those connections are counted (shared by replicas through Redis).
+   * @default an in-process counter of `maxConnectionsPerClient`
+   */
+  connectionStore?: SlotStore;
   /**
    * Page origins, besides the gateway's own, whose scripts may open a socket (`CORS_ORIGINS`).
    * Browsers attach cookies and reach private addresses from any page, and CORS does not cover
@@ -190,7 +195,8 @@ export function serveGraphqlWs(
   const keepAliveMs = options.keepAliveMs ?? 12_000;
   const allowedOrigins = new Set(options.allowedOrigins ?? []);
   // The subscription counter's bookkeeping (per identity, freed once) fits connections as is.
-  const clientConnections = new SubscriptionCounter(options.maxConnectionsPerClient ?? 20);
+  const clientConnections =
+    options.connectionStore ?? new SubscriptionCounter(options.maxConnectionsPerClient ?? 20);
   const sockets = new WebSocketServer({
     server,
     path: options.path ?? "/graphql",
@@ -279,7 +285,12 @@ export function serveGraphqlWs(
           if (verdict.reason === "missing") socket.close(CloseCode.Unauthorized, "Unauthorized");
           return false;
         }
-        const leave = clientConnections.tryAcquire(verdict.clientId);
+        const leave = await clientConnections.tryAcquire(verdict.clientId);
+        // Gone while its slot was taken: give it back at once.
+        if (leave && socket.readyState !== socket.OPEN) {
+          leave();
+          return false;
+        }
         if (!leave) {
           // Closed first, as above, so graphql-ws's 4403 that follows is a no-op.
           socket.close(1013, "Too many connections");
