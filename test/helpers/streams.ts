@@ -37,12 +37,13 @@ export async function* sseSubscribe<TResult, TVariables extends Record<string, u
   graphqlUrl: string,
   document: TypedDocumentNode<TResult, TVariables>,
   variables: TVariables,
+  headers: Record<string, string> = {},
 ): AsyncGenerator<StreamResult<TResult>> {
   const query = print(document);
   const controller = new AbortController();
   const response = await fetch(graphqlUrl, {
     method: "POST",
-    headers: { "content-type": "application/json", accept: "text/event-stream" },
+    headers: { "content-type": "application/json", accept: "text/event-stream", ...headers },
     body: JSON.stringify({ query, variables }),
     signal: controller.signal,
   });

@@ -177,3 +177,63 @@ export function expectWhole(events: Event[]) {
   expect(done.__typename).toBe("ChatCompletionDoneEvent");
   expect(textOf(events)).toBe(done.completion?.content);
 }
+
+export interface Replica {
+  graphqlUrl: string;
+  url: string;
+  child: ChildProcess;
+  /** Log lines so far (JSON objects). */
+  logs: Record<string, unknown>[];
+  stop(): Promise<void>;
+}
+
+const ROOT = path.resolve(import.meta.dirname, "../..");
+
+/**
+ * A gateway in a process of its own, run from source as `npm start` runs it, with only `env`
+ * for settings; resolves once it listens.
+ */
+export async function startReplica(env: Record<string, string>): Promise<Replica> {
+  const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", PORT: "0", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const logs: Record<string, unknown>[] = [];
+  const errors: string[] = [];
+  let buffered = "";
+  child.stdout!.on("data", (part: Buffer) => {
+    buffered += part.toString();
+    const lines = buffered.split("\n");
+    buffered = lines.pop() ?? "";
+    for (const line of lines) {
+      try {
+        logs.push(JSON.parse(line) as Record<string, unknown>);
+      } catch {
+        errors.push(line);
+      }
+    }
+  });
+  child.stderr!.on("data", (part: Buffer) => errors.push(part.toString()));
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    child.kill("SIGKILL");
+    await exited;
+  };
+  try {
+    const graphqlUrl = await vi.waitFor(
+      () => {
+        if (child.exitCode !== null) throw new Error(`replica exited: ${errors.join("")}`);
+        const line = logs.find((entry) => entry.msg === "gateway listening");
+        if (!line) throw new Error("not listening yet");
+        return String(line.graphqlUrl);
+      },
+      { timeout: 30_000, interval: 50 },
+    );
+    return { graphqlUrl, url: graphqlUrl.replace(/\/graphql$/, ""), child, logs, stop };
+  } catch (error) {
+    await stop();
+    throw new Error(`${(error as Error).message}\n${errors.join("")}`);
+  }
+}
