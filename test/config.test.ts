@@ -27,3 +27,33 @@ describe("flags", () => {
     expect(flagsToEnvironment(["--duration-s=5"])).toEqual({ DURATION_S: "5" });
   });
 });
+
+describe("replicas and resumable streams", () => {
+  it("keeps everything in process unless REDIS_URL is set", () => {
+    expect(loadConfig({}).redis).toBeUndefined();
+    expect(loadConfig({ REDIS_URL: "redis://10.0.0.5:6380/2" }).redis).toEqual({
+      url: "redis://10.0.0.5:6380/2",
+      keyPrefix: "aisearch-gateway:",
+    });
+    expect(
+      loadConfig({ REDIS_URL: "rediss://cache.example:6379", REDIS_KEY_PREFIX: "gw1:" }).redis,
+    ).toEqual({ url: "rediss://cache.example:6379", keyPrefix: "gw1:" });
+  });
+
+  it("takes grace and TTL down to 100 ms, with their defaults", () => {
+    expect(loadConfig({}).limits.resume).toEqual({ graceMs: 15_000, ttlMs: 300_000 });
+    expect(
+      loadConfig({ STREAM_RESUME_GRACE_MS: "100", STREAM_RESUME_TTL_MS: "100" }).limits.resume,
+    ).toEqual({ graceMs: 100, ttlMs: 100 });
+  });
+
+  it.each([
+    [{ REDIS_URL: "http://cache:6379" }, /^invalid REDIS_URL/],
+    [{ REDIS_URL: "not a url" }, /^invalid REDIS_URL/],
+    [{ REDIS_KEY_PREFIX: "has space:" }, /^invalid REDIS_KEY_PREFIX/],
+    [{ STREAM_RESUME_GRACE_MS: "99" }, /^invalid STREAM_RESUME_GRACE_MS/],
+    [{ STREAM_RESUME_TTL_MS: "0" }, /^invalid STREAM_RESUME_TTL_MS/],
+  ])("refuses %j", (env, message) => {
+    expect(() => loadConfig(env)).toThrow(message);
+  });
+});
