@@ -58,6 +58,8 @@ describe.skipIf(!available)("the chat page in Chromium", () => {
         LOG_LEVEL: "silent",
         CHAT_PAGE: "true",
         TRUSTED_DOCUMENTS: "enforce",
+        // Long enough for the page to reconnect, short enough to see a stream given up.
+        STREAM_RESUME_GRACE_MS: "1500",
       }),
     );
     gateway = await app.start();
@@ -234,29 +236,77 @@ describe.skipIf(!available)("the chat page in Chromium", () => {
     await page.close();
   }, 120_000);
 
-  it("says an answer was interrupted when the connection drops, and asks again", async () => {
+  it("resumes an answer where it stopped when the connection drops, asking the upstream once", async () => {
     const target = new URL(gateway.url);
     const proxy = await startDroppingProxy({ host: target.hostname, port: Number(target.port) });
     try {
       const { page, consoleErrors } = await openPage(proxy.url);
-      const aborts = local.requests.filter((r) => r.aborted).length;
-      local.setFaults({ match: CHAT, stallMidStreamAfterDeltas: 3, times: 1 });
+      // Every status the first turn goes through, sampled on each frame.
+      await page.evaluate(() => {
+        const statuses: string[] = [];
+        Object.assign(window, { turnStatuses: statuses });
+        const sample = () => {
+          const status = document.querySelector(".turn")?.getAttribute("data-status");
+          if (status && statuses.at(-1) !== status) statuses.push(status);
+          requestAnimationFrame(sample);
+        };
+        requestAnimationFrame(sample);
+      });
+      const completions = () => local.requests.filter((r) => r.path.includes(CHAT));
+      const before = completions().length;
       await ask(page, "What is a namespace?");
       await page.waitForFunction(
         () => (document.querySelector(".turn .answer-text")?.textContent ?? "") !== "",
       );
       proxy.dropAll();
-      await finished(page, 0, "interrupted");
-      const alert = turn(page, 0).getByRole("alert");
-      expect(await alert.textContent()).toMatch(/The answer was interrupted/);
-      // The gateway saw its subscriber go and aborted the upstream request.
+      await finished(page, 0);
+      const statuses = await page.evaluate(
+        () => (window as { turnStatuses?: string[] }).turnStatuses ?? [],
+      );
+      expect(statuses).toContain("resuming");
+      expect(statuses.at(-1)).toBe("done");
+      await expect
+        .poll(() => turn(page, 0).locator(".outcome.resumed").textContent())
+        .toMatch(/^Resumed after a lost connection/);
+      // One completion for the question, run to its end: the resume asked the gateway's
+      // buffer, not the upstream.
+      const asked = completions().slice(before);
+      expect(asked).toHaveLength(1);
+      expect(asked[0]!.aborted).toBe(false);
+      // The browser reports the dropped socket itself; nothing else went wrong.
+      expect(consoleErrors.filter((line) => !/WebSocket/.test(line))).toEqual([]);
+      await page.close();
+    } finally {
+      await proxy.close();
+    }
+  }, 90_000);
+
+  it("says an answer was interrupted when the connection stays down past the grace period, and asks again", async () => {
+    const target = new URL(gateway.url);
+    const proxy = await startDroppingProxy({ host: target.hostname, port: Number(target.port) });
+    try {
+      const { page, consoleErrors } = await openPage(proxy.url);
+      const aborts = local.requests.filter((r) => r.aborted).length;
+      // The stream stalls, so it is still running (and then given up) while the page is away.
+      local.setFaults({ match: CHAT, stallMidStreamAfterDeltas: 3, times: 1 });
+      await ask(page, "What is a namespace?");
+      await page.waitForFunction(
+        () => (document.querySelector(".turn .answer-text")?.textContent ?? "") !== "",
+      );
+      proxy.refuse(true);
+      proxy.dropAll();
+      await finished(page, 0, "resuming");
+      // Nobody resumed within the grace period: the gateway aborted the upstream request.
       await local.waitForAbort(CHAT);
       expect(local.requests.filter((r) => r.aborted).length).toBe(aborts + 1);
+      proxy.refuse(false);
+      await finished(page, 0, "interrupted");
+      const alert = turn(page, 0).getByRole("alert");
+      expect(await alert.textContent()).toMatch(/too long to resume.*The answer was interrupted/);
 
       await alert.getByRole("button", { name: "Ask again" }).click();
       await finished(page, 1);
       expect(await turn(page, 1).locator(".question p").textContent()).toBe("What is a namespace?");
-      // The browser reports the dropped socket itself; nothing else went wrong.
       expect(consoleErrors.filter((line) => !/WebSocket/.test(line))).toEqual([]);
       await page.close();
     } finally {

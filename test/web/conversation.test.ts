@@ -17,18 +17,25 @@ const chunk = (key: string, id = `id-${key}`): Chunk => ({
   text: `text of ${key}`,
   item: { key },
 });
+const streamId = "7d3a1a8e-52f4-4b7e-9d1c-0a6f2b8c9e10";
 const chunksEvent: StreamEvent = {
   __typename: "ChatCompletionChunksEvent",
+  streamId,
+  sequence: 0,
   chunks: [chunk("a.md"), chunk("b.md")],
   errors: [{ instanceId: "broken", message: "instance is paused" }],
 };
+/** Deltas follow the chunks event: the first is sequence 1. */
 const delta = (sequence: number, content: string): StreamEvent => ({
   __typename: "ChatCompletionDeltaEvent",
+  streamId,
   sequence,
   content,
 });
-const done = (content: string | null): StreamEvent => ({
+const done = (content: string | null, sequence = 99): StreamEvent => ({
   __typename: "ChatCompletionDoneEvent",
+  streamId,
+  sequence,
   completion: { id: "c1", model: "local/extractive", content },
 });
 
@@ -45,20 +52,45 @@ describe("a turn, event by event", () => {
     expect(afterChunks.instanceErrors).toEqual([
       { instanceId: "broken", message: "instance is paused" },
     ]);
-    const writing = run(events(delta(0, "Hel"), delta(1, "lo")), afterChunks);
-    expect(writing).toMatchObject({ status: "writing", answer: "Hello", lastSequence: 1 });
+    expect(afterChunks).toMatchObject({ streamId, lastSequence: 0 });
+    const writing = run(events(delta(1, "Hel"), delta(2, "lo")), afterChunks);
+    expect(writing).toMatchObject({ status: "writing", answer: "Hello", lastSequence: 2 });
     const finished = run(events(done("Hello.")), writing);
     expect(finished).toMatchObject({ status: "done", answer: "Hello.", model: "local/extractive" });
   });
 
-  it("drops a delta it already has, and notes a skipped one until the done event", () => {
-    const turn = run(events(chunksEvent, delta(0, "a"), delta(0, "a"), delta(2, "c")));
-    expect(turn).toMatchObject({ answer: "ac", lastSequence: 2, gap: true });
-    expect(run(events(done("abc")), turn)).toMatchObject({ answer: "abc", gap: false });
+  it("drops an event it already has, and notes a skipped one until the done event", () => {
+    const turn = run(events(chunksEvent, delta(1, "a"), delta(1, "a"), delta(3, "c")));
+    expect(turn).toMatchObject({ answer: "ac", lastSequence: 3, gap: true });
+    expect(run(events(chunksEvent, done("abc")), turn)).toMatchObject({
+      answer: "abc",
+      gap: false,
+    });
+  });
+
+  it("resumes: says so, then takes the replay after its last event without writing anything twice", () => {
+    const before = run(events(chunksEvent, delta(1, "Hel"), delta(2, "lo")));
+    const resuming = run([{ type: "resuming" }], before);
+    expect(resuming).toMatchObject({ status: "resuming", resumes: 1, answer: "Hello" });
+    // The resume replays from where the page said, and may overlap what it had.
+    const resumed = run(
+      events(delta(2, "lo"), delta(3, " world"), done("Hello world", 4)),
+      resuming,
+    );
+    expect(resumed).toMatchObject({
+      status: "done",
+      answer: "Hello world",
+      resumes: 1,
+      gap: false,
+    });
+    expect(run(events(delta(3, " world")), resuming)).toMatchObject({
+      status: "writing",
+      answer: "Hello world",
+    });
   });
 
   it("keeps the streamed text when the done event carries none", () => {
-    expect(run(events(chunksEvent, delta(0, "kept"), done(null))).answer).toBe("kept");
+    expect(run(events(chunksEvent, delta(1, "kept"), done(null))).answer).toBe("kept");
   });
 
   it.each<[string, TurnAction, Partial<Turn>]>([
@@ -82,6 +114,8 @@ describe("a turn, event by event", () => {
         type: "event",
         event: {
           __typename: "ChatCompletionFailedEvent",
+          streamId,
+          sequence: 2,
           code: "UPSTREAM_ERROR",
           message: "broke",
           retryable: false,
@@ -90,17 +124,17 @@ describe("a turn, event by event", () => {
       { status: "failed", failure: { code: "UPSTREAM_ERROR", message: "broke", retryable: false } },
     ],
   ])("ends %s, keeping the text so far, and ignores what comes after", (_, action, expected) => {
-    const ended = run([...events(chunksEvent, delta(0, "part")), action]);
+    const ended = run([...events(chunksEvent, delta(1, "part")), action]);
     expect(ended).toMatchObject({ ...expected, answer: "part" });
-    expect(run(events(delta(1, " more"), done("all")), ended)).toBe(ended);
+    expect(run(events(delta(2, " more"), done("all")), ended)).toBe(ended);
   });
 });
 
 describe("messagesFor", () => {
   it("sends the finished exchanges, then the question, leaving out unfinished answers", () => {
-    const first = run(events(chunksEvent, delta(0, "A1"), done("A1")), newTurn(1, "Q1", "d", []));
+    const first = run(events(chunksEvent, delta(1, "A1"), done("A1")), newTurn(1, "Q1", "d", []));
     const stopped = run(
-      [...events(delta(0, "half")), { type: "stopped" }],
+      [...events(delta(1, "half")), { type: "stopped" }],
       newTurn(2, "Q2", "d", []),
     );
     const failed = run([{ type: "interrupted", message: "x" }], newTurn(3, "Q3", "d", []));

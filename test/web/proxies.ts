@@ -74,6 +74,8 @@ export interface DroppingProxy {
   url: string;
   /** Cuts every connection open through the proxy, as a network drop would. */
   dropAll(): void;
+  /** While on, a new connection is cut as soon as it opens: the network stays down. */
+  refuse(on: boolean): void;
   close(): Promise<void>;
 }
 
@@ -83,7 +85,12 @@ export async function startDroppingProxy(target: {
   port: number;
 }): Promise<DroppingProxy> {
   const open = new Set<Socket>();
+  let refusing = false;
   const server = createTcpServer((client) => {
+    if (refusing) {
+      client.destroy();
+      return;
+    }
     const upstream = connect(target.port, target.host);
     for (const socket of [client, upstream]) {
       open.add(socket);
@@ -103,6 +110,9 @@ export async function startDroppingProxy(target: {
   return {
     url: `http://127.0.0.1:${port}`,
     dropAll,
+    refuse: (on) => {
+      refusing = on;
+    },
     close: () =>
       new Promise((resolve) => {
         dropAll();

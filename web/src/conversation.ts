@@ -14,11 +14,20 @@ export type Chunk = ChatPageChunkFragment;
 
 /**
  * - `retrieving`: asked, no event yet; `writing`: chunks arrived, text is streaming;
+ * - `resuming`: the connection went away mid-answer; the page reconnects and resumes the
+ *   stream after the last event it applied;
  * - `done`: the whole answer arrived; `stopped`: the person pressed stop;
  * - `failed`: the gateway refused or the stream ended with a failure event;
- * - `interrupted`: the connection went away mid-answer.
+ * - `interrupted`: the connection went away and the answer could not be resumed.
  */
-export type TurnStatus = "retrieving" | "writing" | "done" | "stopped" | "failed" | "interrupted";
+export type TurnStatus =
+  | "retrieving"
+  | "writing"
+  | "resuming"
+  | "done"
+  | "stopped"
+  | "failed"
+  | "interrupted";
 
 export interface Turn {
   id: number;
@@ -30,20 +39,26 @@ export interface Turn {
   /** Unset until the chunks event arrives. */
   chunks?: readonly Chunk[];
   instanceErrors: readonly { instanceId: string; message: string }[];
+  /** The stream the answer comes from, once its first event arrived. */
+  streamId?: string;
   /**
-   * The last delta applied. A resumed stream (`resumeChatCompletionStream(streamId,
-   * afterSequence)`, still to come) starts after it, and the reducer already drops any delta
-   * at or below it, so a replayed delta is never written twice.
+   * The `sequence` of the last event applied (every event has one: the chunks event 0, then
+   * +1 each). A resume (`resumeChatCompletionStream(streamId, afterSequence)`) starts after
+   * it, and the reducer drops any event at or below it, so nothing is written twice.
    */
   lastSequence: number;
-  /** A delta went missing (its sequence was skipped); the done event's full text repairs it. */
+  /** An event went missing (its sequence was skipped); the done event's full text repairs it. */
   gap: boolean;
+  /** How many times the answer was resumed after a lost connection. */
+  resumes: number;
   failure?: { code: string; message: string; retryable: boolean };
   model?: string;
 }
 
 export type TurnAction =
   | { type: "event"; event: StreamEvent }
+  /** The connection went away; the stream is being resumed. */
+  | { type: "resuming" }
   | { type: "stopped" }
   | { type: "interrupted"; message: string }
   | { type: "refused"; code: string; message: string; retryable: boolean };
@@ -64,16 +79,19 @@ export function newTurn(
     instanceErrors: [],
     lastSequence: -1,
     gap: false,
+    resumes: 0,
   };
 }
 
 export const isStreaming = (turn: Turn): boolean =>
-  turn.status === "retrieving" || turn.status === "writing";
+  turn.status === "retrieving" || turn.status === "writing" || turn.status === "resuming";
 
 /** The turn after one action; a finished turn ignores whatever still arrives. */
 export function applyToTurn(turn: Turn, action: TurnAction): Turn {
   if (!isStreaming(turn)) return turn;
   switch (action.type) {
+    case "resuming":
+      return { ...turn, status: "resuming", resumes: turn.resumes + 1 };
     case "stopped":
       return { ...turn, status: "stopped" };
     case "interrupted":
@@ -94,26 +112,27 @@ export function applyToTurn(turn: Turn, action: TurnAction): Turn {
 }
 
 function applyEvent(turn: Turn, event: StreamEvent): Turn {
+  // A replayed event (a resume overlapping what arrived before the connection went) is done.
+  if (event.sequence <= turn.lastSequence) return turn;
+  const placed = {
+    ...turn,
+    streamId: event.streamId,
+    lastSequence: event.sequence,
+    gap: turn.gap || event.sequence > turn.lastSequence + 1,
+  };
   switch (event.__typename) {
     case "ChatCompletionChunksEvent":
       return {
-        ...turn,
+        ...placed,
         status: "writing",
         chunks: event.chunks,
         instanceErrors: event.errors,
       };
     case "ChatCompletionDeltaEvent":
-      if (event.sequence <= turn.lastSequence) return turn;
-      return {
-        ...turn,
-        status: "writing",
-        answer: turn.answer + event.content,
-        lastSequence: event.sequence,
-        gap: turn.gap || event.sequence > turn.lastSequence + 1,
-      };
+      return { ...placed, status: "writing", answer: turn.answer + event.content };
     case "ChatCompletionDoneEvent":
       return {
-        ...turn,
+        ...placed,
         status: "done",
         // The assembled text is the answer of record, whatever the deltas added up to.
         answer: event.completion.content ?? turn.answer,
@@ -122,7 +141,7 @@ function applyEvent(turn: Turn, event: StreamEvent): Turn {
       };
     case "ChatCompletionFailedEvent":
       return {
-        ...turn,
+        ...placed,
         status: "failed",
         failure: { code: event.code, message: event.message, retryable: event.retryable },
       };

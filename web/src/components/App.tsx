@@ -89,7 +89,7 @@ export function App() {
     };
     followAnswer.current = true;
     setTurns((all) => [...all, turn]);
-    asking.current = ask(gateway.client, input, update(turn.id));
+    asking.current = ask(gateway, input, update(turn.id));
   };
   const stop = () => asking.current?.stop();
 

@@ -105,8 +105,30 @@ function Sources(props: {
 function TurnOutcome(props: { turn: Turn; onRetry: (turn: Turn) => void }) {
   const { turn, onRetry } = props;
   switch (turn.status) {
+    case "resuming":
+      return (
+        <p class="outcome progress" role="status">
+          <span class="spinner" aria-hidden="true" />
+          Connection lost. Reconnecting to pick the answer up where it stopped…
+        </p>
+      );
+    case "writing":
+      return turn.resumes > 0 ? (
+        <p class="outcome muted" role="status">
+          Resumed after a lost connection.
+        </p>
+      ) : null;
     case "done":
-      return turn.model ? <p class="outcome muted">Answered by {turn.model}</p> : null;
+      return (
+        <>
+          {turn.resumes > 0 ? (
+            <p class="outcome muted resumed">
+              Resumed after a lost connection; nothing was missed.
+            </p>
+          ) : null}
+          {turn.model ? <p class="outcome muted">Answered by {turn.model}</p> : null}
+        </>
+      );
     case "stopped":
       return <p class="outcome muted">Stopped. The rest of this answer was not written.</p>;
     case "interrupted":
