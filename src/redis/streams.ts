@@ -39,6 +39,12 @@ type ControlMessage =
 const GONE = '{"gone":true}';
 const END: IteratorReturnResult<undefined> = { done: true, value: undefined };
 
+/** A done event as the log keeps it: its completion without the chunks (see `logAfter`). */
+function withoutChunks(event: Extract<RelayedEvent, { kind: "done" }>) {
+  const { chunks: _chunks, errors: _errors, ...response } = event.completion.response;
+  return { ...event, completion: { ...event.completion, response } };
+}
+
 export function resumeUnavailable(): GraphQLError {
   return new GraphQLError("Streams held by other replicas cannot be reached right now; retry.", {
     extensions: { code: ErrorCode.RESUME_UNAVAILABLE, retryable: true },
@@ -103,7 +109,9 @@ export class RedisStreamSharing implements StreamSharing {
     const json = JSON.stringify(event);
     const commands = this.redis.commands;
     const fail = () => this.#break(id);
-    commands.xadd(logKey(id), `0-${event.sequence + 1}`, "e", json).catch(fail);
+    // The done event's completion repeats the chunks event's chunks: the log keeps them once.
+    const stored = event.kind === "done" ? JSON.stringify(withoutChunks(event)) : json;
+    commands.xadd(logKey(id), `0-${event.sequence + 1}`, "e", stored).catch(fail);
     if (event.sequence === 0) commands.pexpire(logKey(id), this.redis.leaseMs).catch(fail);
     // A lost notice is repaired by the follower, which reads the log on a gap.
     commands.publish(this.redis.channel(`events:${id}`), json).catch(() => {});
@@ -170,14 +178,24 @@ export class RedisStreamSharing implements StreamSharing {
     );
   }
 
-  /** The stream's log after `afterSequence`, in order. */
+  /** The stream's log after `afterSequence`, in order, the done event whole again. */
   async logAfter(streamId: string, afterSequence: number): Promise<RelayedEvent[]> {
-    const entries = await this.redis.commands.xrange(
-      logKey(streamId),
-      `(0-${afterSequence + 1}`,
-      "+",
-    );
-    return entries.map(([, fields]) => JSON.parse(fields[1]!) as RelayedEvent);
+    const commands = this.redis.commands;
+    const entries = await commands.xrange(logKey(streamId), `(0-${afterSequence + 1}`, "+");
+    const events = entries.map(([, fields]) => JSON.parse(fields[1]!) as RelayedEvent);
+    const done = events.at(-1);
+    if (done?.kind === "done") {
+      let chunks: RelayedEvent | undefined = events[0];
+      if (chunks?.kind !== "chunks") {
+        const [first] = await commands.xrange(logKey(streamId), "0-1", "0-1");
+        chunks = first ? (JSON.parse(first[1][1]!) as RelayedEvent) : undefined;
+      }
+      if (chunks?.kind === "chunks") {
+        done.completion.response.chunks = chunks.chunks;
+        done.completion.response.errors = chunks.errors;
+      }
+    }
+    return events;
   }
 
   /** Subscribes `follower` to its stream's events, sharing one subscription per stream. */
