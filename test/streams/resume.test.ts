@@ -11,7 +11,7 @@ import {
   type ChatCompletionInput,
   ResumeAskStreamDocument,
 } from "../../operations/generated/graphql.ts";
-import { type GatewayHarness, startGateway } from "../helpers/gateway.ts";
+import { type GatewayHarness, startGateway, TEST_TOKEN } from "../helpers/gateway.ts";
 import { closeAfterEach, openAcknowledged } from "../helpers/raw-ws.ts";
 import { sseSubscribe } from "../helpers/streams.ts";
 import { ask, type Event, eventOf, expectWhole, follow, resume } from "./helpers.ts";
@@ -239,5 +239,33 @@ describe("cancelChatCompletionStream", () => {
       { "x-api-key": KEY_A },
     );
     expect(unknown.body).toEqual({ data: { cancelChatCompletionStream: false } });
+  });
+});
+
+describe("in pass-through mode", () => {
+  it("a stream belongs to the identity and the Cloudflare token it was started with", async () => {
+    const passThrough = await startGateway(
+      { streamDelayMs: 10 },
+      { PASS_THROUGH_CREDENTIALS: "true", AUTH_API_KEYS: KEY_A },
+    );
+    try {
+      const open = (token: string) =>
+        openAcknowledged(passThrough.gateway.graphqlUrl, {
+          apiKey: KEY_A,
+          cloudflareApiToken: token,
+        });
+      const mine = track(await open(TEST_TOKEN));
+      const events = await follow(mine, "s", ask(input)).events();
+      const streamId = events[0]!.streamId;
+      // Same client identity, another token: not its stream.
+      const other = track(await open("another-cloudflare-token"));
+      expect((await follow(other, "r", resume(streamId, 0)).message()).payload).toMatchObject({
+        errors: [{ extensions: { code: "STREAM_NOT_FOUND" } }],
+      });
+      const again = track(await open(TEST_TOKEN));
+      expect(await follow(again, "r", resume(streamId, 0)).events()).toEqual(events.slice(1));
+    } finally {
+      await passThrough.close();
+    }
   });
 });
