@@ -198,6 +198,53 @@ describe("how a subscriber leaves", () => {
   });
 });
 
+describe("a client's subscription slot", () => {
+  it("stays with a dropped stream through its grace period, and passes to the resume", async () => {
+    const capped = await startGateway(
+      { streamDelayMs: 10 },
+      { AUTH_API_KEYS: KEY_A, MAX_SUBSCRIPTIONS_PER_CLIENT: "1", STREAM_RESUME_GRACE_MS: "30000" },
+    );
+    try {
+      // The stream stalls after three deltas: it stays live until the test ends it.
+      capped.local.setFaults({ stallMidStreamAfterDeltas: 3, match: CHAT });
+      const open = async () =>
+        track(await openAcknowledged(capped.gateway.graphqlUrl, { apiKey: KEY_A }));
+      const refusal = (payload: unknown) => (payload as { extensions: { code: string } }[])[0];
+      const first = await open();
+      const head = await follow(first, "s", ask(input)).events((e) => e.sequence === 3);
+      first.socket.terminate();
+      await vi.waitFor(
+        async () => {
+          const text = await (await fetch(`${capped.gateway.url}/metrics`)).text();
+          expect(text).toMatch(/^gateway_resumable_streams\{state="grace"\} 1$/m);
+        },
+        { interval: 20 },
+      );
+      // Nobody follows the stream, yet it holds the client's one slot.
+      const second = await open();
+      const refused = await follow(second, "n1", ask(input)).message();
+      expect(refused.type).toBe("error");
+      expect(refusal(refused.payload)?.extensions.code).toBe("TOO_MANY_SUBSCRIPTIONS");
+      // The resume takes that slot over rather than needing a second one…
+      const resumed = follow(second, "r", resume(head[0]!.streamId, 1));
+      expect(await resumed.events((e) => e.sequence === 3)).toEqual(head.slice(2));
+      // …and holds it: a new stream is still refused, until the resume stops.
+      const again = await follow(second, "n2", ask(input)).message();
+      expect(refusal(again.payload)?.extensions.code).toBe("TOO_MANY_SUBSCRIPTIONS");
+      second.send({ id: "r", type: "complete" });
+      let attempt = 0;
+      await vi.waitFor(
+        async () =>
+          expect((await follow(second, `n-${attempt++}`, ask(input)).message()).type).toBe("next"),
+        { timeout: 5_000, interval: 50 },
+      );
+      expect(capped.local.requests.filter((r) => r.path.endsWith(CHAT))).toHaveLength(2);
+    } finally {
+      await capped.close();
+    }
+  });
+});
+
 describe("cancelChatCompletionStream", () => {
   it("aborts the upstream and ends the stream with CANCELLED for every follower", async () => {
     harness.local.setFaults({ endlessStream: true, match: CHAT });
