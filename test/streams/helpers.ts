@@ -51,13 +51,18 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-/** A `redis-server` on a free loopback port, in a temporary directory, persisting nothing. */
+/**
+ * A `redis-server` on a free loopback port, in a temporary directory, persisting nothing. Test
+ * files run in parallel, each with servers of its own: a port another process took between the
+ * probe and the bind makes this server exit, and it tries again on another port; the readiness
+ * check asks for the process id, so it never mistakes someone else's Redis for its own.
+ */
 export async function startRedis(): Promise<RedisServer> {
-  const port = await freePort();
   const dir = mkdtempSync(path.join(tmpdir(), "gateway-redis-"));
   let child: ChildProcess | undefined;
-  const launch = async () => {
-    child = spawn(
+  /** Whether a server of this test now answers on `port` (false: it exited). */
+  const launch = async (port: number): Promise<boolean> => {
+    const started = spawn(
       REDIS_SERVER,
       [
         "--port",
@@ -73,6 +78,7 @@ export async function startRedis(): Promise<RedisServer> {
       ],
       { stdio: "ignore" },
     );
+    child = started;
     const probe = new Redis({
       port,
       host: "127.0.0.1",
@@ -80,20 +86,32 @@ export async function startRedis(): Promise<RedisServer> {
       retryStrategy: () => 50,
     });
     probe.on("error", () => {});
-    await vi.waitFor(async () => expect(await probe.ping()).toBe("PONG"), {
-      timeout: 10_000,
-      interval: 50,
-    });
-    probe.disconnect();
+    try {
+      return await vi.waitFor(
+        async () => {
+          if (started.exitCode !== null || started.signalCode !== null) return false;
+          expect(await probe.info("server")).toContain(`process_id:${started.pid}\r\n`);
+          return true;
+        },
+        { timeout: 10_000, interval: 50 },
+      );
+    } finally {
+      probe.disconnect();
+    }
   };
   const kill = async () => {
     const running = child;
-    if (!running || running.exitCode !== null) return;
+    if (!running || running.exitCode !== null || running.signalCode !== null) return;
     const exited = new Promise((resolve) => running.once("exit", resolve));
     running.kill("SIGKILL");
     await exited;
   };
-  await launch();
+  let port = 0;
+  for (let attempt = 0; port === 0; attempt++) {
+    const candidate = await freePort();
+    if (await launch(candidate)) port = candidate;
+    else if (attempt === 4) throw new Error(`${REDIS_SERVER} would not start on a free port`);
+  }
   const client = new Redis({ port, host: "127.0.0.1", retryStrategy: () => 50 });
   client.on("error", () => {});
   return {
@@ -101,7 +119,10 @@ export async function startRedis(): Promise<RedisServer> {
     port,
     client,
     kill,
-    restart: launch,
+    async restart() {
+      if (!(await launch(port)))
+        throw new Error(`${REDIS_SERVER} would not start again on ${port}`);
+    },
     async stop() {
       client.disconnect();
       await kill();

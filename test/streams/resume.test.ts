@@ -1,8 +1,9 @@
 /**
  * Resumable streams on one gateway (no Redis): a dropped graphql-ws socket or SSE response
  * resumed on a new connection, resumes after the end and after the TTL, other clients'
- * streams, several followers, the grace period, explicit stops and cancellation. Real sockets
- * against the real local AI Search, whose request log tells how many completions ran.
+ * streams, several followers, the grace period and the slot it holds, explicit stops and
+ * cancellation. Real sockets against the real local AI Search, whose request log tells how
+ * many completions ran.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import {
