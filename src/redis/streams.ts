@@ -25,19 +25,13 @@
  */
 import { GraphQLError } from "graphql";
 import { ErrorCode } from "../error-codes.ts";
-import { stoppedExplicitly } from "../streams/disconnect.ts";
 import type { Following, FollowRequest, StreamControl, StreamSharing } from "../streams/hub.ts";
 import type { RelayedEvent } from "../streams/relay.ts";
 import type { SharedRedis } from "./connection.ts";
-
-type ControlMessage =
-  | { t: "attach"; id: string }
-  | { t: "detach"; id: string; explicit: boolean }
-  | { t: "cancel"; id: string };
+import { type ControlMessage, type FollowedLog, RemoteFollower } from "./remote-follower.ts";
 
 /** Published on a stream's events channel when it is discarded: its followers cannot go on. */
 const GONE = '{"gone":true}';
-const END: IteratorReturnResult<undefined> = { done: true, value: undefined };
 
 /** A done event as the log keeps it: its completion without the chunks (see `logAfter`). */
 function withoutChunks(event: Extract<RelayedEvent, { kind: "done" }>) {
@@ -60,7 +54,7 @@ interface Channel {
   ready: Promise<unknown>;
 }
 
-export class RedisStreamSharing implements StreamSharing {
+export class RedisStreamSharing implements StreamSharing, FollowedLog {
   readonly redis: SharedRedis;
   readonly #control: string;
   #handlers: StreamControl | undefined;
@@ -303,172 +297,5 @@ export class RedisStreamSharing implements StreamSharing {
         for (const follower of followed) follower.fail();
       },
     );
-  }
-}
-
-/** A follower of a stream held by another replica: the log after its sequence, then Pub/Sub. */
-class RemoteFollower implements Following {
-  readonly streamId: string;
-  readonly #sharing: RedisStreamSharing;
-  readonly #holder: string;
-  readonly #signal: AbortSignal | undefined;
-  readonly #drain: AbortSignal | undefined;
-  /** The last sequence taken; a follower-made failure repeats it. */
-  #last: number;
-  readonly #queue: RelayedEvent[] = [];
-  #wake: (() => void) | undefined;
-  /** Whether the holder was told this follower follows (and must be told when it leaves). */
-  #attached = false;
-  /** The stream's last event was taken. */
-  #ended = false;
-  #left = false;
-  #catching: Promise<void> | undefined;
-  #again = false;
-
-  constructor(
-    sharing: RedisStreamSharing,
-    request: FollowRequest,
-    holder: string,
-    readonly live: boolean,
-  ) {
-    this.#sharing = sharing;
-    this.streamId = request.streamId;
-    this.#holder = holder;
-    this.#signal = request.signal;
-    this.#drain = request.drain;
-    this.#last = request.afterSequence;
-  }
-
-  async begin(): Promise<void> {
-    await this.#sharing.join(this.streamId, this);
-    if (this.live) {
-      this.#attached = true;
-      await this.#sharing.tell(this.#holder, { t: "attach", id: this.streamId });
-    }
-    await this.#catchUpNow();
-    this.#signal?.addEventListener("abort", this.#onAbort, { once: true });
-    this.#drain?.addEventListener("abort", this.#onDrain, { once: true });
-  }
-
-  [Symbol.asyncIterator](): this {
-    return this;
-  }
-
-  async next(): Promise<IteratorResult<RelayedEvent, undefined>> {
-    for (;;) {
-      const event = this.#queue.shift();
-      if (event) return { done: false, value: event };
-      if (this.#ended || this.#left) {
-        this.#leave(false);
-        return END;
-      }
-      await new Promise<void>((resolve) => {
-        this.#wake = resolve;
-      });
-    }
-  }
-
-  async return(): Promise<IteratorReturnResult<undefined>> {
-    this.#leave(stoppedExplicitly(this.#signal));
-    return END;
-  }
-
-  async throw(error?: unknown): Promise<never> {
-    this.#leave(false);
-    throw error;
-  }
-
-  /** A live event from Pub/Sub, or one read from the log. */
-  take(event: RelayedEvent): void {
-    if (this.#ended || this.#left || event.sequence <= this.#last) return;
-    if (event.sequence > this.#last + 1) {
-      // One went missing on the way: the log has it.
-      this.catchUp();
-      return;
-    }
-    this.#push(event);
-  }
-
-  /** Reads the log after the last event taken; one read at a time, again if asked meanwhile. */
-  catchUp(): void {
-    if (this.#catching) {
-      this.#again = true;
-      return;
-    }
-    this.#catchUpNow().catch(() => {
-      // Redis is down: the heartbeat decides when to give up.
-    });
-  }
-
-  /** Ends this follower with a failure of its own (see the module comment). */
-  fail(): void {
-    if (this.#ended || this.#left) return;
-    this.#push({
-      streamId: this.streamId,
-      sequence: this.#last,
-      kind: "failed",
-      code: ErrorCode.RESUME_UNAVAILABLE,
-      message: "The stream can no longer be followed from here; resume it again.",
-      retryable: true,
-    });
-  }
-
-  #push(event: RelayedEvent): void {
-    this.#last = Math.max(this.#last, event.sequence);
-    this.#queue.push(event);
-    if (event.kind === "done" || event.kind === "failed") {
-      this.#ended = true;
-      this.#sharing.part(this.streamId, this);
-    }
-    this.#wake?.();
-    this.#wake = undefined;
-  }
-
-  async #catchUpNow(): Promise<void> {
-    const reading = (async () => {
-      do {
-        this.#again = false;
-        for (const event of await this.#sharing.logAfter(this.streamId, this.#last)) {
-          this.take(event);
-        }
-      } while (this.#again && !this.#ended && !this.#left);
-    })();
-    this.#catching = reading;
-    try {
-      await reading;
-    } finally {
-      this.#catching = undefined;
-    }
-  }
-
-  readonly #onAbort = () => this.#leave(stoppedExplicitly(this.#signal));
-
-  /** This replica drains: the follower ends, the stream goes on where it runs. */
-  readonly #onDrain = () => {
-    if (this.#ended || this.#left) return;
-    this.#push({
-      streamId: this.streamId,
-      sequence: this.#last,
-      kind: "failed",
-      code: ErrorCode.SHUTTING_DOWN,
-      message: "The gateway is shutting down; resume the stream on another connection.",
-      retryable: true,
-    });
-  };
-
-  #leave(explicit: boolean): void {
-    if (this.#left) return;
-    this.#left = true;
-    this.#signal?.removeEventListener("abort", this.#onAbort);
-    this.#drain?.removeEventListener("abort", this.#onDrain);
-    this.#sharing.part(this.streamId, this);
-    if (this.#attached) {
-      this.#attached = false;
-      this.#sharing
-        .tell(this.#holder, { t: "detach", id: this.streamId, explicit })
-        .catch(() => {});
-    }
-    this.#wake?.();
-    this.#wake = undefined;
   }
 }
