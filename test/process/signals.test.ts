@@ -47,7 +47,10 @@ describe("signals", () => {
   });
 
   it("drains on Ctrl-C at a terminal under npm start, though npm repeats the SIGINT", async () => {
-    // At a terminal, Ctrl-C signals npm and the gateway, and npm forwards its copy too.
+    // At a terminal, Ctrl-C signals npm and the gateway, and npm forwards its copy too. The two
+    // copies usually arrive apart (the repeat is then logged and ignored), but the kernel merges
+    // them when both are pending before the gateway runs its handler, as on a loaded machine:
+    // either way the drain must run to its end and the exit be 0.
     const gateway = spawnGateway({
       entry: "npm-start",
       terminal: true,
@@ -56,7 +59,7 @@ describe("signals", () => {
     const [, graphqlUrl] = await gateway.waitForLine(/listening on (http:\/\/\S+)/);
     const held = await heldRequest(graphqlUrl!);
     gateway.child.stdin!.write("\x03");
-    await gateway.waitForLog(/^shutdown: signal repeated by npm/);
+    await gateway.waitForLog("shutdown: draining");
     held.finish();
     expect(await held.response()).toMatch(/^HTTP\/1\.1 200 /);
     expect(await gateway.exited()).toEqual({ code: 0, signal: null });
