@@ -31,6 +31,7 @@ import {
 } from "./plugins/usePassThroughCredentials.ts";
 import { useRateLimit } from "./plugins/useRateLimit.ts";
 import { requestIdOf, useRequestId } from "./plugins/useRequestId.ts";
+import { useScopes } from "./plugins/useScopes.ts";
 import { useStaticPages } from "./plugins/useStaticPages.ts";
 import { useSubscriptionCaps } from "./plugins/useSubscriptionCaps.ts";
 import { useTrustedDocuments } from "./plugins/useTrustedDocuments.ts";
@@ -141,6 +142,9 @@ export function createGatewayYoga(
       blockFieldSuggestions: config.env === "production" || !security.introspection,
     }),
     ...(security.introspection ? [] : [useDisableIntrospection()]),
+    // Scopes per root field, checked as execution starts, once the context names the caller. In
+    // pass-through mode the caller's own Cloudflare token decides what it may do instead.
+    ...(passThroughHeader ? [] : [useScopes()]),
     // Takes its slot while the context is built, so only operations that passed every check
     // above (and their validation) hold one.
     useSubscriptionCaps({

@@ -41,7 +41,7 @@ describe("a slow subscriber", () => {
     pulled = 0;
     const context = createContext({
       upstream: upstream.withCall({}),
-      client: { id: "test", kind: "anonymous" },
+      client: { id: "test", kind: "anonymous", scopes: new Set(["chat"]) },
       streamLimits: { maxChars: 1_000_000, maxDurationMs: 60_000 },
     });
     const result = await subscribe({ schema, document: STREAM, contextValue: context });
