@@ -1,4 +1,5 @@
 import { createLoaders, type LoaderBatchObserver, type Loaders } from "./loaders.ts";
+import { ProgressHub } from "./progress/hub.ts";
 import type { ClientIdentity } from "./server/policy/client-auth.ts";
 import type { StreamLimits } from "./streams/relay.ts";
 import type { BoundAiSearchClient } from "./upstream/client.ts";
@@ -17,6 +18,8 @@ export interface Context {
   streamLimits: StreamLimits;
   /** Aborted when the gateway begins shutting down: live streams end with `SHUTTING_DOWN`. */
   drainSignal?: AbortSignal;
+  /** The app's indexing-progress pollers, shared by every operation (never across credentials). */
+  progress: ProgressHub;
 }
 
 export interface ContextOptions {
@@ -28,6 +31,8 @@ export interface ContextOptions {
   drainSignal?: AbortSignal;
   /** Told the size of each loader batch, e.g. for a metric. @default undefined */
   onLoaderBatch?: LoaderBatchObserver;
+  /** The app's pollers; @default a hub of this operation's own (shares nothing) */
+  progress?: ProgressHub;
 }
 
 /** A fresh context per operation: its loaders' caches must never outlive it or cross callers. */
@@ -39,5 +44,6 @@ export function createContext(options: ContextOptions): Context {
     client,
     streamLimits,
     drainSignal,
+    progress: options.progress ?? new ProgressHub(),
   };
 }
