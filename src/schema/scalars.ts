@@ -1,4 +1,5 @@
 import { DateTimeResolver, JSONResolver } from "graphql-scalars";
+import { GraphQLError } from "graphql";
 import { builder } from "../builder.ts";
 import { blobUpload, isUploadedFile } from "../uploads/file.ts";
 
@@ -20,9 +21,9 @@ builder.scalarType("File", {
     if (isUploadedFile(value)) return value;
     // In process (`yoga.fetch` with a Blob variable); HTTP clients send multipart.
     if (value instanceof Blob) return blobUpload(value);
-    throw new TypeError("a File must be sent as a part of a multipart request");
+    throw new GraphQLError("a File must be sent as a part of a multipart request");
   },
   parseLiteral: () => {
-    throw new TypeError("a File must be sent as a variable of a multipart request");
+    throw new GraphQLError("a File must be sent as a variable of a multipart request");
   },
 });
