@@ -1,5 +1,5 @@
-import { DateTimeResolver, JSONResolver } from "graphql-scalars";
 import { GraphQLError } from "graphql";
+import { DateTimeResolver, JSONResolver } from "graphql-scalars";
 import { builder } from "../builder.ts";
 import { blobUpload, isUploadedFile } from "../uploads/file.ts";
 

@@ -133,7 +133,10 @@ describe("typed user errors", () => {
         ],
       },
     });
-    const retryAfterMs = (second.body.data as any).startInstanceSync.userErrors[0].retryAfterMs;
+    const data = second.body.data as {
+      startInstanceSync: { userErrors: { retryAfterMs: number }[] };
+    };
+    const retryAfterMs = data.startInstanceSync.userErrors[0]!.retryAfterMs;
     expect(retryAfterMs).toBeGreaterThan(50_000);
     expect(retryAfterMs).toBeLessThanOrEqual(60_000);
   });
