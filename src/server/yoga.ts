@@ -155,8 +155,8 @@ export function createGatewayYoga(
       blockFieldSuggestions: config.env === "production" || !security.introspection,
     }),
     ...(security.introspection ? [] : [useDisableIntrospection()]),
-    // Scopes per root field, checked as execution starts, once the context names the caller. In
-    // pass-through mode the caller's own Cloudflare token decides what it may do instead.
+    // Scopes per root field, checked while the context is built; before the caps, so a refused
+    // subscription holds no slot. In pass-through mode the caller's own token decides instead.
     ...(passThroughHeader ? [] : [useScopes()]),
     // Takes its slot while the context is built, so only operations that passed every check
     // above (and their validation) hold one.

@@ -6,8 +6,8 @@ import {
   type SelectionSetNode,
 } from "graphql";
 import type { Plugin } from "graphql-yoga";
-import type { Context } from "../../context.ts";
-import { forbidden, requiredScope } from "../policy/scopes.ts";
+import { forbidden, NO_SCOPES, requiredScope } from "../policy/scopes.ts";
+import { clientOf } from "./useClientAuth.ts";
 
 /** The root fields an operation selects, through fragments; `__typename` and friends need none. */
 function rootFields(document: DocumentNode, operation: OperationDefinitionNode): Set<string> {
@@ -36,39 +36,39 @@ function rootFields(document: DocumentNode, operation: OperationDefinitionNode):
 }
 
 /**
- * Authorization by scope (policy/scopes.ts): before an operation executes, every root field it
- * selects is checked against the caller's scopes, and one it may not use refuses the whole
- * operation with `FORBIDDEN` (HTTP 403; over graphql-ws, a result with that error) — nothing runs, so no
- * upstream call is made and no half of a mutation is applied. Skipped fields (`@skip`) are
- * checked too: the caller asked for them.
+ * Authorization by scope (policy/scopes.ts): every root field an operation selects is checked
+ * against the caller's scopes, and one it may not use refuses the whole operation with
+ * `FORBIDDEN` (HTTP 403; a graphql-ws `error` message) — nothing runs, so no upstream call is
+ * made and no half of a mutation is applied. Skipped fields (`@skip`) are checked too: the
+ * caller asked for them.
  *
- * It runs as execution starts (`onExecute`, `onSubscribe`), for every transport, once the
- * context has named the caller. Not in validation: Yoga caches validation per document, and
- * this answer depends on who asks.
+ * The check runs while the context is built, after parse and validation, for every transport,
+ * like the subscription caps: registered before them, a refused subscription holds no slot. Not
+ * in validation, which Yoga caches per document, while this answer depends on who asks.
  */
 export function useScopes(): Plugin {
-  const check = (args: {
-    document: DocumentNode;
-    operationName?: string | null;
-    contextValue: unknown;
-  }) => {
-    const operation = getOperationAST(args.document, args.operationName ?? undefined);
-    if (!operation) return undefined;
-    const { client } = args.contextValue as Context;
-    for (const field of rootFields(args.document, operation)) {
-      const scope = requiredScope(operation.operation, field);
-      if (!client.scopes.has(scope)) return forbidden(field, scope);
-    }
-    return undefined;
-  };
+  const documents = new WeakMap<object, DocumentNode>();
   return {
-    onExecute({ args, setResultAndStopExecution }) {
-      const refused = check(args);
-      if (refused) setResultAndStopExecution({ errors: [refused] });
+    onParse({ context }) {
+      return ({ result }) => {
+        if (result && !(result instanceof Error)) documents.set(context, result);
+      };
     },
-    onSubscribe({ args, setResultAndStopExecution }) {
-      const refused = check(args);
-      if (refused) setResultAndStopExecution({ errors: [refused] });
+    onContextBuilding({ context }) {
+      const document = documents.get(context);
+      if (!document) return;
+      const { request, params } = context as {
+        request?: Request;
+        params?: { operationName?: string | null };
+      };
+      const operation = getOperationAST(document, params?.operationName ?? undefined);
+      if (!operation) return;
+      // `useClientAuth` has named every caller by now; without it, nothing is allowed.
+      const scopes = clientOf(request)?.scopes ?? NO_SCOPES;
+      for (const field of rootFields(document, operation)) {
+        const scope = requiredScope(operation.operation, field);
+        if (!scopes.has(scope)) throw forbidden(field, scope);
+      }
     },
   };
 }
