@@ -104,14 +104,14 @@ class Poller {
 
   #schedule(): void {
     clearTimeout(this.#timer);
-    const wait = Math.max(0, this.#lastRoundAt + this.#interval - performance.now());
+    const wait = Math.max(0, this.#lastRoundAt + this.#interval - Date.now());
     this.#timer = setTimeout(() => void this.#round(), wait);
   }
 
   async #round(): Promise<void> {
     if (this.#stop.signal.aborted) return;
     this.#polling = true;
-    this.#lastRoundAt = performance.now();
+    this.#lastRoundAt = Date.now();
     let changed = false;
     try {
       const reader = this.subscribers.values().next().value?.reader;
