@@ -7,7 +7,8 @@
  *
  * Files are read in the order they are sent. A resolver waiting for a later part while an
  * earlier one sits unread would stall the body for good, so the earlier one is skipped instead
- * and fails with `out-of-order` if opened later. Once the response is out ({@link finish}),
+ * and fails with `out-of-order` if opened later: when the resolver starts waiting, and when a
+ * part arrives while one already waits. Once the response is out ({@link finish}),
  * whatever is left is read and discarded, up to the body cap, so the connection stays usable.
  */
 import { once } from "node:events";
@@ -88,14 +89,22 @@ class Slot implements UploadedFile {
   state: SlotState = "waiting";
   part: { name: string; type: string; stream: Readable } | undefined;
   error: UploadError | undefined;
+  /** A resolver was waiting for this part when it arrived: it is never in anyone's way. */
+  awaited = false;
   readonly #arrivals: (() => void)[] = [];
 
   constructor(private readonly request: MultipartRequest) {}
 
+  /** Someone is waiting for this part: any other part that arrives meanwhile is in the way. */
+  get wanted(): boolean {
+    return this.state === "waiting" && this.#arrivals.length > 0;
+  }
+
   async open(): Promise<OpenedFile> {
     if (this.state === "waiting") {
-      this.request.unblockFor(this);
-      await new Promise<void>((resolve) => this.#arrivals.push(resolve));
+      const arrival = new Promise<void>((resolve) => this.#arrivals.push(resolve));
+      this.request.unblock();
+      await arrival;
     }
     if (this.state === "arrived" && this.part) {
       this.state = "opened";
@@ -109,6 +118,7 @@ class Slot implements UploadedFile {
   arrive(name: string, type: string, stream: Readable): void {
     this.part = { name, type: type || "application/octet-stream", stream };
     this.state = "arrived";
+    this.awaited = this.#arrivals.length > 0;
     this.#wake();
   }
 
@@ -185,6 +195,7 @@ export class MultipartRequest {
         return;
       }
       slot.arrive(filename, type, stream);
+      this.unblock();
     });
     this.#parser.on("filesLimit", () => this.#fail(tooManyFiles(limits.maxFiles), "too-large"));
     this.#parser.on("partsLimit", () =>
@@ -218,10 +229,15 @@ export class MultipartRequest {
     }
   }
 
-  /** `waiting` wants its part: any earlier part nobody has opened is in the way, skip it. */
-  unblockFor(waiting: Slot): void {
-    for (const slot of this.#slots.values()) {
-      if (slot !== waiting && slot.state === "arrived") {
+  /**
+   * While a resolver waits for a part, a part that arrived before it and that nobody opened
+   * holds the body up for good: it is skipped (discarded; opening it later fails).
+   */
+  unblock(): void {
+    const slots = [...this.#slots.values()];
+    if (!slots.some((slot) => slot.wanted)) return;
+    for (const slot of slots) {
+      if (slot.state === "arrived" && !slot.awaited) {
         slot.close(
           new UploadError(
             "out-of-order",
