@@ -2,8 +2,9 @@
  * Acceptance, through the gateway on the local AI Search over real sockets: create an instance,
  * upload a document with a unique word by a real multipart request, watch the progress
  * subscription reach completed, find the word with `search` and `chatCompletion`, delete the
- * item, and see the word gone; then restart the local AI Search on the same data directory and
- * find the instance still there.
+ * item, and see the word gone; then restart the gateway and the local AI Search on the same data
+ * directory and find what was written through the graph still there: the namespace, the
+ * instance with its settings, and the item that was kept, still searchable.
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { type GatewayHarness, startGateway } from "../helpers/gateway.ts";
@@ -13,6 +14,7 @@ import { CREATE_INSTANCE, CREATE_NAMESPACE, removeDir, tempDir, uploadItem } fro
 const NS = "lifecycle-space";
 const ID = "lifecycle-docs";
 const WORD = "quizzaciously";
+const KEPT_WORD = "snollygoster";
 
 const SEARCH = `query($input: SearchInput!) { search(input: $input) { chunks { text item { key } } } }`;
 const ASK = `mutation($input: ChatCompletionInput!) { chatCompletion(input: $input) { content chunks { item { key } } } }`;
@@ -46,7 +48,7 @@ type ProgressEvent = {
 };
 
 describe("managing content through the graph", () => {
-  it("creates, uploads, watches, finds, deletes, and keeps the instance across a restart", async () => {
+  it("creates, uploads, watches, finds, deletes, and keeps what was written across a restart", async () => {
     const { graphql, gateway } = harness;
     const ns = await graphql(CREATE_NAMESPACE, { input: { name: NS, description: "e2e" } });
     expect(ns.body).toEqual({
@@ -71,7 +73,7 @@ describe("managing content through the graph", () => {
         const event = result.data?.instanceIndexingProgress;
         if (!event) throw new Error(JSON.stringify(result));
         events.push(event);
-        if (event.settled && (event.items?.completed ?? 0) >= 1) return event;
+        if (event.settled && (event.items?.completed ?? 0) >= 2) return event;
       }
       return undefined;
     })();
@@ -96,9 +98,19 @@ describe("managing content through the graph", () => {
       userErrors: [],
     });
 
+    const kept = await uploadItem(
+      gateway.graphqlUrl,
+      { namespace: NS, instanceId: ID },
+      { filename: "notes/kept.md", content: `# Kept\n\nThe ${KEPT_WORD} stays after a restart.\n` },
+    );
+    expect(kept.body.data?.uploadItem).toMatchObject({
+      item: { key: "notes/kept.md" },
+      userErrors: [],
+    });
+
     const last = await watching;
     client.dispose();
-    expect(last).toMatchObject({ settled: true, items: { completed: 1, queued: 0, running: 0 } });
+    expect(last).toMatchObject({ settled: true, items: { completed: 2, queued: 0, running: 0 } });
     const found = await graphql(SEARCH, {
       input: { namespace: NS, instanceIds: [ID], query: WORD },
     });
@@ -130,15 +142,41 @@ describe("managing content through the graph", () => {
     });
     expect(gone.body.data).toEqual({ search: { chunks: [] } });
 
-    // The local AI Search again, on the same data directory: what was written is still there.
+    // The gateway and the local AI Search again, on the same data directory: what was written
+    // through the graph is still there, and the kept item still searchable.
     await harness.close();
     harness = await startGateway({ dataDir, indexingStepMs: 20 });
     const again = await harness.graphql(
-      `query($ns: String!, $id: String!) { instance(namespace: $ns, id: $id) { instanceId chunkSize items { totalCount } } }`,
+      `query($ns: String!, $id: String!) {
+        namespace(name: $ns) { name description }
+        instance(namespace: $ns, id: $id) {
+          instanceId chunkSize
+          items { totalCount nodes { key status } }
+          word: item(key: "notes/word.md") { key }
+        }
+      }`,
       { ns: NS, id: ID },
     );
     expect(again.body).toEqual({
-      data: { instance: { instanceId: ID, chunkSize: 256, items: { totalCount: 0 } } },
+      data: {
+        namespace: { name: NS, description: "e2e" },
+        instance: {
+          instanceId: ID,
+          chunkSize: 256,
+          items: { totalCount: 1, nodes: [{ key: "notes/kept.md", status: "COMPLETED" }] },
+          word: null,
+        },
+      },
     });
+    const stillFound = await harness.graphql(SEARCH, {
+      input: { namespace: NS, instanceIds: [ID], query: KEPT_WORD },
+    });
+    expect(stillFound.body.data?.search).toMatchObject({
+      chunks: [{ text: expect.stringContaining(KEPT_WORD), item: { key: "notes/kept.md" } }],
+    });
+    const stillGone = await harness.graphql(SEARCH, {
+      input: { namespace: NS, instanceIds: [ID], query: WORD },
+    });
+    expect(stillGone.body.data).toEqual({ search: { chunks: [] } });
   });
 });
