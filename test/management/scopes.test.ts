@@ -1,7 +1,8 @@
 /**
  * Scopes: a `read`+`chat` key gets FORBIDDEN on every management mutation and the upstream hears
  * nothing (counted on the local AI Search's recorded requests); an admin key succeeds; JWTs
- * carry their scopes in `scope`; in pass-through mode the caller's token decides.
+ * carry their scopes in `scope` and are held to them likewise; in pass-through mode the
+ * caller's token decides.
  */
 import { createClient } from "graphql-ws";
 import { SignJWT } from "jose";
@@ -213,6 +214,42 @@ describe("JWT scopes", () => {
       "admin",
     );
     expect(harness.local.requests).toEqual([]);
+  });
+
+  it.each(MUTATIONS)(
+    "aisearch:read aisearch:chat gets FORBIDDEN on %s, and the upstream hears nothing",
+    async (_field, query, variables) => {
+      const headers = await bearer({ scope: "aisearch:read aisearch:chat" });
+      expectForbidden(await harness.graphql(query, variables, headers), "admin");
+      expect(harness.local.requests).toEqual([]);
+    },
+  );
+
+  it("aisearch:read aisearch:chat gets FORBIDDEN on a multipart uploadItem", async () => {
+    const headers = await bearer({ scope: "aisearch:read aisearch:chat" });
+    const response = await uploadItem(
+      harness.gateway.graphqlUrl,
+      target,
+      { filename: "nope.md", content: "# Nope\n\nnope" },
+      { ...headers, "graphql-require-preflight": "1" },
+    );
+    expectForbidden(response, "admin");
+    expect(harness.local.requests).toEqual([]);
+  });
+
+  it("aisearch:admin uploads", async () => {
+    const headers = await bearer({ scope: "aisearch:read aisearch:admin" });
+    const response = await uploadItem(
+      harness.gateway.graphqlUrl,
+      target,
+      { filename: "jwt.md", content: "# JWT\n\nby token" },
+      { ...headers, "graphql-require-preflight": "1" },
+    );
+    expect(response.status).toBe(200);
+    expect(response.body.data?.uploadItem).toMatchObject({
+      item: { key: "jwt.md" },
+      userErrors: [],
+    });
   });
 
   it("a token without a `scope` claim is a plain client: read and chat", async () => {
