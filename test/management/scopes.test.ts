@@ -9,6 +9,7 @@ import { SignJWT } from "jose";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { type GatewayHarness, startGateway } from "../helpers/gateway.ts";
+import { captureLogs } from "../helpers/logs.ts";
 import { CREATE_INSTANCE, CREATE_NAMESPACE, uploadItem } from "./helpers.ts";
 
 const CLIENT_KEY = "client-key-0123456789abcdef";
@@ -315,5 +316,31 @@ describe("pass-through mode", () => {
       { ...client, "x-cloudflare-api-token": "someone-elses-token" },
     );
     expect(refused.body.errors?.[0]?.extensions?.code).toBe("UPSTREAM_AUTH_FAILED");
+  });
+});
+
+describe("the start-up notice", () => {
+  it.each([
+    ["authentication off", { AUTH_REQUIRED: "false" }, "warn", "every caller has every scope"],
+    [
+      "pass-through mode",
+      { AUTH_REQUIRED: "true", AUTH_API_KEYS: CLIENT_KEY, PASS_THROUGH_CREDENTIALS: "true" },
+      "info",
+      "each caller's Cloudflare token decides",
+    ],
+    [
+      "keys configured",
+      { AUTH_REQUIRED: "true", AUTH_API_KEYS: CLIENT_KEY, AUTH_ADMIN_API_KEYS: ADMIN_KEY },
+      undefined,
+      undefined,
+    ],
+  ])("with %s says who decides", async (_name, env, level, says) => {
+    const logs = captureLogs("info");
+    const started = await startGateway({}, env, { logger: logs.logger });
+    await started.close();
+    const notices = logs.lines().filter((line) => line.msg.startsWith("authorization:"));
+    expect(notices).toEqual(
+      level ? [expect.objectContaining({ level, msg: expect.stringContaining(says) })] : [],
+    );
   });
 });
