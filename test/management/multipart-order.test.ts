@@ -43,7 +43,8 @@ async function readAll(file: UploadedFile): Promise<{ name: string; text: string
   return { name: opened.name, text };
 }
 
-function twoFileRequest() {
+/** A request for two files, `a` and `b`, once its `operations` and `map` are read. */
+async function twoFileRequest() {
   const sent = controlledBody();
   const request = new MultipartRequest(sent.body, `multipart/form-data; boundary=${BOUNDARY}`, {
     maxBytes: 10_000_000,
@@ -58,7 +59,10 @@ function twoFileRequest() {
       ) +
       field("map", JSON.stringify({ 0: ["variables.a"], 1: ["variables.b"] })),
   );
-  return { sent, request };
+  const { variables } = (await request.params) as {
+    variables: { a: UploadedFile; b: UploadedFile };
+  };
+  return { sent, variables };
 }
 
 // Larger than the parser's and the part stream's buffers: unread, it holds the body up.
@@ -66,10 +70,7 @@ const BIG = "x".repeat(1_000_000);
 
 describe("multipart parts and the resolvers waiting for them", () => {
   it("skips a part that arrives while a resolver already waits for another one", async () => {
-    const { sent, request } = twoFileRequest();
-    const { variables } = (await request.params) as {
-      variables: { a: UploadedFile; b: UploadedFile };
-    };
+    const { sent, variables } = await twoFileRequest();
     // The resolver for `a` waits before any file part has come.
     const a = readAll(variables.a);
     sent.send(filePart("1", "late.txt", BIG));
@@ -84,10 +85,7 @@ describe("multipart parts and the resolvers waiting for them", () => {
   });
 
   it("keeps a part that arrives before anyone waits, for the resolver that opens it next", async () => {
-    const { sent, request } = twoFileRequest();
-    const { variables } = (await request.params) as {
-      variables: { a: UploadedFile; b: UploadedFile };
-    };
+    const { sent, variables } = await twoFileRequest();
     sent.send(filePart("0", "first.txt", BIG));
     sent.send(filePart("1", "second.txt", "second bytes"));
     sent.send(END);
@@ -101,10 +99,7 @@ describe("multipart parts and the resolvers waiting for them", () => {
   });
 
   it("hands a part to the resolver that was waiting for it when it arrived", async () => {
-    const { sent, request } = twoFileRequest();
-    const { variables } = (await request.params) as {
-      variables: { a: UploadedFile; b: UploadedFile };
-    };
+    const { sent, variables } = await twoFileRequest();
     const a = readAll(variables.a);
     sent.send(filePart("0", "first.txt", BIG));
     await expect(a).resolves.toEqual({ name: "first.txt", text: BIG });

@@ -122,6 +122,18 @@ const expectForbidden = (
   ]);
 };
 
+/** A multipart uploadItem with these credentials is refused, and the upstream hears nothing. */
+async function expectUploadForbidden(headers: Record<string, string>) {
+  const response = await uploadItem(
+    harness.gateway.graphqlUrl,
+    target,
+    { filename: "nope.md", content: "# Nope\n\nnope" },
+    { ...headers, "graphql-require-preflight": "1" },
+  );
+  expectForbidden(response, "admin");
+  expect(harness.local.requests).toEqual([]);
+}
+
 describe("an AUTH_API_KEYS key (read and chat)", () => {
   it.each(MUTATIONS)(
     "gets FORBIDDEN on %s, and the upstream hears nothing",
@@ -133,14 +145,7 @@ describe("an AUTH_API_KEYS key (read and chat)", () => {
   );
 
   it("gets FORBIDDEN on uploadItem, sent as a multipart upload", async () => {
-    const response = await uploadItem(
-      harness.gateway.graphqlUrl,
-      target,
-      { filename: "nope.md", content: "# Nope\n\nnope" },
-      { ...client, "graphql-require-preflight": "1" },
-    );
-    expectForbidden(response, "admin");
-    expect(harness.local.requests).toEqual([]);
+    await expectUploadForbidden(client);
   });
 
   it("still reads and asks", async () => {
@@ -227,15 +232,7 @@ describe("JWT scopes", () => {
   );
 
   it("aisearch:read aisearch:chat gets FORBIDDEN on a multipart uploadItem", async () => {
-    const headers = await bearer({ scope: "aisearch:read aisearch:chat" });
-    const response = await uploadItem(
-      harness.gateway.graphqlUrl,
-      target,
-      { filename: "nope.md", content: "# Nope\n\nnope" },
-      { ...headers, "graphql-require-preflight": "1" },
-    );
-    expectForbidden(response, "admin");
-    expect(harness.local.requests).toEqual([]);
+    await expectUploadForbidden(await bearer({ scope: "aisearch:read aisearch:chat" }));
   });
 
   it("aisearch:admin uploads", async () => {
