@@ -16,6 +16,7 @@ import "./user-errors.ts";
 import "./namespace-management.ts";
 import "./instance-management.ts";
 import "./item.ts";
+import "./item-mutations.ts";
 import "./job.ts";
 import "./indexing-progress.ts";
 
