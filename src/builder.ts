@@ -3,12 +3,15 @@ import DirectivesPlugin from "@pothos/plugin-directives";
 import FederationPlugin from "@pothos/plugin-federation";
 import RelayPlugin from "@pothos/plugin-relay";
 import type { Context } from "./context.ts";
+import type { UploadedFile } from "./uploads/file.ts";
 
 interface Types {
   Context: Context;
   Scalars: {
     JSON: { Input: unknown; Output: unknown };
     DateTime: { Input: Date; Output: Date | string | number };
+    /** A file of a multipart request, read as it arrives (src/uploads/file.ts). */
+    File: { Input: UploadedFile; Output: never };
   };
   DefaultFieldNullability: false;
   DefaultInputFieldRequiredness: false;

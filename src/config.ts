@@ -61,6 +61,13 @@ const environment = z.object({
       "each key must be 16 to 512 visible ASCII characters",
     )
     .optional(),
+  // Keys with the `admin` scope too (management mutations); see src/server/policy/scopes.ts.
+  AUTH_ADMIN_API_KEYS: list
+    .refine(
+      (keys) => keys.every((key) => /^[\x21-\x7e]{16,512}$/.test(key)),
+      "each key must be 16 to 512 visible ASCII characters",
+    )
+    .optional(),
   AUTH_JWT_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
   AUTH_JWKS_URL: z.url({ protocol: /^https?$/ }).optional(),
   AUTH_JWT_ISSUER: z.string().min(1).optional(),
@@ -87,6 +94,9 @@ const environment = z.object({
   LIMIT_TOKENS: positive.default(1000),
   LIMIT_COST: positive.default(5000),
   MAX_BODY_BYTES: positive.default(1_048_576),
+  // A 4 MiB file (Cloudflare's item limit) plus room for the operation and the part headers.
+  MAX_UPLOAD_BYTES: positive.default(4_259_840),
+  MAX_UPLOAD_FILES: positive.default(5),
   MAX_HEADER_BYTES: positive.default(16_384),
   MAX_HEADERS: positive.default(100),
   WS_MAX_PAYLOAD_BYTES: positive.default(1_048_576),
@@ -105,6 +115,9 @@ const environment = z.object({
     .string()
     .regex(/^[\x21-\x7e]{1,64}$/, "must be 1-64 visible ASCII characters, no spaces")
     .default("aisearch-gateway:"),
+  // Indexing progress subscriptions poll the upstream, backing off while nothing changes.
+  PROGRESS_POLL_INTERVAL_MS: positive.default(2_000),
+  PROGRESS_POLL_MAX_INTERVAL_MS: positive.default(30_000),
   // Resilience
   SHUTDOWN_TIMEOUT_MS: positive.default(10_000),
   CIRCUIT_FAILURE_THRESHOLD: positive.default(5),
@@ -140,6 +153,8 @@ export interface SecurityConfig {
   /** Callers must present an API key or a JWT. */
   authRequired: boolean;
   apiKeys: string[];
+  /** Keys that also have the `admin` scope. */
+  adminApiKeys: string[];
   jwt?: { secret?: string; jwksUrl?: string; issuer?: string; audience?: string };
   /** Use the caller's own Cloudflare token (from `passThroughHeader`) for its upstream calls. */
   passThroughCredentials: boolean;
@@ -159,6 +174,10 @@ export interface LimitsConfig {
   maxBodyBytes: number;
   maxHeaderBytes: number;
   maxHeaders: number;
+  /** Largest multipart (upload) request body, counted as it streams. */
+  maxUploadBytes: number;
+  /** Most files in one multipart request. */
+  maxUploadFiles: number;
   wsMaxPayloadBytes: number;
   /** How long a graphql-ws client may take to send `connection_init`. */
   wsConnectionInitTimeoutMs: number;
@@ -187,6 +206,8 @@ export interface GatewayConfig {
   security: SecurityConfig;
   limits: LimitsConfig;
   shutdownTimeoutMs: number;
+  /** How `instanceIndexingProgress` polls: from `intervalMs`, doubling to `maxIntervalMs` while idle. */
+  progress: { intervalMs: number; maxIntervalMs: number };
   circuit: { failureThreshold: number; openMs: number };
   /** How the gateway calls the upstream; see src/upstream/options.ts for what each bounds. */
   upstreamCalls: {
@@ -259,11 +280,21 @@ export function loadConfig(
   if (
     (e.AUTH_REQUIRED ?? production) &&
     !e.AUTH_API_KEYS?.length &&
+    !e.AUTH_ADMIN_API_KEYS?.length &&
     !e.AUTH_JWT_SECRET &&
     !e.AUTH_JWKS_URL
   ) {
     throw new ConfigError(
-      "client authentication is required (the production default, or AUTH_REQUIRED=true): set AUTH_API_KEYS, AUTH_JWT_SECRET or AUTH_JWKS_URL (or AUTH_REQUIRED=false)",
+      "client authentication is required (the production default, or AUTH_REQUIRED=true): set AUTH_API_KEYS, AUTH_ADMIN_API_KEYS, AUTH_JWT_SECRET or AUTH_JWKS_URL (or AUTH_REQUIRED=false)",
+    );
+  }
+  const admin = new Set(e.AUTH_ADMIN_API_KEYS ?? []);
+  if (e.AUTH_API_KEYS?.some((key) => admin.has(key))) {
+    throw new ConfigError("invalid AUTH_ADMIN_API_KEYS: a key cannot also be in AUTH_API_KEYS");
+  }
+  if (e.PROGRESS_POLL_MAX_INTERVAL_MS < e.PROGRESS_POLL_INTERVAL_MS) {
+    throw new ConfigError(
+      "invalid PROGRESS_POLL_MAX_INTERVAL_MS: must be at least PROGRESS_POLL_INTERVAL_MS",
     );
   }
   return {
@@ -278,6 +309,7 @@ export function loadConfig(
     security: {
       authRequired: e.AUTH_REQUIRED ?? production,
       apiKeys: e.AUTH_API_KEYS ?? [],
+      adminApiKeys: e.AUTH_ADMIN_API_KEYS ?? [],
       jwt:
         e.AUTH_JWT_SECRET || e.AUTH_JWKS_URL
           ? {
@@ -302,6 +334,8 @@ export function loadConfig(
       maxBodyBytes: e.MAX_BODY_BYTES,
       maxHeaderBytes: e.MAX_HEADER_BYTES,
       maxHeaders: e.MAX_HEADERS,
+      maxUploadBytes: e.MAX_UPLOAD_BYTES,
+      maxUploadFiles: e.MAX_UPLOAD_FILES,
       wsMaxPayloadBytes: e.WS_MAX_PAYLOAD_BYTES,
       wsConnectionInitTimeoutMs: e.WS_CONNECTION_INIT_TIMEOUT_MS,
       maxSubscriptionsPerConnection: e.MAX_SUBSCRIPTIONS_PER_CONNECTION,
@@ -312,6 +346,10 @@ export function loadConfig(
       resume: { graceMs: e.STREAM_RESUME_GRACE_MS, ttlMs: e.STREAM_RESUME_TTL_MS },
     },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    progress: {
+      intervalMs: e.PROGRESS_POLL_INTERVAL_MS,
+      maxIntervalMs: e.PROGRESS_POLL_MAX_INTERVAL_MS,
+    },
     circuit: { failureThreshold: e.CIRCUIT_FAILURE_THRESHOLD, openMs: e.CIRCUIT_OPEN_MS },
     upstreamCalls: {
       timeouts: {

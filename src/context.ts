@@ -1,4 +1,5 @@
 import { createLoaders, type LoaderBatchObserver, type Loaders } from "./loaders.ts";
+import { ProgressHub } from "./progress/hub.ts";
 import type { ClientIdentity } from "./server/policy/client-auth.ts";
 import type { StreamHub } from "./streams/hub.ts";
 import type { StreamLimits } from "./streams/relay.ts";
@@ -32,6 +33,8 @@ export interface Context {
   upstreamUnder(signal: AbortSignal): BoundAiSearchClient;
   /** Set for a subscription holding a per-client slot (`useSubscriptionCaps`). */
   subscriptionSlot?: SubscriptionSlot;
+  /** The app's indexing-progress pollers, shared by every operation (never across credentials). */
+  progress: ProgressHub;
 }
 
 /** A subscription's per-client slot, which a stream may take over to hold past its request. */
@@ -52,6 +55,8 @@ export interface ContextOptions {
   streams: StreamHub;
   streamOwner: string;
   upstreamUnder(signal: AbortSignal): BoundAiSearchClient;
+  /** The app's pollers; @default a hub of this operation's own (shares nothing) */
+  progress?: ProgressHub;
 }
 
 /** A fresh context per operation: its loaders' caches must never outlive it or cross callers. */
@@ -66,5 +71,6 @@ export function createContext(options: ContextOptions): Context {
     streams: options.streams,
     streamOwner: options.streamOwner,
     upstreamUnder: options.upstreamUnder,
+    progress: options.progress ?? new ProgressHub(),
   };
 }

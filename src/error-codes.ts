@@ -29,7 +29,7 @@ export const ErrorCode = {
   PERSISTED_QUERY_ONLY: "PERSISTED_QUERY_ONLY",
   /** A POST a browser could send cross-site without a preflight (HTTP 403). */
   CSRF_PREVENTED: "CSRF_PREVENTED",
-  /** A body over `MAX_BODY_BYTES` (HTTP 413; Yoga). */
+  /** A body over `MAX_BODY_BYTES`, a multipart upload over `MAX_UPLOAD_BYTES` or `MAX_UPLOAD_FILES` (HTTP 413). */
   REQUEST_ENTITY_TOO_LARGE: "REQUEST_ENTITY_TOO_LARGE",
   /** More than `MAX_HEADERS` request headers (HTTP 431). */
   REQUEST_HEADER_FIELDS_TOO_LARGE: "REQUEST_HEADER_FIELDS_TOO_LARGE",
@@ -55,6 +55,20 @@ export const ErrorCode = {
   UPSTREAM_BAD_RESPONSE: "UPSTREAM_BAD_RESPONSE",
   /** Any other upstream failure. */
   UPSTREAM_ERROR: "UPSTREAM_ERROR",
+  /** The caller's scopes do not include the one a root field needs (HTTP 403). */
+  FORBIDDEN: "FORBIDDEN",
+  /** A namespace name, instance id or item key is already in use (also a payload user error). */
+  NAME_TAKEN: "NAME_TAKEN",
+  /** A namespace that still has instances cannot be deleted (also a payload user error). */
+  NAMESPACE_NOT_EMPTY: "NAMESPACE_NOT_EMPTY",
+  /** The `default` namespace cannot be created, deleted or renamed (also a payload user error). */
+  DEFAULT_NAMESPACE: "DEFAULT_NAMESPACE",
+  /** A sync started too soon after the last one (`retryAfterMs`; also a payload user error). */
+  SYNC_TOO_SOON: "SYNC_TOO_SOON",
+  /** An uploaded file over the upstream's item size limit (also a payload user error). */
+  FILE_TOO_LARGE: "FILE_TOO_LARGE",
+  /** The account has as many namespaces or instances as it may (also a payload user error). */
+  LIMIT_REACHED: "LIMIT_REACHED",
   /** The caller went away before the answer (seen in logs, not by that caller). */
   REQUEST_ABORTED: "REQUEST_ABORTED",
   /** Anything unexpected (logged, never detailed). */

@@ -103,6 +103,31 @@ const BY_UPSTREAM_CODE: Record<UpstreamErrorCode, Mapping> = {
   },
   UPSTREAM_PROTOCOL_ERROR: BAD_RESPONSE,
   UPSTREAM_REDIRECT: BAD_RESPONSE,
+  UPSTREAM_NAME_TAKEN: {
+    code: ErrorCode.NAME_TAKEN,
+    message: "That name is already taken.",
+  },
+  UPSTREAM_NAMESPACE_NOT_EMPTY: {
+    code: ErrorCode.NAMESPACE_NOT_EMPTY,
+    message: "The namespace still has instances; delete or move them first.",
+  },
+  UPSTREAM_DEFAULT_NAMESPACE: {
+    code: ErrorCode.DEFAULT_NAMESPACE,
+    message: "The default namespace cannot be created, deleted or have its description changed.",
+  },
+  UPSTREAM_SYNC_COOLDOWN: {
+    code: ErrorCode.SYNC_TOO_SOON,
+    message: "The instance synced too recently; retry later.",
+    retryAfter: true,
+  },
+  UPSTREAM_FILE_TOO_LARGE: {
+    code: ErrorCode.FILE_TOO_LARGE,
+    message: "The file is larger than AI Search accepts.",
+  },
+  UPSTREAM_LIMIT_REACHED: {
+    code: ErrorCode.LIMIT_REACHED,
+    message: "The account has reached its AI Search limit of namespaces or instances.",
+  },
   UPSTREAM_CONFLICT: FAILED,
   UPSTREAM_PAYLOAD_TOO_LARGE: FAILED,
   UPSTREAM_API_ERROR: FAILED,

@@ -1,13 +1,23 @@
 import DataLoader from "dataloader";
 import type { BoundAiSearchClient } from "./upstream/client.ts";
 import { UpstreamError } from "./upstream/errors.ts";
-import type { Instance, InstanceStats, Namespace } from "./upstream/types.ts";
+import type { Instance, InstanceStats, Item, Job, Namespace } from "./upstream/types.ts";
 
 /** An instance as the graph sees it: always knows the namespace it was read from. */
 export type InstanceRecord = Instance & { namespace: string };
+/** An item or a job as the graph sees it: knows the instance it belongs to. */
+export type ItemRecord = Item & { namespace: string; instanceId: string };
+export type JobRecord = Job & { namespace: string; instanceId: string };
 
 export interface InstanceKey {
   namespace: string;
+  id: string;
+}
+
+/** An item or a job of an instance, by its upstream id (`key`: an item by its key). */
+export interface RecordKey {
+  namespace: string;
+  instanceId: string;
   id: string;
 }
 
@@ -15,6 +25,9 @@ export interface Loaders {
   namespace: DataLoader<string, Namespace | null>;
   instance: DataLoader<InstanceKey, InstanceRecord | null, string>;
   instanceStats: DataLoader<InstanceKey, InstanceStats | null, string>;
+  item: DataLoader<RecordKey, ItemRecord | null, string>;
+  itemByKey: DataLoader<RecordKey, ItemRecord | null, string>;
+  job: DataLoader<RecordKey, JobRecord | null, string>;
 }
 
 /** The largest page the upstream serves; fewer round trips when a namespace is listed whole. */
@@ -23,6 +36,7 @@ const LIST_PAGE_SIZE = 100;
 const MAX_LIST_PAGES = 50;
 
 const instanceCacheKey = (key: InstanceKey) => `${key.namespace}/${key.id}`;
+const recordCacheKey = (key: RecordKey) => `${key.namespace}/${key.instanceId}/${key.id}`;
 
 function isNotFound(error: unknown): boolean {
   return error instanceof UpstreamError && error.status === 404;
@@ -109,7 +123,46 @@ export function createLoaders(
     { cacheKeyFn: instanceCacheKey },
   );
 
-  return { namespace, instance, instanceStats };
+  /**
+   * Items and jobs have no batch endpoint: a batch is one read per distinct key, sent together,
+   * and identical reads in flight are shared by the client's coalescing anyway.
+   */
+  const perKey = <V>(
+    name: "item" | "itemByKey" | "job",
+    read: (key: RecordKey) => Promise<V | null>,
+  ) =>
+    loader<RecordKey, V | null, string>(
+      name,
+      (keys) =>
+        Promise.all(
+          keys.map((key) =>
+            read(key).catch((error: unknown) => (isNotFound(error) ? null : (error as Error))),
+          ),
+        ),
+      { cacheKeyFn: recordCacheKey },
+    );
+  const owned = <T>(key: RecordKey, value: T) => ({
+    ...value,
+    namespace: key.namespace,
+    instanceId: key.instanceId,
+  });
+
+  const item = perKey<ItemRecord>("item", async (key) =>
+    owned(key, await upstream.getItem(key.namespace, key.instanceId, key.id)),
+  );
+  const itemByKey = perKey<ItemRecord>("itemByKey", async (key) => {
+    const page = await upstream.listItems(key.namespace, key.instanceId, {
+      key: key.id,
+      perPage: 1,
+    });
+    const found = page.items[0];
+    return found ? owned(key, found) : null;
+  });
+  const job = perKey<JobRecord>("job", async (key) =>
+    owned(key, await upstream.getJob(key.namespace, key.instanceId, key.id)),
+  );
+
+  return { namespace, instance, instanceStats, item, itemByKey, job };
 }
 
 async function listAllInstances(

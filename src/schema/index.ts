@@ -11,6 +11,14 @@ import "./ai-search-options.ts";
 import "./search.ts";
 import "./chat-completion.ts";
 import "./chat-completion-stream.ts";
+// Management: mutations beside the types they change, then what watches them.
+import "./user-errors.ts";
+import "./namespace-management.ts";
+import "./instance-management.ts";
+import "./item.ts";
+import "./item-mutations.ts";
+import "./job.ts";
+import "./indexing-progress.ts";
 
 /**
  * The served schema is the Federation 2 subgraph schema, so the same graph works on its own and

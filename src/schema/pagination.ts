@@ -19,8 +19,9 @@ export async function fetchWindow<T>(
   offset: number,
   limit: number,
   fetchPage: (page: number, perPage: number) => Promise<UpstreamPage<T>>,
+  maxPerPage = MAX_PAGE_SIZE,
 ): Promise<UpstreamPage<T>> {
-  const perPage = Math.min(Math.max(limit, 1), MAX_PAGE_SIZE);
+  const perPage = Math.min(Math.max(limit, 1), maxPerPage);
   let page = Math.floor(offset / perPage) + 1;
   const skip = offset - (page - 1) * perPage;
   const items: T[] = [];
@@ -49,12 +50,14 @@ interface ConnectionArgs {
 export async function resolvePagedConnection<T>(
   args: ConnectionArgs,
   fetchPage: (page: number, perPage: number) => Promise<UpstreamPage<T>>,
+  /** The upstream's largest page, when smaller than a connection's (items: 50). */
+  maxPerPage = MAX_PAGE_SIZE,
 ) {
   let totalCount: number | undefined;
   const connection = await resolveOffsetConnection(
     { args, defaultSize: DEFAULT_PAGE_SIZE, maxSize: MAX_PAGE_SIZE },
     async ({ offset, limit }) => {
-      const window = await fetchWindow(offset, limit, fetchPage);
+      const window = await fetchWindow(offset, limit, fetchPage, maxPerPage);
       totalCount = window.totalCount;
       return window.items;
     },

@@ -98,6 +98,22 @@ async function connectUpstream(config: GatewayConfig, hooks: ClientHooks) {
   };
 }
 
+/** Says at start-up when scopes do not protect the management mutations, and why. */
+function announceAuthorization(config: GatewayConfig, logger: Logger): void {
+  const { security } = config;
+  const configured =
+    security.apiKeys.length > 0 || security.adminApiKeys.length > 0 || security.jwt !== undefined;
+  if (security.passThroughCredentials) {
+    logger.info(
+      "authorization: scopes are not enforced in pass-through mode; each caller's Cloudflare token decides",
+    );
+  } else if (!security.authRequired && !configured) {
+    logger.warn(
+      "authorization: client authentication is off, so every caller has every scope (read, chat and admin: the management mutations included)",
+    );
+  }
+}
+
 /** Composes the gateway: upstream client, Yoga with its plugins, HTTP and WebSocket servers. */
 export function buildApp(config: GatewayConfig, options: AppOptions = {}): App {
   let running: { close(): Promise<void>; info: RunningGateway } | undefined;
@@ -110,6 +126,7 @@ export function buildApp(config: GatewayConfig, options: AppOptions = {}): App {
     async start() {
       if (running) return running.info;
       const tracing = createTracing(config, { spanProcessor: options.spanProcessor });
+      announceAuthorization(config, logger);
       const upstream = await connectUpstream(config, upstreamHooks({ logger, metrics, tracing }));
       const drain = new Drain();
       const client = upstream.client;

@@ -7,13 +7,17 @@ export type RefusalCode =
   | typeof ErrorCode.OPERATION_LIMIT_EXCEEDED
   | typeof ErrorCode.PERSISTED_QUERY_NOT_FOUND
   | typeof ErrorCode.PERSISTED_QUERY_ONLY
-  | typeof ErrorCode.CSRF_PREVENTED;
+  | typeof ErrorCode.CSRF_PREVENTED
+  | typeof ErrorCode.FORBIDDEN
+  | typeof ErrorCode.REQUEST_ENTITY_TOO_LARGE;
 
 const REFUSAL_CODES: ReadonlySet<unknown> = new Set<RefusalCode>([
   ErrorCode.OPERATION_LIMIT_EXCEEDED,
   ErrorCode.PERSISTED_QUERY_NOT_FOUND,
   ErrorCode.PERSISTED_QUERY_ONLY,
   ErrorCode.CSRF_PREVENTED,
+  ErrorCode.FORBIDDEN,
+  ErrorCode.REQUEST_ENTITY_TOO_LARGE,
 ]);
 
 /**

@@ -2,6 +2,7 @@ import { createYoga, type Plugin, type YogaServerInstance } from "graphql-yoga";
 import type { GatewayConfig } from "../config.ts";
 import { type Context, createContext } from "../context.ts";
 import type { Logger } from "../logger.ts";
+import { ProgressHub } from "../progress/hub.ts";
 import type { SharedRedis } from "../redis/connection.ts";
 import { redisRateLimitStore } from "../redis/rate-limit.ts";
 import { RedisSlotStore } from "../redis/slots.ts";
@@ -18,6 +19,7 @@ import type { GatewayMetrics } from "./observability/metrics.ts";
 import { metricsSink } from "./observability/metrics-sink.ts";
 import { type OperationSink, useOperationObserver } from "./observability/operation-observer.ts";
 import { traceSink } from "./observability/trace-sink.ts";
+import { useBodyCaps } from "./plugins/useBodyCaps.ts";
 import { clientOf, useClientAuth } from "./plugins/useClientAuth.ts";
 import { useCors } from "./plugins/useCors.ts";
 import { useCsrfPrevention } from "./plugins/useCsrfPrevention.ts";
@@ -36,9 +38,11 @@ import {
 } from "./plugins/usePassThroughCredentials.ts";
 import { useRateLimit } from "./plugins/useRateLimit.ts";
 import { requestIdOf, useRequestId } from "./plugins/useRequestId.ts";
+import { useScopes } from "./plugins/useScopes.ts";
 import { useStaticPages } from "./plugins/useStaticPages.ts";
 import { useSubscriptionCaps } from "./plugins/useSubscriptionCaps.ts";
 import { useTrustedDocuments } from "./plugins/useTrustedDocuments.ts";
+import { useUploads } from "./plugins/useUploads.ts";
 import {
   anonymousClient,
   authenticateHeaders,
@@ -107,6 +111,8 @@ export function createGatewayYoga(
   const streams = new StreamHub(limits.resume, sharing);
   void sharing?.serve(streams.control);
   observability.metrics?.watchStreams(() => streams.counts());
+  // One set of indexing-progress pollers for every operation of this app.
+  const progress = new ProgressHub(config.progress);
   const plugins: Plugin[] = [
     // Instrumentation: wraps execution outside every hook, wherever it sits.
     useExecutionStart(),
@@ -152,6 +158,14 @@ export function createGatewayYoga(
     // parameters that are not JSON.
     useCsrfPrevention(),
     useMalformedParams(),
+    // After CSRF prevention: a multipart POST needs a preflight header before a byte is read.
+    useUploads({
+      maxBytes: limits.maxUploadBytes,
+      maxFiles: limits.maxUploadFiles,
+      maxFieldBytes: limits.maxBodyBytes,
+    }),
+    // After every request parser (Yoga's and the multipart one above), so it wraps the one chosen.
+    useBodyCaps({ maxBodyBytes: limits.maxBodyBytes, maxUploadBytes: limits.maxUploadBytes }),
     // Before the limits: an untrusted document is refused before it is even tokenized.
     ...(security.trustedDocuments === "off"
       ? []
@@ -165,6 +179,9 @@ export function createGatewayYoga(
       blockFieldSuggestions: config.env === "production" || !security.introspection,
     }),
     ...(security.introspection ? [] : [useDisableIntrospection()]),
+    // Scopes per root field, checked while the context is built; before the caps, so a refused
+    // subscription holds no slot. In pass-through mode the caller's own token decides instead.
+    ...(passThroughHeader ? [] : [useScopes()]),
     // Takes its slot while the context is built, so only operations that passed every check
     // above (and their validation) hold one.
     useSubscriptionCaps({
@@ -190,8 +207,9 @@ export function createGatewayYoga(
     landingPage: false,
     // `useCors` replaces Yoga's CORS handling, which reflects any origin by default.
     cors: false,
-    maxRequestBodySize: limits.maxBodyBytes,
-    // The schema has no uploads; multipart is one more parser and one more simple content type.
+    // `useBodyCaps` caps bodies instead: an upload may be larger than a JSON body.
+    maxRequestBodySize: false,
+    // Yoga's multipart parser holds every file in memory; `useUploads` streams them instead.
     multipart: false,
     maskedErrors: { maskError },
     logging: false,
@@ -216,6 +234,7 @@ export function createGatewayYoga(
           client.id,
           credentials?.kind === "token" ? credentials.token : undefined,
         ),
+        progress,
       });
     },
   });

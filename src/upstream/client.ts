@@ -7,8 +7,10 @@
  * token or fall back to the operator's. Bindings are cheap and share the client's pool, circuit
  * breaker, coalescing of identical reads and hooks.
  */
+
 import type { CircuitState } from "./circuit.ts";
-import { assertAccountId, assertInstanceId, assertNamespaceName, segment } from "./names.ts";
+import { ItemCalls } from "./items.ts";
+import { assertAccountId, assertNamespaceName, segment } from "./names.ts";
 import {
   type AiSearchClientOptions,
   assertBodyInstanceIds,
@@ -20,10 +22,9 @@ import {
   type ListParams,
   listQuery,
   type Page,
-  toPage,
 } from "./options.ts";
 import type { ChatStream } from "./stream.ts";
-import { type Caller, type Exchange, exchange, Transport } from "./transport.ts";
+import { exchange, Transport } from "./transport.ts";
 import type {
   ChatCompletionRequest,
   ChatCompletionResponse,
@@ -34,44 +35,21 @@ import type {
   SearchResult,
 } from "./types.ts";
 
-/** The signal a call runs under: the binding's and the call's own, whichever aborts first. */
-function callSignal(caller: Caller, opts: CallOptions | undefined): AbortSignal | undefined {
-  const own = opts?.signal;
-  if (!own) return caller.signal;
-  return caller.signal ? AbortSignal.any([caller.signal, own]) : own;
-}
-
 /**
  * The AI Search API as one caller sees it. Every method validates its names before anything is
  * sent, and may be given a signal that narrows the binding's; nothing per call can change who
- * is calling.
+ * is calling. The read side is here; the management side is layered beneath it (items.ts,
+ * management.ts), over the binding in calls.ts.
  */
-export class BoundAiSearchClient {
-  readonly #transport: Transport;
-  readonly #caller: Caller;
-  /** `/client/v4/accounts/<id>/ai-search` */
-  readonly #root: string;
-
-  /** Made by {@link AiSearchClient.withCall}; not meant to be constructed directly. */
-  constructor(transport: Transport, root: string, caller: Caller) {
-    this.#transport = transport;
-    this.#root = root;
-    this.#caller = caller;
-  }
-
-  /** The binding's signal: aborted once the caller is gone. */
-  get signal(): AbortSignal | undefined {
-    return this.#caller.signal;
-  }
-
+export class BoundAiSearchClient extends ItemCalls {
   async listNamespaces(params: ListParams = {}, opts?: CallOptions): Promise<Page<Namespace>> {
-    const path = `${this.#root}/namespaces${listQuery(params)}`;
-    return this.#list<Namespace>("listNamespaces", path, params, opts);
+    const path = this.apiPath(`/namespaces${listQuery(params)}`);
+    return this.list<Namespace>("listNamespaces", path, params, opts);
   }
 
   async getNamespace(name: string, opts?: CallOptions): Promise<Namespace> {
     assertNamespaceName(name);
-    return this.#record("getNamespace", this.#ns(name), opts) as Promise<Namespace>;
+    return this.record("getNamespace", this.namespacePath(name), opts) as Promise<Namespace>;
   }
 
   async listInstances(
@@ -80,13 +58,13 @@ export class BoundAiSearchClient {
     opts?: CallOptions,
   ): Promise<Page<Instance>> {
     assertNamespaceName(namespace);
-    const path = `${this.#ns(namespace)}/instances${listQuery(params)}`;
-    return this.#list<Instance>("listInstances", path, params, opts);
+    const path = `${this.namespacePath(namespace)}/instances${listQuery(params)}`;
+    return this.list<Instance>("listInstances", path, params, opts);
   }
 
   async getInstance(namespace: string, id: string, opts?: CallOptions): Promise<Instance> {
-    const path = this.#instance(namespace, id);
-    return this.#record("getInstance", path, opts) as Promise<Instance>;
+    const path = this.instancePath(namespace, id);
+    return this.record("getInstance", path, opts) as Promise<Instance>;
   }
 
   async getInstanceStats(
@@ -94,8 +72,8 @@ export class BoundAiSearchClient {
     id: string,
     opts?: CallOptions,
   ): Promise<InstanceStats> {
-    const path = `${this.#instance(namespace, id)}/stats`;
-    return this.#record("getInstanceStats", path, opts) as Promise<InstanceStats>;
+    const path = `${this.instancePath(namespace, id)}/stats`;
+    return this.record("getInstanceStats", path, opts) as Promise<InstanceStats>;
   }
 
   async searchNamespace(
@@ -105,7 +83,7 @@ export class BoundAiSearchClient {
   ): Promise<SearchResult> {
     assertNamespaceName(namespace);
     assertBodyInstanceIds(body?.ai_search_options);
-    return this.#search("searchNamespace", `${this.#ns(namespace)}/search`, body, opts);
+    return this.#search("searchNamespace", `${this.namespacePath(namespace)}/search`, body, opts);
   }
 
   async searchInstance(
@@ -114,7 +92,7 @@ export class BoundAiSearchClient {
     body: SearchRequest,
     opts?: CallOptions,
   ): Promise<SearchResult> {
-    const path = `${this.#instance(namespace, id)}/search`;
+    const path = `${this.instancePath(namespace, id)}/search`;
     return this.#search("searchInstance", path, body, opts);
   }
 
@@ -125,7 +103,7 @@ export class BoundAiSearchClient {
   ): Promise<ChatCompletionResponse> {
     assertNamespaceName(namespace);
     assertBodyInstanceIds(body?.ai_search_options);
-    const path = `${this.#ns(namespace)}/chat/completions`;
+    const path = `${this.namespacePath(namespace)}/chat/completions`;
     return this.#completion("chatCompletions", path, body, opts);
   }
 
@@ -135,7 +113,7 @@ export class BoundAiSearchClient {
     body: ChatCompletionRequest,
     opts?: CallOptions,
   ): Promise<ChatCompletionResponse> {
-    const path = `${this.#instance(namespace, id)}/chat/completions`;
+    const path = `${this.instancePath(namespace, id)}/chat/completions`;
     return this.#completion("instanceChatCompletions", path, body, opts);
   }
 
@@ -147,7 +125,7 @@ export class BoundAiSearchClient {
   ): Promise<ChatStream> {
     assertNamespaceName(namespace);
     assertBodyInstanceIds(body?.ai_search_options);
-    const path = `${this.#ns(namespace)}/chat/completions`;
+    const path = `${this.namespacePath(namespace)}/chat/completions`;
     return this.#stream("streamChatCompletions", path, body, opts);
   }
 
@@ -158,51 +136,15 @@ export class BoundAiSearchClient {
     body: ChatCompletionRequest,
     opts?: CallOptions,
   ): Promise<ChatStream> {
-    const path = `${this.#instance(namespace, id)}/chat/completions`;
+    const path = `${this.instancePath(namespace, id)}/chat/completions`;
     return this.#stream("streamInstanceChatCompletions", path, body, opts);
-  }
-
-  #ns(name: string): string {
-    return `${this.#root}/namespaces/${segment(name)}`;
-  }
-
-  #instance(namespace: string, id: string): string {
-    assertNamespaceName(namespace);
-    assertInstanceId(id);
-    return `${this.#ns(namespace)}/instances/${segment(id)}`;
-  }
-
-  #json(
-    request: Exchange,
-    opts: CallOptions | undefined,
-    valid: (p: Json) => boolean,
-    enveloped = true,
-  ) {
-    return this.#transport.json(
-      request,
-      this.#caller,
-      callSignal(this.#caller, opts),
-      valid,
-      enveloped,
-    );
-  }
-
-  async #list<T>(endpoint: string, path: string, params: ListParams, opts?: CallOptions) {
-    const isList = (parsed: Json) => Array.isArray(parsed.result);
-    const envelope = await this.#json(exchange(endpoint, "read", "GET", path), opts, isList);
-    return toPage<T>(envelope, params);
-  }
-
-  async #record(endpoint: string, path: string, opts: CallOptions | undefined) {
-    const isRecord = (parsed: Json) => isObject(parsed.result);
-    return (await this.#json(exchange(endpoint, "read", "GET", path), opts, isRecord)).result;
   }
 
   async #search(endpoint: string, path: string, body: SearchRequest, opts?: CallOptions) {
     // Searches have no side effects, so they retry (and coalesce) like reads.
     const request = exchange(endpoint, "read", "POST", path, body);
     const valid = (parsed: Json) => isObject(parsed.result) && Array.isArray(parsed.result.chunks);
-    return (await this.#json(request, opts, valid)).result as SearchResult;
+    return (await this.json(request, opts, valid)).result as SearchResult;
   }
 
   async #completion(
@@ -214,7 +156,7 @@ export class BoundAiSearchClient {
     const { stream: _ignored, ...rest } = body ?? ({} as ChatCompletionRequest);
     const request = exchange(endpoint, "completion", "POST", path, rest);
     // Not enveloped: the completion is the top-level object.
-    const parsed = await this.#json(request, opts, (v) => Array.isArray(v.choices), false);
+    const parsed = await this.json(request, opts, (v) => Array.isArray(v.choices), false);
     if (!Array.isArray(parsed.chunks)) parsed.chunks = [];
     return parsed as unknown as ChatCompletionResponse;
   }
@@ -222,7 +164,7 @@ export class BoundAiSearchClient {
   #stream(endpoint: string, path: string, body: ChatCompletionRequest, opts?: CallOptions) {
     const request = exchange(endpoint, "completion", "POST", path, { ...body, stream: true });
     request.accept = "text/event-stream";
-    return this.#transport.stream(request, this.#caller, callSignal(this.#caller, opts));
+    return this.openStream(request, opts);
   }
 }
 

@@ -45,6 +45,13 @@ export type UpstreamErrorCode =
   | "UPSTREAM_PROTOCOL_ERROR"
   | "UPSTREAM_ABORTED"
   | "UPSTREAM_CIRCUIT_OPEN"
+  // Management refusals told apart by their Cloudflare error code (see cloudflare-codes.ts).
+  | "UPSTREAM_NAME_TAKEN"
+  | "UPSTREAM_NAMESPACE_NOT_EMPTY"
+  | "UPSTREAM_DEFAULT_NAMESPACE"
+  | "UPSTREAM_SYNC_COOLDOWN"
+  | "UPSTREAM_FILE_TOO_LARGE"
+  | "UPSTREAM_LIMIT_REACHED"
   | "INVALID_NAME"
   | "INVALID_CREDENTIALS"
   | "MISSING_CREDENTIALS"
@@ -256,7 +263,7 @@ export class UpstreamAbortedError extends UpstreamError {
   }
 }
 
-export type NameKind = "account" | "namespace" | "instance";
+export type NameKind = "account" | "namespace" | "instance" | "item" | "job";
 
 /** A name that must not reach an upstream URL. The offending value is deliberately not kept. */
 export class InvalidNameError extends UpstreamError {

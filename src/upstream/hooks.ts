@@ -20,12 +20,14 @@ export interface ClientHooks {
   onAttempt?: (attempt: AttemptStart) => AttemptObserver | undefined;
 }
 
+export type HttpMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+
 export interface AttemptStart {
   /** The client method, e.g. `listInstances`. */
   readonly endpoint: string;
   /** 0 for the first try, n for the n-th retry. */
   readonly retry: number;
-  readonly method: "GET" | "POST";
+  readonly method: HttpMethod;
   /** The binding's request id, sent as `x-request-id`. */
   readonly requestId: string | undefined;
   /** Whether this is a streamed completion, whose body outlives the attempt's `onEnd`. */

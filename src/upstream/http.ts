@@ -3,9 +3,9 @@
  * failures to typed errors, capped body reads, and error-response decoding.
  */
 import type { Dispatcher } from "undici";
+import { errorFromResponse } from "./cloudflare-codes.ts";
 import {
   type CloudflareErrorDetail,
-  errorFromStatus,
   UpstreamAbortedError,
   UpstreamError,
   type UpstreamHttpError,
@@ -223,7 +223,7 @@ export async function httpError(
     discard(body);
   }
   const ray = header(headers, "cf-ray");
-  return errorFromStatus(statusCode, {
+  return errorFromResponse(statusCode, {
     cloudflareErrors: errors,
     ...(statusCode >= 400 && { retryAfterMs: parseRetryAfter(headers) }),
     shouldRetry: parseShouldRetry(headers),

@@ -58,6 +58,45 @@ export function assertSearch(value: unknown): asserts value is string {
   }
 }
 
+/**
+ * Item keys are the upstream's file names: relative `/`-separated paths of at most 128
+ * characters. Control characters, `"` and `\` are refused too, since the key travels as the
+ * multipart `filename` of an upload, where they could end the header or the quoted value.
+ */
+export const MAX_ITEM_KEY_LENGTH = 128;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it refuses
+const ITEM_KEY_FORBIDDEN = /[\u0000-\u001f\u007f-\u009f"\\]/;
+
+export function assertItemKey(value: unknown): asserts value is string {
+  if (
+    typeof value !== "string" ||
+    value.length === 0 ||
+    value.length > MAX_ITEM_KEY_LENGTH ||
+    ITEM_KEY_FORBIDDEN.test(value) ||
+    value.split("/").some((part) => part === "" || part === "." || part === "..")
+  ) {
+    throw new InvalidNameError(
+      "item",
+      `a relative path of 1 to ${MAX_ITEM_KEY_LENGTH} characters such as "guides/setup.md" (no empty, "." or ".." segments, control characters, quotes or backslashes)`,
+    );
+  }
+}
+
+/** Ids the upstream gives items and jobs (UUIDs, hex): only what is safe in a path segment. */
+export const RECORD_ID_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
+
+export function assertItemId(value: unknown): asserts value is string {
+  if (typeof value !== "string" || !RECORD_ID_PATTERN.test(value)) {
+    throw new InvalidNameError("item", String(RECORD_ID_PATTERN));
+  }
+}
+
+export function assertJobId(value: unknown): asserts value is string {
+  if (typeof value !== "string" || !RECORD_ID_PATTERN.test(value)) {
+    throw new InvalidNameError("job", String(RECORD_ID_PATTERN));
+  }
+}
+
 /** Visible ASCII only, so a request id can never split or fold a header. */
 const REQUEST_ID_PATTERN = /^[\x21-\x7e]{1,200}$/;
 

@@ -7,11 +7,16 @@
  * the upstream cannot have started it: the connection failed before the request was sent, or
  * the upstream answered 429. Streams are never retried once the response was handed to the
  * caller — the client only calls this before that point.
+ *
+ * Management writes (creating, changing, deleting, starting a sync) are retried only when the
+ * upstream cannot have applied them: the connection failed before the request was sent, or a
+ * plain 429 refused it (never a sync cooldown, which is the caller's to wait out). An upload's
+ * body is the caller's stream, read once, so an upload is never retried.
  */
 import { setTimeout as sleepTimer } from "node:timers/promises";
 import { UpstreamHttpError, UpstreamNetworkError, UpstreamTimeoutError } from "./errors.ts";
 
-export type CallKind = "read" | "completion";
+export type CallKind = "read" | "completion" | "write" | "upload";
 
 export interface RetryOptions {
   /**
@@ -106,11 +111,14 @@ export function backoffMs(
 
 /** Whether `error` may be retried for this kind of call, ignoring budgets and delays. */
 export function isRetryable(error: unknown, kind: CallKind): boolean {
+  if (kind === "upload") return false;
   if (error instanceof UpstreamHttpError) {
     if (error.shouldRetry === false) return false;
     // Even `x-should-retry: true` does not make a completion safe: only a 429 proves the
     // upstream refused it before generating anything.
     if (kind === "completion") return error.status === 429;
+    // The same for a write, except a 429 that is a refusal of its own (a sync cooldown).
+    if (kind === "write") return error.code === "UPSTREAM_RATE_LIMITED";
     if (error.shouldRetry === true) return true;
     return error.status === 408 || error.status === 429 || error.status >= 500;
   }

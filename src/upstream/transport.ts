@@ -5,12 +5,14 @@
  * for all of them.
  */
 import { performance } from "node:perf_hooks";
+import type { Readable } from "node:stream";
 import { type Dispatcher, Pool } from "undici";
 import { type AuthHeaders, authHeaders, type Credentials } from "./auth.ts";
 import { type CircuitState, UpstreamCircuit, UpstreamCircuitOpenError } from "./circuit.ts";
+import { errorFromResponse } from "./cloudflare-codes.ts";
 import { credentialsKey, InFlightReads, readKey } from "./coalesce.ts";
-import { errorFromStatus, UpstreamError, UpstreamProtocolError } from "./errors.ts";
-import type { AttemptObserver, ClientHooks } from "./hooks.ts";
+import { UpstreamError, UpstreamProtocolError } from "./errors.ts";
+import type { AttemptObserver, ClientHooks, HttpMethod } from "./hooks.ts";
 import { CallScope, cloudflareErrors, discard, httpError, readJson } from "./http.ts";
 import { assertRequestId } from "./names.ts";
 import {
@@ -30,16 +32,19 @@ export interface Exchange {
   /** The client method, e.g. `listInstances`: the `endpoint` hooks and errors report. */
   endpoint: string;
   kind: CallKind;
-  method: "GET" | "POST";
+  method: HttpMethod;
   path: string;
+  /** Sent as JSON. */
   body?: unknown;
+  /** Sent as is instead of `body`, read once (uploads: a multipart body built as it streams). */
+  raw?: { contentType: string; body: Readable };
   accept: string;
 }
 
 export const exchange = (
   endpoint: string,
   kind: CallKind,
-  method: "GET" | "POST",
+  method: HttpMethod,
   path: string,
   body?: unknown,
 ): Exchange => ({ endpoint, kind, method, path, body, accept: "application/json" });
@@ -152,7 +157,7 @@ export class Transport {
       const parsed = await readJson(res.body, res.headers, this.#maxJsonBytes);
       if (!isObject(parsed)) throw new UpstreamProtocolError("unexpected-shape");
       if (parsed.success === false) {
-        throw errorFromStatus(res.statusCode, { cloudflareErrors: cloudflareErrors(parsed) });
+        throw errorFromResponse(res.statusCode, { cloudflareErrors: cloudflareErrors(parsed) });
       }
       if ((enveloped && parsed.success !== true) || !valid(parsed)) {
         throw new UpstreamProtocolError("unexpected-shape");
@@ -217,7 +222,8 @@ export class Transport {
       accept: exchange.accept,
       "user-agent": this.#userAgent,
     };
-    if (exchange.body !== undefined) headers["content-type"] = "application/json";
+    if (exchange.raw) headers["content-type"] = exchange.raw.contentType;
+    else if (exchange.body !== undefined) headers["content-type"] = "application/json";
     if (caller.requestId !== undefined) headers["x-request-id"] = caller.requestId;
     return headers;
   }
@@ -236,7 +242,9 @@ export class Transport {
     handle: Handler<T>,
   ): Promise<T> {
     const headers = this.#headers(exchange, caller);
-    const payload = exchange.body === undefined ? undefined : JSON.stringify(exchange.body);
+    const payload =
+      exchange.raw?.body ??
+      (exchange.body === undefined ? undefined : JSON.stringify(exchange.body));
     const scope = new CallScope(signal, deadlineMs, this.#timeouts);
     for (let attempt = 0; ; attempt++) {
       let error: UpstreamError;

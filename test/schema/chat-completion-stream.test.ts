@@ -44,7 +44,7 @@ describe("a slow subscriber", () => {
     const context = createContext({
       upstream: upstream.withCall({}),
       upstreamUnder: (signal) => upstream.withCall({ signal }),
-      client: { id: "test", kind: "anonymous" },
+      client: { id: "test", kind: "anonymous", scopes: new Set(["chat"]) },
       streamLimits: { maxChars: 1_000_000, maxDurationMs: 60_000 },
       streams,
       streamOwner: "test",

@@ -292,12 +292,18 @@ describe("the shared verifier", () => {
       jwt: { secret: SECRET },
     });
     const byKey = await verifier.authenticate({ kind: "api-key", value: KEY_A }, anonymous);
-    expect(byKey).toEqual({ ok: true, client: { id: apiKeyClientId(KEY_A), kind: "api-key" } });
+    expect(byKey).toEqual({
+      ok: true,
+      client: { id: apiKeyClientId(KEY_A), kind: "api-key", scopes: new Set(["read", "chat"]) },
+    });
     expect(apiKeyClientId(KEY_A)).toMatch(/^key:[0-9a-f]{16}$/);
     expect(apiKeyClientId(KEY_A)).not.toContain(KEY_A);
     const token = await hs256({ sub: "alice" });
     const byJwt = await verifier.authenticate({ kind: "bearer", value: token }, anonymous);
-    expect(byJwt).toEqual({ ok: true, client: { id: "jwt:alice", kind: "jwt" } });
+    expect(byJwt).toEqual({
+      ok: true,
+      client: { id: "jwt:alice", kind: "jwt", scopes: new Set(["read", "chat"]) },
+    });
     expect(await verifier.authenticate({ kind: "none" }, anonymous)).toEqual({
       ok: false,
       reason: "missing",
@@ -305,7 +311,7 @@ describe("the shared verifier", () => {
     const optional = createClientVerifier({ authRequired: false, apiKeys: [], jwt: undefined });
     expect(await optional.authenticate({ kind: "bearer", value: "whatever" }, anonymous)).toEqual({
       ok: true,
-      client: { id: "ip:127.0.0.1", kind: "anonymous" },
+      client: { id: "ip:127.0.0.1", kind: "anonymous", scopes: new Set(["read", "chat", "admin"]) },
     });
   });
 

@@ -5,7 +5,7 @@ export type CircuitState = "closed" | "open" | "half-open";
 const CIRCUIT_STATES: readonly CircuitState[] = ["closed", "open", "half-open"];
 
 /** The DataLoaders of `src/loaders.ts`, as the `loader` label. */
-export type LoaderName = "namespace" | "instance" | "instanceStats";
+export type LoaderName = "namespace" | "instance" | "instanceStats" | "item" | "itemByKey" | "job";
 
 export interface GatewayMetricsOptions {
   /**

@@ -8,6 +8,7 @@ import { createRemoteJWKSet, decodeProtectedHeader, type JWTPayload, jwtVerify }
 import type { SecurityConfig } from "../../config.ts";
 import { ErrorCode } from "../../error-codes.ts";
 import { graphqlErrorBody, jsonResponse } from "../responses.ts";
+import { ALL_SCOPES, CLIENT_SCOPES, NO_SCOPES, type Scope, scopesFromClaim } from "./scopes.ts";
 
 /**
  * A stable name for a caller, for rate limits and subscription caps. Never a secret: API keys
@@ -16,6 +17,8 @@ import { graphqlErrorBody, jsonResponse } from "../responses.ts";
 export interface ClientIdentity {
   id: string;
   kind: "api-key" | "jwt" | "anonymous";
+  /** What the caller may do (scopes.ts): checked per root field by `useScopes`. */
+  scopes: ReadonlySet<Scope>;
 }
 
 /** What the caller sent, before anything is verified. */
@@ -82,31 +85,41 @@ const sha256 = (value: string) => createHash("sha256").update(value).digest();
 /** An identity derived from an API key: enough to tell keys apart, useless for guessing one. */
 export const apiKeyClientId = (key: string) => `key:${sha256(key).toString("hex").slice(0, 16)}`;
 
-export const anonymousClient = (address: string | undefined): ClientIdentity => ({
-  id: `ip:${address ?? "unknown"}`,
-  kind: "anonymous",
-});
+/** A caller who sent no credentials; the verifier decides its scopes (none unless it says). */
+export const anonymousClient = (
+  address: string | undefined,
+  scopes: ReadonlySet<Scope> = NO_SCOPES,
+): ClientIdentity => ({ id: `ip:${address ?? "unknown"}`, kind: "anonymous", scopes });
 
 export function createClientVerifier(
-  security: Pick<SecurityConfig, "authRequired" | "apiKeys" | "jwt">,
+  security: Pick<SecurityConfig, "authRequired" | "apiKeys" | "jwt"> &
+    Partial<Pick<SecurityConfig, "adminApiKeys">>,
   options: ClientVerifierOptions = {},
 ): ClientVerifier {
   const clockTolerance = options.clockToleranceSeconds ?? 30;
   // Digests have one length, so `timingSafeEqual` applies and a key's length does not leak.
-  const keys = security.apiKeys.map((key) => ({ digest: sha256(key), id: apiKeyClientId(key) }));
+  const keys = [
+    ...security.apiKeys.map((key) => ({ key, scopes: CLIENT_SCOPES })),
+    ...(security.adminApiKeys ?? []).map((key) => ({ key, scopes: ALL_SCOPES })),
+  ].map(({ key, scopes }) => ({ digest: sha256(key), id: apiKeyClientId(key), scopes }));
   const jwt = security.jwt;
   const secret = jwt?.secret ? new TextEncoder().encode(jwt.secret) : undefined;
   const jwks = jwt?.jwksUrl
     ? createRemoteJWKSet(new URL(jwt.jwksUrl), { timeoutDuration: options.jwksTimeoutMs ?? 5000 })
     : undefined;
   const configured = keys.length > 0 || secret !== undefined || jwks !== undefined;
+  // With nothing configured and nothing required (development), everyone may do everything;
+  // once keys or JWTs exist, a caller without any is a plain client at most.
+  const anonymousScopes = !configured && !security.authRequired ? ALL_SCOPES : CLIENT_SCOPES;
 
   const matchApiKey = (value: string): ClientIdentity | undefined => {
     const digest = sha256(value);
     let found: ClientIdentity | undefined;
     // No early exit: the time taken does not say which key (if any) matched.
     for (const key of keys) {
-      if (timingSafeEqual(digest, key.digest)) found = { id: key.id, kind: "api-key" };
+      if (timingSafeEqual(digest, key.digest)) {
+        found = { id: key.id, kind: "api-key", scopes: key.scopes };
+      }
     }
     return found;
   };
@@ -136,7 +149,8 @@ export function createClientVerifier(
         return undefined;
       }
       if (typeof payload.sub !== "string" || payload.sub === "") return undefined;
-      return { id: `jwt:${payload.sub}`, kind: "jwt" };
+      const scopes = scopesFromClaim(payload.scope) ?? CLIENT_SCOPES;
+      return { id: `jwt:${payload.sub}`, kind: "jwt", scopes };
     } catch {
       // Expired, wrong issuer or audience, bad signature, JWKS unreachable: all "invalid", and
       // the caller is not told which.
@@ -146,14 +160,15 @@ export function createClientVerifier(
 
   return {
     async authenticate(presented, anonymous) {
+      const anonymously = { ...anonymous, scopes: anonymousScopes };
       if (presented.kind === "none") {
         return security.authRequired
           ? { ok: false, reason: "missing" }
-          : { ok: true, client: anonymous };
+          : { ok: true, client: anonymously };
       }
       // With nothing to check against and nothing required, credentials meant for some other
       // hop (a proxy, a browser extension) should not break development.
-      if (!configured && !security.authRequired) return { ok: true, client: anonymous };
+      if (!configured && !security.authRequired) return { ok: true, client: anonymously };
       if (presented.kind === "malformed") return { ok: false, reason: "invalid" };
       const client =
         presented.kind === "bearer" && (secret || jwks) && JWT_SHAPE.test(presented.value)
