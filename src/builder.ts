@@ -46,13 +46,8 @@ export const builder = new SchemaBuilder<Types>({
       // of them mark it shareable.
       shareable: true,
     },
-    nodeQueryOptions: {
-      description: "Fetches any object by its global `id`.",
-      args: { id: { description: "A global id, as returned in any `id` field." } },
-    },
-    nodesQueryOptions: {
-      description: "Fetches several objects by their global ids, in order.",
-      args: { ids: { description: "Global ids, as returned in `id` fields." } },
-    },
+    // Written in src/schema/node.ts, which treats ids as client input.
+    nodeQueryOptions: false,
+    nodesQueryOptions: false,
   },
 });

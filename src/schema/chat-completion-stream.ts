@@ -1,4 +1,5 @@
 import { builder } from "../builder.ts";
+import { onTarget } from "../graphql-errors.ts";
 import { type RelayedEvent, relayChatStream } from "../streams/relay.ts";
 import {
   ChatCompletionInput,
@@ -88,7 +89,11 @@ builder.subscriptionFields((t) => ({
         limits: context.streamLimits,
         subscriber: context.upstream.signal,
         drain: context.drainSignal,
-        open: (signal) => context.upstream.streamChatCompletions(namespace, body, { signal }),
+        open: (signal) =>
+          onTarget(
+            { namespace },
+            context.upstream.streamChatCompletions(namespace, body, { signal }),
+          ),
       });
     },
     resolve: (event: RelayedEvent) => event,

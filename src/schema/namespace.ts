@@ -1,7 +1,8 @@
 import { builder } from "../builder.ts";
 import type { Context } from "../context.ts";
-import { notFound } from "../graphql-errors.ts";
+import { badUserInput } from "../graphql-errors.ts";
 import { primeInstances } from "../loaders.ts";
+import { SLUG_PATTERN } from "../upstream/names.ts";
 import { validateInstanceId, validateNamespace } from "./names.ts";
 import { connectionWithTotalCount, resolvePagedConnection } from "./pagination.ts";
 import { InstanceRef, NamespaceRef } from "./refs.ts";
@@ -71,7 +72,16 @@ builder.node(NamespaceRef, {
 
 builder.asEntity(NamespaceRef, {
   key: builder.selection<{ name: string }>("name"),
-  resolveReference: (reference, context) => context.loaders.namespace.load(reference.name),
+  // A name that is no slug is no key: the caller's mistake, not a namespace that is missing.
+  resolveReference: (reference: { name?: unknown }, context) => {
+    if (typeof reference.name !== "string" || !SLUG_PATTERN.test(reference.name)) {
+      throw badUserInput(
+        "`representations`: a Namespace representation needs `name`, a slug",
+        "representations",
+      );
+    }
+    return context.loaders.namespace.load(reference.name);
+  },
 });
 
 builder.queryFields((t) => ({
@@ -95,12 +105,9 @@ builder.queryFields((t) => ({
   namespace: t.field({
     type: NamespaceRef,
     nullable: true,
-    description: "One namespace by name. Errors with NOT_FOUND when there is none.",
+    description: "One namespace by name; null when there is none.",
     args: { name: t.arg.string({ required: true, description: "The namespace name." }) },
-    resolve: async (_root, args, context) => {
-      const namespace = await context.loaders.namespace.load(validateNamespace(args.name));
-      if (!namespace) throw notFound(`namespace "${args.name}" does not exist`);
-      return namespace;
-    },
+    resolve: (_root, args, context) =>
+      context.loaders.namespace.load(validateNamespace(args.name, "name")),
   }),
 }));

@@ -65,6 +65,7 @@ describe("Mutation.chatCompletion", () => {
     });
     expect(body.data).toBeNull();
     expect(body.errors?.[0]?.extensions?.code).toBe("NOT_FOUND");
+    expect(body.errors?.[0]?.message).toBe('AI Search has no namespace "no-such-namespace".');
   });
 });
 
