@@ -9,6 +9,7 @@ interface Types {
   Scalars: {
     JSON: { Input: unknown; Output: unknown };
     DateTime: { Input: Date; Output: Date | string | number };
+    FilterValue: { Input: string | number | boolean; Output: string | number | boolean };
   };
   DefaultFieldNullability: false;
   DefaultInputFieldRequiredness: false;

@@ -137,6 +137,28 @@ export type KeywordMatchMode =
   /** Any query term may match. */
   | 'OR';
 
+/** One condition on one metadata field; a chunk must meet every operator given. Several conditions in `filters` must all hold. */
+export type MetadataFilterInput = {
+  /** Equal to ($eq). */
+  eq?: unknown;
+  /** The metadata field: `folder` (e.g. `guides/`), `filename`, `timestamp`, or a custom field of the instance. */
+  field: string;
+  /** Greater than ($gt). */
+  gt?: unknown;
+  /** Greater than or equal to ($gte). With `lt`, a range: `{ field: "folder", gte: "docs/", lt: "docs0" }` is "starts with docs/". */
+  gte?: unknown;
+  /** Equal to one of these ($in). */
+  in?: Array<unknown> | null | undefined;
+  /** Less than ($lt). */
+  lt?: unknown;
+  /** Less than or equal to ($lte). */
+  lte?: unknown;
+  /** Not equal to ($ne). */
+  ne?: unknown;
+  /** Equal to none of these ($nin). */
+  nin?: Array<unknown> | null | undefined;
+};
+
 /** What kind of query a search ran. */
 export type QueryKind =
   /** An image query. */
@@ -170,10 +192,10 @@ export type RerankingInput = {
 export type RetrievalInput = {
   /** Metadata boosts. */
   boostBy?: Array<BoostByInput> | null | undefined;
-  /** Neighbouring chunks to add around each hit (0–10). */
+  /** Neighbouring chunks to add to each hit's text (0–3, as Cloudflare allows). */
   contextExpansion?: number | null | undefined;
-  /** Metadata filter, e.g. `{"folder": "guides"}` or `{"folder": {"$in": ["a", "b"]}}`. */
-  filters?: unknown;
+  /** Metadata conditions, all of which must hold, e.g. `[{ field: "folder", eq: "guides/" }, { field: "timestamp", gte: 1735689600 }]`. */
+  filters?: Array<MetadataFilterInput> | null | undefined;
   /** How results merge. */
   fusionMethod?: FusionMethod | null | undefined;
   /** All terms or any term. */
@@ -182,6 +204,8 @@ export type RetrievalInput = {
   matchThreshold?: number | null | undefined;
   /** Most chunks to return (1–50). */
   maxNumResults?: number | null | undefined;
+  /** Return the matching chunks' metadata (item, scores) without their text. */
+  metadataOnly?: boolean | null | undefined;
   /** Keyword, vector or both. */
   retrievalType?: RetrievalType | null | undefined;
   /** Answer even when retrieval fails. */

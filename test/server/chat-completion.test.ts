@@ -96,7 +96,16 @@ describe("bad input never reaches the upstream", () => {
       "BAD_USER_INPUT",
     ],
     ["threshold out of range", { ...valid, retrieval: { matchThreshold: 7 } }, "BAD_USER_INPUT"],
-    ["filters not an object", { ...valid, retrieval: { filters: [1, 2] } }, "BAD_USER_INPUT"],
+    [
+      "filters that are no conditions",
+      { ...valid, retrieval: { filters: [1, 2] } },
+      "BAD_USER_INPUT",
+    ],
+    [
+      "a filter string past 64 bytes",
+      { ...valid, retrieval: { filters: [{ field: "title", eq: "x".repeat(65) }] } },
+      "BAD_USER_INPUT",
+    ],
     ["hostile model", { ...valid, model: "x\r\nHost: evil" }, "BAD_USER_INPUT"],
   ];
 
