@@ -31,6 +31,7 @@ import {
 } from "./plugins/usePassThroughCredentials.ts";
 import { useRateLimit } from "./plugins/useRateLimit.ts";
 import { requestIdOf, useRequestId } from "./plugins/useRequestId.ts";
+import { useSingleConnectionSse } from "./plugins/useSingleConnectionSse.ts";
 import { useStaticPages } from "./plugins/useStaticPages.ts";
 import { useSubscriptionCaps } from "./plugins/useSubscriptionCaps.ts";
 import { useTrustedDocuments } from "./plugins/useTrustedDocuments.ts";
@@ -124,6 +125,9 @@ export function createGatewayYoga(
       limit: limits.rateLimitPerMinute,
       key: ({ request, remoteAddress }) => clientOf(request)?.id ?? remoteAddress,
     }),
+    // graphql-sse's single connection mode: its requests have passed the gates above (each is
+    // an HTTP request), and it runs each operation through the whole pipeline again.
+    useSingleConnectionSse({ maxStreamsPerClient: limits.maxConnectionsPerClient }),
     // HTTP request parsing (`onRequestParse`): content types a page could send cross-site, and
     // parameters that are not JSON.
     useCsrfPrevention(),
