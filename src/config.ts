@@ -27,6 +27,11 @@ const list = z.string().transform((v) =>
     .filter((item) => item !== ""),
 );
 
+const apiKeys = list.refine(
+  (keys) => keys.every((key) => /^[\x21-\x7e]{16,512}$/.test(key)),
+  "each key must be 16 to 512 visible ASCII characters",
+);
+
 const environment = z.object({
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
   HOST: z.string().min(1).default("127.0.0.1"),
@@ -54,12 +59,9 @@ const environment = z.object({
   CHAT_PAGE: flag.optional(),
   // Security (defaults depend on NODE_ENV; see `loadConfig`).
   AUTH_REQUIRED: flag.optional(),
-  AUTH_API_KEYS: list
-    .refine(
-      (keys) => keys.every((key) => /^[\x21-\x7e]{16,512}$/.test(key)),
-      "each key must be 16 to 512 visible ASCII characters",
-    )
-    .optional(),
+  AUTH_API_KEYS: apiKeys.optional(),
+  // Keys of trusted supergraph routers (README, Federation); the same rules as client keys.
+  AUTH_ROUTER_API_KEYS: apiKeys.optional(),
   AUTH_JWT_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
   AUTH_JWKS_URL: z.url({ protocol: /^https?$/ }).optional(),
   AUTH_JWT_ISSUER: z.string().min(1).optional(),
@@ -131,6 +133,8 @@ export interface SecurityConfig {
   /** Callers must present an API key or a JWT. */
   authRequired: boolean;
   apiKeys: string[];
+  /** Keys of trusted routers (`x-router-key`), which may name the end user they call for. */
+  routerApiKeys: string[];
   jwt?: { secret?: string; jwksUrl?: string; issuer?: string; audience?: string };
   /** Use the caller's own Cloudflare token (from `passThroughHeader`) for its upstream calls. */
   passThroughCredentials: boolean;
@@ -246,11 +250,12 @@ export function loadConfig(
   if (
     (e.AUTH_REQUIRED ?? production) &&
     !e.AUTH_API_KEYS?.length &&
+    !e.AUTH_ROUTER_API_KEYS?.length &&
     !e.AUTH_JWT_SECRET &&
     !e.AUTH_JWKS_URL
   ) {
     throw new ConfigError(
-      "client authentication is required (the production default, or AUTH_REQUIRED=true): set AUTH_API_KEYS, AUTH_JWT_SECRET or AUTH_JWKS_URL (or AUTH_REQUIRED=false)",
+      "client authentication is required (the production default, or AUTH_REQUIRED=true): set AUTH_API_KEYS, AUTH_ROUTER_API_KEYS, AUTH_JWT_SECRET or AUTH_JWKS_URL (or AUTH_REQUIRED=false)",
     );
   }
   return {
@@ -265,6 +270,7 @@ export function loadConfig(
     security: {
       authRequired: e.AUTH_REQUIRED ?? production,
       apiKeys: e.AUTH_API_KEYS ?? [],
+      routerApiKeys: e.AUTH_ROUTER_API_KEYS ?? [],
       jwt:
         e.AUTH_JWT_SECRET || e.AUTH_JWKS_URL
           ? {

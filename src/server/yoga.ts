@@ -194,7 +194,7 @@ export function createGatewayYoga(
         const token = callerTokenIn(headers, passThroughHeader);
         if (!token.ok) return token;
       }
-      return { ok: true, clientId: client.client.id };
+      return { ok: true, clientId: client.client.id, router: client.client.via === "router" };
     },
   };
   return { yoga, webSocket };

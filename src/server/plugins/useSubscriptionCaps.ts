@@ -69,7 +69,10 @@ export function useSubscriptionCaps(options: SubscriptionCapsOptions = {}): Plug
       const { request } = context as { request?: Request };
       // `useClientAuth` has named every caller by now; the address stands in without it.
       const client = clientOf(request) ?? anonymousClient(remoteAddressOf(context));
-      held.set(context, acquire(client.id, webSocketOf(context)));
+      // The per-connection cap is meant for browsers; a trusted router multiplexes many end
+      // users over one socket, each held to the per-client cap instead.
+      const socket = client.via === "router" ? undefined : webSocketOf(context);
+      held.set(context, acquire(client.id, socket));
     },
     onExecutionResult({ result, context, setResult }) {
       const release = held.get(context);

@@ -11,12 +11,23 @@ import { graphqlErrorBody, jsonResponse } from "../responses.ts";
 
 /**
  * A stable name for a caller, for rate limits and subscription caps. Never a secret: API keys
- * appear as a short hash, JWTs as their subject, anonymous callers as their address.
+ * appear as a short hash, JWTs as their subject, anonymous callers as their address. Behind a
+ * trusted router, the caller is the end user the router calls for (their own key or JWT, or the
+ * router's `x-end-user-id` for users it authenticated itself), or the router itself.
  */
 export interface ClientIdentity {
   id: string;
-  kind: "api-key" | "jwt" | "anonymous";
+  kind: "api-key" | "jwt" | "anonymous" | "end-user" | "router";
+  /** Set when a trusted router (`x-router-key`) made the call, for an end user or for itself. */
+  via?: "router";
+  /** That router's own id, `router:` and 16 hex digits of its key's SHA-256. */
+  routerId?: string;
 }
+
+/** The header a trusted router sends its key in. */
+export const ROUTER_KEY_HEADER = "x-router-key";
+/** The opaque id of an end user the router authenticated itself; trusted only from a router. */
+export const END_USER_HEADER = "x-end-user-id";
 
 /** What the caller sent, before anything is verified. */
 export type PresentedCredential =
@@ -33,6 +44,8 @@ export type AuthOutcome =
 export interface ClientVerifier {
   /** `anonymous` is who the caller is when it sends nothing and nothing is required. */
   authenticate(presented: PresentedCredential, anonymous: ClientIdentity): Promise<AuthOutcome>;
+  /** The id of the trusted router whose key this is, if any. */
+  router(key: string): string | undefined;
 }
 
 export interface ClientVerifierOptions {
@@ -53,6 +66,8 @@ const BEARER_VALUE = /^[A-Za-z0-9\-._~+/]{1,8192}=*$/;
 // Visible ASCII without the comma, which is how proxies and Fetch join repeated headers.
 const API_KEY_VALUE = /^[\x21-\x2b\x2d-\x7e]{1,512}$/;
 const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+// Opaque to the gateway: visible ASCII without the comma (a repeated header), bounded.
+const END_USER_VALUE = /^[\x21-\x2b\x2d-\x7e]{1,256}$/;
 
 /**
  * Reads `authorization: Bearer …` or `x-api-key`. Both at once is refused rather than guessing
@@ -87,28 +102,43 @@ export const anonymousClient = (address: string | undefined): ClientIdentity => 
   kind: "anonymous",
 });
 
+/** Digests of `keys` with the id each stands for. */
+const digestsOf = (keys: readonly string[], idOf: (key: string) => string) =>
+  keys.map((key) => ({ digest: sha256(key), id: idOf(key) }));
+
+/**
+ * The id of the key `value` is, or undefined. Digests have one length, so `timingSafeEqual`
+ * applies and a key's length does not leak; no early exit, so the time taken does not say which
+ * key (if any) matched.
+ */
+function matchKey(keys: readonly { digest: Buffer; id: string }[], value: string) {
+  const digest = sha256(value);
+  let found: string | undefined;
+  for (const key of keys) if (timingSafeEqual(digest, key.digest)) found = key.id;
+  return found;
+}
+
+const routerId = (key: string) => `router:${sha256(key).toString("hex").slice(0, 16)}`;
+
 export function createClientVerifier(
-  security: Pick<SecurityConfig, "authRequired" | "apiKeys" | "jwt">,
+  security: Pick<SecurityConfig, "authRequired" | "apiKeys" | "jwt"> &
+    Partial<Pick<SecurityConfig, "routerApiKeys">>,
   options: ClientVerifierOptions = {},
 ): ClientVerifier {
   const clockTolerance = options.clockToleranceSeconds ?? 30;
-  // Digests have one length, so `timingSafeEqual` applies and a key's length does not leak.
-  const keys = security.apiKeys.map((key) => ({ digest: sha256(key), id: apiKeyClientId(key) }));
+  const keys = digestsOf(security.apiKeys, apiKeyClientId);
+  const routers = digestsOf(security.routerApiKeys ?? [], routerId);
   const jwt = security.jwt;
   const secret = jwt?.secret ? new TextEncoder().encode(jwt.secret) : undefined;
   const jwks = jwt?.jwksUrl
     ? createRemoteJWKSet(new URL(jwt.jwksUrl), { timeoutDuration: options.jwksTimeoutMs ?? 5000 })
     : undefined;
-  const configured = keys.length > 0 || secret !== undefined || jwks !== undefined;
+  const configured =
+    keys.length > 0 || routers.length > 0 || secret !== undefined || jwks !== undefined;
 
   const matchApiKey = (value: string): ClientIdentity | undefined => {
-    const digest = sha256(value);
-    let found: ClientIdentity | undefined;
-    // No early exit: the time taken does not say which key (if any) matched.
-    for (const key of keys) {
-      if (timingSafeEqual(digest, key.digest)) found = { id: key.id, kind: "api-key" };
-    }
-    return found;
+    const id = matchKey(keys, value);
+    return id ? { id, kind: "api-key" } : undefined;
   };
 
   const verifyJwt = async (token: string): Promise<ClientIdentity | undefined> => {
@@ -161,19 +191,43 @@ export function createClientVerifier(
           : matchApiKey(presented.value);
       return client ? { ok: true, client } : { ok: false, reason: "invalid" };
     },
+    router: (key) => (API_KEY_VALUE.test(key) ? matchKey(routers, key) : undefined),
   };
 }
 
-/** Checks the credentials in `headers`; `remoteAddress` names the caller when it sends none. */
-export function authenticateHeaders(
+const INVALID: AuthOutcome = { ok: false, reason: "invalid" };
+
+/**
+ * Checks the credentials in `headers`; `remoteAddress` names the caller when it sends none.
+ *
+ * With a valid `x-router-key`, a trusted router is calling for someone: the end user's own
+ * credentials as the router propagates them (`authorization`, `x-api-key`), verified as usual;
+ * or, for a user the router authenticated itself, the opaque `x-end-user-id`; or, with neither,
+ * the router for itself. Both at once is refused rather than guessing who is calling, and so is
+ * a router key that is not one. Without a router key, `x-end-user-id` is ignored: anyone can
+ * send the header.
+ */
+export async function authenticateHeaders(
   verifier: ClientVerifier,
   headers: Headers,
   remoteAddress: string | undefined,
 ): Promise<AuthOutcome> {
-  return verifier.authenticate(
-    presentedCredential(headers.get("authorization"), headers.get("x-api-key")),
-    anonymousClient(remoteAddress),
-  );
+  const presented = presentedCredential(headers.get("authorization"), headers.get("x-api-key"));
+  const anonymous = anonymousClient(remoteAddress);
+  const routerKey = headers.get(ROUTER_KEY_HEADER);
+  if (routerKey === null) return verifier.authenticate(presented, anonymous);
+  const router = verifier.router(routerKey);
+  if (!router) return INVALID;
+  const via = { via: "router", routerId: router } as const;
+  const endUser = headers.get(END_USER_HEADER);
+  if (presented.kind !== "none") {
+    if (endUser !== null) return INVALID;
+    const outcome = await verifier.authenticate(presented, anonymous);
+    return outcome.ok ? { ok: true, client: { ...outcome.client, ...via } } : outcome;
+  }
+  if (endUser === null) return { ok: true, client: { id: router, kind: "router", ...via } };
+  if (!END_USER_VALUE.test(endUser)) return INVALID;
+  return { ok: true, client: { id: `${router}/user:${endUser}`, kind: "end-user", ...via } };
 }
 
 export const AUTH_MESSAGES = {
