@@ -3,6 +3,7 @@ import type { Context } from "../context.ts";
 import { badUserInput } from "../graphql-errors.ts";
 import { primeInstances } from "../loaders.ts";
 import { SLUG_PATTERN } from "../upstream/names.ts";
+import { parseNodeId } from "./global-ids.ts";
 import { validateInstanceId, validateNamespace } from "./names.ts";
 import { connectionWithTotalCount, resolvePagedConnection } from "./pagination.ts";
 import { InstanceRef, NamespaceRef } from "./refs.ts";
@@ -71,12 +72,26 @@ builder.node(NamespaceRef, {
 });
 
 builder.asEntity(NamespaceRef, {
-  key: builder.selection<{ name: string }>("name"),
+  key: [
+    builder.selection<{ name: string }>("name"),
+    // The global id too, as every node type of this subgraph: another Relay subgraph's `node`
+    // can then answer one of these ids with a reference the router completes here.
+    builder.selection<{ id: string }>("id"),
+  ],
   // A name that is no slug is no key: the caller's mistake, not a namespace that is missing.
-  resolveReference: (reference: { name?: unknown }, context) => {
+  resolveReference: (reference: { name?: unknown; id?: unknown }, context, info) => {
+    if (reference.name === undefined && typeof reference.id === "string") {
+      const node = parseNodeId(
+        reference.id,
+        "representations",
+        info.schema,
+        "`representations`: a Namespace's `id`",
+      );
+      return node?.typename === "Namespace" ? context.loaders.namespace.load(node.id) : null;
+    }
     if (typeof reference.name !== "string" || !SLUG_PATTERN.test(reference.name)) {
       throw badUserInput(
-        "`representations`: a Namespace representation needs `name`, a slug",
+        "`representations`: a Namespace representation needs `name`, a slug, or `id`",
         "representations",
       );
     }

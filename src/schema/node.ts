@@ -15,7 +15,10 @@ builder.queryFields((t) => ({
   node: t.field({
     type: builder.nodeInterfaceRef(),
     nullable: true,
-    description: "Fetches any object of this API by its global `id`; null when there is none.",
+    description:
+      "Fetches any object of this API by its global `id`; null when there is none. Through a supergraph router, ask for the type you expect (`... on Instance`), so the router sends the id to the subgraph that has it.",
+    // Every Relay subgraph of a supergraph has its own `Query.node` (README, Federation).
+    shareable: true,
     args: {
       id: t.arg.id({ required: true, description: "A global id, as returned in any `id` field." }),
     },
@@ -31,6 +34,7 @@ builder.queryFields((t) => ({
     nullable: { list: false, items: true },
     description:
       "Fetches several objects by their global ids, in order; null for each id that names none.",
+    shareable: true,
     args: {
       ids: t.arg.idList({ required: true, description: "Global ids, as returned in `id` fields." }),
     },

@@ -203,7 +203,7 @@ describe("_entities", () => {
       {
         path: ["_entities", 2],
         code: "BAD_USER_INPUT",
-        message: "`representations`: a Namespace representation needs `name`, a slug",
+        message: "`representations`: a Namespace representation needs `name`, a slug, or `id`",
       },
       {
         path: ["_entities", 4],
@@ -219,7 +219,7 @@ describe("_entities", () => {
       {
         path: ["_entities", 8],
         code: "BAD_USER_INPUT",
-        message: "`representations`: a Namespace representation needs `name`, a slug",
+        message: "`representations`: a Namespace representation needs `name`, a slug, or `id`",
       },
     ]);
   });
