@@ -106,3 +106,17 @@ export function expectCompleteAnswer(events: readonly StreamEvent[]) {
 
 /** The schema a client is given (urql's Graphcache), as introspection would answer it. */
 export const clientIntrospection = () => introspectionFromSchema(schema);
+
+/**
+ * Apollo's `possibleTypes` for the schema's unions and interfaces, as its docs have apps
+ * generate from introspection: without it, fragments on a union's members cannot be matched.
+ */
+export function possibleTypes(): Record<string, string[]> {
+  const entries = clientIntrospection()
+    .__schema.types.filter((type) => type.kind === "UNION" || type.kind === "INTERFACE")
+    .map((type) => [
+      type.name,
+      ("possibleTypes" in type ? type.possibleTypes : []).map((t) => t.name),
+    ]);
+  return Object.fromEntries(entries);
+}
