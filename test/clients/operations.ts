@@ -120,3 +120,20 @@ export function possibleTypes(): Record<string, string[]> {
     ]);
   return Object.fromEntries(entries);
 }
+
+/**
+ * Graphcache `keys` for the schema's object types without an `id`: `null`, the value its
+ * warning asks for when embedding them is intended (it embeds them either way). Derived from
+ * the schema, so a type that gains an `id` (a `Chunk` with one would) is keyed by it again.
+ */
+export function keylessTypes(): Record<string, () => null> {
+  const names = clientIntrospection()
+    .__schema.types.filter(
+      (type) =>
+        type.kind === "OBJECT" &&
+        !type.name.startsWith("__") &&
+        !type.fields.some((field) => field.name === "id" || field.name === "_id"),
+    )
+    .map((type) => type.name);
+  return Object.fromEntries(names.map((name) => [name, () => null]));
+}
