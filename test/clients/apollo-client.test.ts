@@ -15,12 +15,10 @@ import {
 } from "@apollo/client";
 import { GraphQLWsLink } from "@apollo/client/link/subscriptions";
 import { getMainDefinition, relayStylePagination } from "@apollo/client/utilities";
-import { createClient } from "graphql-ws";
 import { firstValueFrom } from "rxjs";
 import { filter } from "rxjs/operators";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import WebSocket from "ws";
-import { type GatewayHarness, startGateway } from "../helpers/gateway.ts";
+import { describe, expect, it } from "vitest";
+import { useClientGateway } from "./harness.ts";
 import {
   askInput,
   expectCompleteAnswer,
@@ -33,33 +31,18 @@ import {
   sharedChunksWithOtherScores,
 } from "./operations.ts";
 
-let harness: GatewayHarness;
-const sockets: ReturnType<typeof createClient>[] = [];
-
-beforeAll(async () => {
-  harness = await startGateway({ streamDelayMs: 1 });
-});
-afterAll(async () => {
-  await Promise.all(sockets.map((socket) => socket.dispose()));
-  await harness?.close();
-});
-beforeEach(() => harness.local.resetRequests());
+const gateway = useClientGateway();
 
 /** Apollo Client as an app sets it up: HTTP, and graphql-ws for subscriptions. */
 function apollo(cache = new InMemoryCache()) {
-  const socket = createClient({
-    url: harness.gateway.graphqlUrl.replace(/^http/, "ws"),
-    webSocketImpl: WebSocket,
-    retryAttempts: 0,
-  });
-  sockets.push(socket);
+  const socket = gateway.socket();
   const link = ApolloLink.split(
     ({ query }) => {
       const definition = getMainDefinition(query);
       return definition.kind === "OperationDefinition" && definition.operation === "subscription";
     },
     new GraphQLWsLink(socket),
-    new HttpLink({ uri: harness.gateway.graphqlUrl }),
+    new HttpLink({ uri: gateway.harness.gateway.graphqlUrl }),
   );
   return new ApolloClient({ cache, link });
 }
@@ -69,7 +52,6 @@ interface SearchData {
   search: { chunks: ScoredChunk[] };
 }
 const SEARCH_DOC = gql(SEARCH) as Doc<SearchData>;
-const searches = () => harness.local.requests.filter((r) => r.path.endsWith("/search"));
 
 describe("Apollo Client with a default InMemoryCache", () => {
   it("keeps each search's own scores for a chunk both return", async () => {
@@ -97,13 +79,13 @@ describe("Apollo Client with a default InMemoryCache", () => {
       query: SEARCH_DOC,
       variables: searchInput("subscriptions"),
     });
-    expect(searches()).toHaveLength(1);
+    expect(gateway.searches()).toHaveLength(1);
     const repeated = await client.query({
       query: SEARCH_DOC,
       variables: searchInput("subscriptions"),
     });
     expect(repeated.data).toEqual(first.data);
-    expect(searches()).toHaveLength(1);
+    expect(gateway.searches()).toHaveLength(1);
   });
 
   it("pages through a connection with its cursors, merged by relayStylePagination", async () => {

@@ -8,11 +8,9 @@
 import { Client, fetchExchange, gql, subscriptionExchange } from "@urql/core";
 import { cacheExchange, type ResolverConfig } from "@urql/exchange-graphcache";
 import { relayPagination } from "@urql/exchange-graphcache/extras";
-import { createClient } from "graphql-ws";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { pipe, subscribe } from "wonka";
-import WebSocket from "ws";
-import { type GatewayHarness, startGateway } from "../helpers/gateway.ts";
+import { useClientGateway } from "./harness.ts";
 import {
   ASK,
   askInput,
@@ -27,28 +25,13 @@ import {
   sharedChunksWithOtherScores,
 } from "./operations.ts";
 
-let harness: GatewayHarness;
-const sockets: ReturnType<typeof createClient>[] = [];
-
-beforeAll(async () => {
-  harness = await startGateway({ streamDelayMs: 1 });
-});
-afterAll(async () => {
-  await Promise.all(sockets.map((socket) => socket.dispose()));
-  await harness?.close();
-});
-beforeEach(() => harness.local.resetRequests());
+const gateway = useClientGateway();
 
 /** urql as an app sets it up with Graphcache; `resolvers` adds a field's pagination. */
 function urql(resolvers?: ResolverConfig) {
-  const socket = createClient({
-    url: harness.gateway.graphqlUrl.replace(/^http/, "ws"),
-    webSocketImpl: WebSocket,
-    retryAttempts: 0,
-  });
-  sockets.push(socket);
+  const socket = gateway.socket();
   return new Client({
-    url: harness.gateway.graphqlUrl,
+    url: gateway.harness.gateway.graphqlUrl,
     exchanges: [
       cacheExchange({ schema: clientIntrospection(), keys: keylessTypes(), resolvers }),
       fetchExchange,
@@ -67,7 +50,6 @@ interface SearchData {
   search: { chunks: ScoredChunk[] };
 }
 const SEARCH_DOC = gql<SearchData>(SEARCH);
-const searches = () => harness.local.requests.filter((r) => r.path.endsWith("/search"));
 
 describe("urql with Graphcache given the schema", () => {
   it("keeps each search's own scores for a chunk both return", async () => {
@@ -90,17 +72,17 @@ describe("urql with Graphcache given the schema", () => {
       requestPolicy: "cache-only",
     });
     expect(again?.data).toEqual(second.data);
-    expect(searches()).toHaveLength(2);
+    expect(gateway.searches()).toHaveLength(2);
   });
 
   it("serves a repeated query from the cache", async () => {
     const client = urql();
     const first = await client.query(SEARCH_DOC, searchInput("subscriptions")).toPromise();
-    expect(searches()).toHaveLength(1);
+    expect(gateway.searches()).toHaveLength(1);
     const repeated = await client.query(SEARCH_DOC, searchInput("subscriptions")).toPromise();
     expect(repeated.operation.context.meta?.cacheOutcome).toBe("hit");
     expect(repeated.data).toEqual(first.data);
-    expect(searches()).toHaveLength(1);
+    expect(gateway.searches()).toHaveLength(1);
   });
 
   it("pages through a connection with its cursors, merged by relayPagination", async () => {
