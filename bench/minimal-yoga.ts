@@ -44,7 +44,7 @@ const typeDefs = /* GraphQL */ `
   input ChatMessageInput { role: ChatRole!, content: String! }
   input ChatCompletionInput { namespace: String = "default", instanceIds: [String!]!, messages: [ChatMessageInput!]! }
   type ChunkItem { key: String! }
-  type Chunk { id: ID!, instanceId: String!, score: Float!, text: String!, item: ChunkItem }
+  type Chunk { chunkId: String!, instanceId: String!, score: Float!, text: String!, item: ChunkItem }
   type InstanceError { instanceId: String!, message: String! }
   type ChatCompletion { id: ID, model: String, content: String!, chunks: [Chunk!]!, errors: [InstanceError!]! }
   type Query { ok: Boolean! }
@@ -68,7 +68,7 @@ async function chatCompletion(_: unknown, { input }: { input: Input }) {
     model: answer.model,
     content: answer.choices[0]?.message.content ?? "",
     chunks: (answer.chunks ?? []).map((c) => ({
-      id: c.id,
+      chunkId: c.id,
       instanceId: c.instance_id,
       score: c.score,
       text: c.text,

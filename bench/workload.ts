@@ -20,10 +20,10 @@ export const DIRECT_BODY = {
 // What a client typically renders: the answer and its sources. Not `Chunk.instance`, whose
 // DataLoader would add upstream calls that the direct path does not make.
 export const ASK = `mutation Ask($input: ChatCompletionInput!) { chatCompletion(input: $input) {
-  id model content chunks { id instanceId score text item { key } } errors { instanceId message } } }`;
+  id model content chunks { instanceId score text item { key } } errors { instanceId message } } }`;
 
 export const STREAM = `subscription Stream($input: ChatCompletionInput!) { chatCompletionStream(input: $input) {
-  __typename ... on ChatCompletionChunksEvent { chunks { id instanceId score } }
+  __typename ... on ChatCompletionChunksEvent { chunks { instanceId score } }
   ... on ChatCompletionDeltaEvent { sequence content }
   ... on ChatCompletionDoneEvent { completion { id } } ... on ChatCompletionFailedEvent { code } } }`;
 

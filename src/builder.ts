@@ -12,6 +12,7 @@ interface Types {
     DateTime: { Input: Date; Output: Date | string | number };
     /** A file of a multipart request, read as it arrives (src/uploads/file.ts). */
     File: { Input: UploadedFile; Output: never };
+    FilterValue: { Input: string | number | boolean; Output: string | number | boolean };
   };
   DefaultFieldNullability: false;
   DefaultInputFieldRequiredness: false;
@@ -49,13 +50,8 @@ export const builder = new SchemaBuilder<Types>({
       // of them mark it shareable.
       shareable: true,
     },
-    nodeQueryOptions: {
-      description: "Fetches any object by its global `id`.",
-      args: { id: { description: "A global id, as returned in any `id` field." } },
-    },
-    nodesQueryOptions: {
-      description: "Fetches several objects by their global ids, in order.",
-      args: { ids: { description: "Global ids, as returned in `id` fields." } },
-    },
+    // Written in src/schema/node.ts, which treats ids as client input.
+    nodeQueryOptions: false,
+    nodesQueryOptions: false,
   },
 });

@@ -28,6 +28,11 @@ const list = z.string().transform((v) =>
     .filter((item) => item !== ""),
 );
 
+const apiKeys = list.refine(
+  (keys) => keys.every((key) => /^[\x21-\x7e]{16,512}$/.test(key)),
+  "each key must be 16 to 512 visible ASCII characters",
+);
+
 const environment = z.object({
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
   HOST: z.string().min(1).default("127.0.0.1"),
@@ -55,19 +60,11 @@ const environment = z.object({
   CHAT_PAGE: flag.optional(),
   // Security (defaults depend on NODE_ENV; see `loadConfig`).
   AUTH_REQUIRED: flag.optional(),
-  AUTH_API_KEYS: list
-    .refine(
-      (keys) => keys.every((key) => /^[\x21-\x7e]{16,512}$/.test(key)),
-      "each key must be 16 to 512 visible ASCII characters",
-    )
-    .optional(),
+  AUTH_API_KEYS: apiKeys.optional(),
   // Keys with the `admin` scope too (management mutations); see src/server/policy/scopes.ts.
-  AUTH_ADMIN_API_KEYS: list
-    .refine(
-      (keys) => keys.every((key) => /^[\x21-\x7e]{16,512}$/.test(key)),
-      "each key must be 16 to 512 visible ASCII characters",
-    )
-    .optional(),
+  AUTH_ADMIN_API_KEYS: apiKeys.optional(),
+  // Keys of trusted supergraph routers (README, Federation); the same rules as client keys.
+  AUTH_ROUTER_API_KEYS: apiKeys.optional(),
   AUTH_JWT_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
   AUTH_JWKS_URL: z.url({ protocol: /^https?$/ }).optional(),
   AUTH_JWT_ISSUER: z.string().min(1).optional(),
@@ -155,6 +152,8 @@ export interface SecurityConfig {
   apiKeys: string[];
   /** Keys that also have the `admin` scope. */
   adminApiKeys: string[];
+  /** Keys of trusted routers (`x-router-key`), which may name the end user they call for. */
+  routerApiKeys: string[];
   jwt?: { secret?: string; jwksUrl?: string; issuer?: string; audience?: string };
   /** Use the caller's own Cloudflare token (from `passThroughHeader`) for its upstream calls. */
   passThroughCredentials: boolean;
@@ -281,11 +280,12 @@ export function loadConfig(
     (e.AUTH_REQUIRED ?? production) &&
     !e.AUTH_API_KEYS?.length &&
     !e.AUTH_ADMIN_API_KEYS?.length &&
+    !e.AUTH_ROUTER_API_KEYS?.length &&
     !e.AUTH_JWT_SECRET &&
     !e.AUTH_JWKS_URL
   ) {
     throw new ConfigError(
-      "client authentication is required (the production default, or AUTH_REQUIRED=true): set AUTH_API_KEYS, AUTH_ADMIN_API_KEYS, AUTH_JWT_SECRET or AUTH_JWKS_URL (or AUTH_REQUIRED=false)",
+      "client authentication is required (the production default, or AUTH_REQUIRED=true): set AUTH_API_KEYS, AUTH_ADMIN_API_KEYS, AUTH_ROUTER_API_KEYS, AUTH_JWT_SECRET or AUTH_JWKS_URL (or AUTH_REQUIRED=false)",
     );
   }
   const admin = new Set(e.AUTH_ADMIN_API_KEYS ?? []);
@@ -310,6 +310,7 @@ export function loadConfig(
       authRequired: e.AUTH_REQUIRED ?? production,
       apiKeys: e.AUTH_API_KEYS ?? [],
       adminApiKeys: e.AUTH_ADMIN_API_KEYS ?? [],
+      routerApiKeys: e.AUTH_ROUTER_API_KEYS ?? [],
       jwt:
         e.AUTH_JWT_SECRET || e.AUTH_JWKS_URL
           ? {

@@ -13,7 +13,11 @@ export const ErrorCode = {
   GRAPHQL_PARSE_FAILED: "GRAPHQL_PARSE_FAILED",
   /** No operation of the document matches `operationName` (Yoga; the gateway over graphql-ws). */
   OPERATION_RESOLUTION_FAILURE: "OPERATION_RESOLUTION_FAILURE",
-  /** Unknown namespace or instance. */
+  /**
+   * A search, completion or change acting on a namespace or instance that does not exist (the
+   * message names it). Lookups by key (`namespace`, `instance`, `node`, `_entities`) answer
+   * `null` instead.
+   */
   NOT_FOUND: "NOT_FOUND",
   /** Missing or invalid client credentials or pass-through token (HTTP 401). */
   UNAUTHENTICATED: "UNAUTHENTICATED",

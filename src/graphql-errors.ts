@@ -13,6 +13,40 @@ export function notFound(message: string): GraphQLError {
 }
 
 /**
+ * What an upstream call acts on: the namespace, and the instance when the call names one. Both
+ * are validated slugs by the time a call is made, so they are safe to repeat in a message.
+ */
+export interface UpstreamTarget {
+  namespace: string;
+  instance?: string;
+}
+
+/** NOT_FOUND for a call whose target does not exist, saying which one. */
+export function targetNotFound({ namespace, instance }: UpstreamTarget): GraphQLError {
+  return notFound(
+    instance === undefined
+      ? `AI Search has no namespace "${namespace}".`
+      : `AI Search has no instance "${instance}" in namespace "${namespace}".`,
+  );
+}
+
+/**
+ * Runs an upstream call that acts on `target` (a search, a completion, a change), turning the
+ * upstream's 404 into a NOT_FOUND that names what is missing. Lookups by key do not use this:
+ * a key that matches nothing is `null` there, with no error.
+ */
+export async function onTarget<T>(target: UpstreamTarget, call: Promise<T>): Promise<T> {
+  try {
+    return await call;
+  } catch (error) {
+    if (error instanceof UpstreamError && error.code === "UPSTREAM_NOT_FOUND") {
+      throw targetNotFound(target);
+    }
+    throw error;
+  }
+}
+
+/**
  * A name check rather than `instanceof`: graphql ships CommonJS and ES module builds, and a
  * tool that loads both (test runners, bundlers) makes two GraphQLError classes; an error from
  * either must keep its code.

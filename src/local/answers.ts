@@ -12,6 +12,7 @@ import type {
   AiSearchOptions,
   ChatCompletionResponse,
   ChatMessage,
+  Chunk,
   SearchResult,
 } from "../upstream/types.ts";
 import { type RequestContext, requireInstance, requireNamespace } from "./context.ts";
@@ -44,7 +45,11 @@ export async function search(ctx: RequestContext, scope: Scope): Promise<void> {
   const targets = targetsFor(ctx, scope, namespace, body.ai_search_options);
   const plan = planRetrieval(ctx, query, body.ai_search_options, targets);
   const { chunks, errors } = await retrieve(namespace, targets, plan, ctx.signal);
-  const result: SearchResult = { chunks, search_query: query, query_kind: "text" };
+  const result: SearchResult = {
+    chunks: shown(chunks, body.ai_search_options),
+    search_query: query,
+    query_kind: "text",
+  };
   if (errors.length > 0) result.errors = errors;
   sendResult(ctx.res, result);
 }
@@ -73,7 +78,7 @@ export async function chat(ctx: RequestContext, scope: Scope): Promise<void> {
         ? await llmStream(llm, llmMessages(messages, chunks), ctx.signal)
         : splitIntoDeltas(extractiveAnswer(query, chunks));
       await writeCompletionStream(ctx.res, {
-        chunks,
+        chunks: shown(chunks, body.ai_search_options),
         errors,
         frame,
         deltas,
@@ -90,7 +95,7 @@ export async function chat(ctx: RequestContext, scope: Scope): Promise<void> {
       ...frame,
       object: "chat.completion",
       choices: [{ index: 0, message: { role: "assistant", content }, finish_reason: "stop" }],
-      chunks,
+      chunks: shown(chunks, body.ai_search_options),
     };
     if (errors.length > 0) response.errors = errors;
     sendJson(ctx.res, 200, response);
@@ -98,6 +103,13 @@ export async function chat(ctx: RequestContext, scope: Scope): Promise<void> {
     if (error instanceof LlmError) throw new ApiError(502, ErrorCode.modelFailure, error.message);
     throw error;
   }
+}
+
+/** The chunks a response carries: without their text under `metadata_only` (answers still use it). */
+function shown(chunks: Chunk[], options: AiSearchOptions | undefined): Chunk[] {
+  return options?.retrieval?.metadata_only
+    ? chunks.map((chunk) => ({ ...chunk, text: "" }))
+    : chunks;
 }
 
 /** 404s for an unknown namespace or instance come before any body validation. */

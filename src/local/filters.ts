@@ -9,6 +9,7 @@
  *   `{ type: "and" | "or", filters: [...] }`.
  * Fields resolve against `item.metadata`, plus `timestamp` (item mtime, seconds) and `key`.
  * A field a chunk does not have fails every operator except `$ne` / `$nin`, as in MongoDB.
+ * Strings compare on their first 64 UTF-8 bytes, as upstream documents.
  */
 
 import type { CorpusDocument, MetadataValue } from "./documents.ts";
@@ -34,6 +35,15 @@ const LEGACY_TYPES: Record<string, Comparison> = {
   lt: "$lt",
   lte: "$lte",
 };
+
+/** Upstream compares strings on their first this many UTF-8 bytes, stored values and operands alike. */
+const STRING_PREFIX_BYTES = 64;
+
+function comparable<T extends MetadataValue | undefined>(value: T): T {
+  if (typeof value !== "string" || Buffer.byteLength(value) <= STRING_PREFIX_BYTES) return value;
+  // A cut inside a character turns into the same replacement character on both sides.
+  return Buffer.from(value).subarray(0, STRING_PREFIX_BYTES).toString() as T;
+}
 
 // Deep enough for any filter a person writes; shallow enough that a hostile body cannot
 // exhaust the stack.
@@ -101,7 +111,7 @@ function compileLegacy(
 function compileField(field: string, condition: unknown, where: string): ChunkPredicate {
   if (!isPlainObject(condition)) {
     const expected = scalar(condition, where);
-    return (chunk) => fieldValue(chunk, field) === expected;
+    return (chunk) => comparable(fieldValue(chunk, field)) === expected;
   }
   const tests: ((value: MetadataValue | undefined) => boolean)[] = [];
   for (const [operator, operand] of Object.entries(condition)) {
@@ -114,7 +124,7 @@ function compileField(field: string, condition: unknown, where: string): ChunkPr
   }
   if (tests.length === 0) throw new FilterError(`${where} must contain at least one operator`);
   return (chunk) => {
-    const value = fieldValue(chunk, field);
+    const value = comparable(fieldValue(chunk, field));
     return tests.every((test) => test(value));
   };
 }
@@ -166,7 +176,8 @@ export function fieldValue(chunk: Filterable, field: string): MetadataValue | un
 }
 
 function scalar(value: unknown, where: string): Scalar {
-  if (typeof value === "string" || typeof value === "boolean") return value;
+  if (typeof value === "string") return comparable(value);
+  if (typeof value === "boolean") return value;
   if (typeof value === "number" && Number.isFinite(value)) return value;
   throw new FilterError(`${where} must be a string, number or boolean`);
 }

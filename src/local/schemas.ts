@@ -53,8 +53,9 @@ const retrievalOptions = z.object({
   keyword_match_mode: z.enum(["and", "or"]).optional(),
   match_threshold: z.number().min(0).max(1).optional(),
   max_num_results: z.number().int().min(1).max(50).optional(),
-  context_expansion: z.number().int().min(0).max(5).optional(),
+  context_expansion: z.number().int().min(0).max(3).optional(),
   filters: z.record(z.string(), z.unknown()).optional(),
+  metadata_only: z.boolean().optional(),
   return_on_failure: z.boolean().optional(),
   boost_by: z.array(boostByEntry).max(8).optional(),
 });

@@ -1,6 +1,6 @@
 import { builder, type SchemaTypes } from "../builder.ts";
 import { badUserInput } from "../graphql-errors.ts";
-import type { AiSearchOptions, JsonObject } from "../upstream/types.ts";
+import type { AiSearchOptions } from "../upstream/types.ts";
 import {
   BoostDirection,
   CacheThreshold,
@@ -8,6 +8,7 @@ import {
   KeywordMatchMode,
   RetrievalType,
 } from "./enums.ts";
+import { MetadataFilterInput, toWireFilters } from "./metadata-filters.ts";
 import { validateInstanceIds } from "./names.ts";
 
 const CacheInput = builder.inputType("CacheOptionsInput", {
@@ -52,11 +53,16 @@ const RetrievalInput = builder.inputType("RetrievalInput", {
     keywordMatchMode: t.field({ type: KeywordMatchMode, description: "All terms or any term." }),
     matchThreshold: t.float({ description: "Minimum score for a chunk (0–1)." }),
     maxNumResults: t.int({ description: "Most chunks to return (1–50)." }),
-    contextExpansion: t.int({ description: "Neighbouring chunks to add around each hit (0–10)." }),
+    contextExpansion: t.int({
+      description: "Neighbouring chunks to add to each hit's text (0–3, as Cloudflare allows).",
+    }),
     filters: t.field({
-      type: "JSON",
+      type: [MetadataFilterInput],
       description:
-        'Metadata filter, e.g. `{"folder": "guides"}` or `{"folder": {"$in": ["a", "b"]}}`.',
+        'Metadata conditions, all of which must hold, e.g. `[{ field: "folder", eq: "guides/" }, { field: "timestamp", gte: 1735689600 }]`.',
+    }),
+    metadataOnly: t.boolean({
+      description: "Return the matching chunks' metadata (item, scores) without their text.",
     }),
     returnOnFailure: t.boolean({ description: "Answer even when retrieval fails." }),
     boostBy: t.field({ type: [BoostByInput], description: "Metadata boosts." }),
@@ -100,9 +106,6 @@ export function toAiSearchOptions(
   options: OptionsInput | null | undefined,
 ): AiSearchOptions {
   const r = options?.retrieval;
-  if (r?.filters != null && (typeof r.filters !== "object" || Array.isArray(r.filters))) {
-    throw badUserInput("`retrieval.filters` must be a JSON object", "retrieval.filters");
-  }
   return {
     instance_ids: validateInstanceIds(instanceIds),
     cache: options?.cache
@@ -137,8 +140,9 @@ export function toAiSearchOptions(
           keyword_match_mode: r.keywordMatchMode ?? undefined,
           match_threshold: inRange(r.matchThreshold, 0, 1, "retrieval.matchThreshold"),
           max_num_results: inRange(r.maxNumResults, 1, 50, "retrieval.maxNumResults"),
-          context_expansion: inRange(r.contextExpansion, 0, 10, "retrieval.contextExpansion"),
-          filters: (r.filters as JsonObject | null) ?? undefined,
+          context_expansion: inRange(r.contextExpansion, 0, 3, "retrieval.contextExpansion"),
+          filters: toWireFilters(r.filters),
+          metadata_only: r.metadataOnly ?? undefined,
           return_on_failure: r.returnOnFailure ?? undefined,
           boost_by: r.boostBy?.map(
             (b) => compact({ field: b.field, direction: b.direction ?? undefined })!,

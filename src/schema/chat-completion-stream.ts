@@ -1,6 +1,7 @@
 import { GraphQLError } from "graphql";
 import { builder } from "../builder.ts";
 import { ErrorCode } from "../error-codes.ts";
+import { onTarget } from "../graphql-errors.ts";
 import { streamNotFound } from "../streams/hub.ts";
 import type { RelayedEvent } from "../streams/relay.ts";
 import {
@@ -110,7 +111,10 @@ builder.subscriptionFields((t) => ({
         // The stream outlives its request (a dropped connection can resume it), so its upstream
         // call runs under the stream's own signal, with the caller's credentials all the same.
         open: (signal) =>
-          context.upstreamUnder(signal).streamChatCompletions(namespace, body, { signal }),
+          onTarget(
+            { namespace },
+            context.upstreamUnder(signal).streamChatCompletions(namespace, body, { signal }),
+          ),
         adoptSlot: () => context.subscriptionSlot?.adopt(),
       });
     },

@@ -1,5 +1,5 @@
 import { builder } from "../builder.ts";
-import { badUserInput } from "../graphql-errors.ts";
+import { badUserInput, onTarget } from "../graphql-errors.ts";
 import type { ChatCompletionRequest, ChatCompletionResponse } from "../upstream/types.ts";
 import { aiSearchOptionFields, toAiSearchOptions } from "./ai-search-options.ts";
 import { ChunkRef, InstanceErrorRef, toChunkRecords, toInstanceErrorRecords } from "./chunk.ts";
@@ -133,7 +133,10 @@ builder.mutationFields((t) => ({
     },
     resolve: async (_root, { input }, context) => {
       const { namespace, body } = toChatCompletionRequest(input);
-      const response = await context.upstream.chatCompletions(namespace, body);
+      const response = await onTarget(
+        { namespace },
+        context.upstream.chatCompletions(namespace, body),
+      );
       return { namespace, response };
     },
   }),

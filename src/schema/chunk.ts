@@ -77,10 +77,23 @@ const ChunkItemRef = builder.objectRef<NonNullable<Chunk["item"]>>("ChunkItem").
   }),
 });
 
+/*
+ * Everything on a `Chunk` belongs to one retrieval: its score and scoring details are this
+ * query's, and so is its text (`contextExpansion` adds the neighbouring passages to it). So the
+ * type has no `id`: a normalising cache (Apollo's `InMemoryCache`, urql's Graphcache) keys
+ * objects by `id`, and would merge the chunk of one search into the same stored chunk retrieved
+ * by another, showing one query's scores in the other's results. Without one, each result keeps
+ * its own chunks. The stored chunk's identity is still there, as `chunkId`.
+ */
 export const ChunkRef = builder.objectRef<ChunkRecord>("Chunk").implement({
-  description: "A passage retrieved from an instance, with the score that ranked it.",
+  description:
+    "A passage as one retrieval returned it, with the score that ranked it there. It has no `id` on purpose: its score, scoring details and text belong to this retrieval, so normalising caches keep it inside the result it came with instead of merging it across queries.",
   fields: (t) => ({
-    id: t.id({ description: "The chunk's upstream id.", resolve: ({ chunk }) => chunk.id }),
+    chunkId: t.string({
+      description:
+        "The stored chunk's upstream id: the same passage retrieved by another query has the same one.",
+      resolve: ({ chunk }) => chunk.id,
+    }),
     instanceId: t.string({
       description: "Id of the instance it came from.",
       resolve: ({ chunk }) => chunk.instance_id,
@@ -93,10 +106,13 @@ export const ChunkRef = builder.objectRef<ChunkRecord>("Chunk").implement({
         loadInstance(record.namespace, record.chunk.instance_id, context),
     }),
     score: t.float({
-      description: "Final relevance score; higher is better.",
+      description: "Final relevance score in this retrieval; higher is better.",
       resolve: ({ chunk }) => chunk.score,
     }),
-    text: t.string({ description: "The passage's text.", resolve: ({ chunk }) => chunk.text }),
+    text: t.string({
+      description: "The passage's text, with any neighbouring passages `contextExpansion` added.",
+      resolve: ({ chunk }) => chunk.text,
+    }),
     type: t.string({
       description: "Content type of the passage, e.g. `text`.",
       resolve: ({ chunk }) => chunk.type,
@@ -110,7 +126,7 @@ export const ChunkRef = builder.objectRef<ChunkRecord>("Chunk").implement({
     scoringDetails: t.field({
       type: ScoringDetailsRef,
       nullable: true,
-      description: "Per-method scores and ranks.",
+      description: "Per-method scores and ranks in this retrieval.",
       resolve: ({ chunk }) => chunk.scoring_details ?? null,
     }),
   }),

@@ -1,21 +1,54 @@
-import { decodeGlobalID } from "@pothos/plugin-relay";
+import type { GraphQLSchema } from "graphql";
 import { builder } from "../builder.ts";
-import { notFound } from "../graphql-errors.ts";
+import type { Context } from "../context.ts";
+import { badUserInput, targetNotFound } from "../graphql-errors.ts";
+import { SLUG_PATTERN } from "../upstream/names.ts";
 import type { InstanceStats } from "../upstream/types.ts";
 import { CacheThreshold, FusionMethod, InstanceType, knownOrNull } from "./enums.ts";
+import { instanceLocalId, parseInstanceLocalId, parseNodeId } from "./global-ids.ts";
 import { validateInstanceId, validateNamespace } from "./names.ts";
 import { InstanceRef, NamespaceRef } from "./refs.ts";
 
-/** Global ids of instances carry the namespace, since an instance id is unique only within one. */
-const INSTANCE_ID_SEPARATOR = "/";
+/** What another subgraph may send for an instance: either of its two keys. */
+type InstanceRepresentation = {
+  id?: unknown;
+  instanceId?: unknown;
+  namespace?: { name?: unknown };
+};
 
-/** A global id is client input like any other: both halves are checked before a lookup. */
-function parseInstanceGlobalId(localId: string): { namespace: string; id: string } {
-  const at = localId.indexOf(INSTANCE_ID_SEPARATOR);
-  return {
-    namespace: validateNamespace(at < 0 ? "" : localId.slice(0, at)),
-    id: validateInstanceId(localId.slice(at + 1)),
-  };
+const badRepresentation = (why: string) =>
+  badUserInput(`\`representations\`: an Instance representation ${why}`, "representations");
+
+/**
+ * The instance a representation names, by its global id or by its natural key (namespace name
+ * and instance id); `null` when the key is well formed but matches nothing (or, for a global
+ * id, names another type), BAD_USER_INPUT when it is not a key at all.
+ */
+function resolveInstanceReference(
+  reference: InstanceRepresentation,
+  context: Context,
+  schema: GraphQLSchema,
+) {
+  if (reference.id !== undefined) {
+    if (typeof reference.id !== "string") throw badRepresentation("needs `id` as a string");
+    const node = parseNodeId(
+      reference.id,
+      "representations",
+      schema,
+      "`representations`: an Instance's `id`",
+    );
+    if (node?.typename !== "Instance") return null;
+    return context.loaders.instance.load(parseInstanceLocalId(node.id)!);
+  }
+  const namespace = reference.namespace?.name;
+  const id = reference.instanceId;
+  if (typeof namespace !== "string" || typeof id !== "string") {
+    throw badRepresentation("needs `id`, or `instanceId` and `namespace { name }`");
+  }
+  if (!SLUG_PATTERN.test(namespace) || !SLUG_PATTERN.test(id)) {
+    throw badRepresentation("has a namespace name or instance id that is not a slug");
+  }
+  return context.loaders.instance.load({ namespace, id });
 }
 
 const IndexMethodRef = builder
@@ -112,8 +145,9 @@ const InstanceStatsRef = builder.objectRef<InstanceStats>("InstanceStats").imple
 builder.node(InstanceRef, {
   description:
     "An AI Search instance: one index of content, searched on its own or in a namespace.",
-  id: { resolve: (instance) => `${instance.namespace}${INSTANCE_ID_SEPARATOR}${instance.id}` },
-  loadOne: (localId, context) => context.loaders.instance.load(parseInstanceGlobalId(localId)),
+  id: { resolve: instanceLocalId },
+  // `Query.node` has checked the local id (src/schema/node.ts).
+  loadOne: (localId, context) => context.loaders.instance.load(parseInstanceLocalId(localId)!),
   fields: (t) => ({
     instanceId: t.exposeString("id", { description: "The instance's Cloudflare id (a slug)." }),
     namespace: t.field({
@@ -121,7 +155,8 @@ builder.node(InstanceRef, {
       description: "The namespace the instance belongs to.",
       resolve: async (instance, _args, context) => {
         const namespace = await context.loaders.namespace.load(instance.namespace);
-        if (!namespace) throw notFound(`namespace "${instance.namespace}" does not exist`);
+        // Listed a moment ago, gone now: a failure of this field, not a lookup that found nothing.
+        if (!namespace) throw targetNotFound({ namespace: instance.namespace });
         return namespace;
       },
     }),
@@ -249,20 +284,23 @@ builder.node(InstanceRef, {
 });
 
 builder.asEntity(InstanceRef, {
-  key: builder.selection<{ id: string }>("id"),
-  resolveReference: (reference, context) => {
-    const { typename, id } = decodeGlobalID(reference.id);
-    if (typename !== "Instance") return null;
-    return context.loaders.instance.load(parseInstanceGlobalId(id));
-  },
+  key: [
+    builder.selection<{ id: string }>("id"),
+    // The natural key, for subgraphs that know an instance by what Cloudflare calls it.
+    builder.selection<{ instanceId: string; namespace: { name: string } }>(
+      "instanceId namespace { name }",
+    ),
+  ],
+  // Representations arrive as JSON: the key's shape is checked there, not assumed.
+  resolveReference: (reference, context, info) =>
+    resolveInstanceReference(reference as InstanceRepresentation, context, info.schema),
 });
 
 builder.queryFields((t) => ({
   instance: t.field({
     type: InstanceRef,
     nullable: true,
-    description:
-      "One instance by namespace and Cloudflare id. Errors with NOT_FOUND when there is none.",
+    description: "One instance by namespace and Cloudflare id; null when there is none.",
     args: {
       namespace: t.arg.string({
         defaultValue: "default",
@@ -270,13 +308,10 @@ builder.queryFields((t) => ({
       }),
       id: t.arg.string({ required: true, description: "The instance id." }),
     },
-    resolve: async (_root, args, context) => {
-      const namespace = validateNamespace(args.namespace);
-      const id = validateInstanceId(args.id);
-      const instance = await context.loaders.instance.load({ namespace, id });
-      if (!instance)
-        throw notFound(`instance "${args.id}" does not exist in namespace "${namespace}"`);
-      return instance;
-    },
+    resolve: (_root, args, context) =>
+      context.loaders.instance.load({
+        namespace: validateNamespace(args.namespace),
+        id: validateInstanceId(args.id),
+      }),
   }),
 }));

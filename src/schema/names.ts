@@ -11,10 +11,12 @@ const SLUG_RULE = "lowercase letters, digits, `-` or `_` (at most 64)";
 /** Fan-out per request; each instance is a parallel upstream retrieval. */
 export const MAX_INSTANCE_IDS = 20;
 
-export function validateNamespace(namespace: string | null | undefined): string {
+export function validateNamespace(
+  namespace: string | null | undefined,
+  field = "namespace",
+): string {
   const name = namespace ?? "default";
-  if (!SLUG_PATTERN.test(name))
-    throw badUserInput(`\`namespace\` must be ${SLUG_RULE}`, "namespace");
+  if (!SLUG_PATTERN.test(name)) throw badUserInput(`\`${field}\` must be ${SLUG_RULE}`, field);
   return name;
 }
 

@@ -1,7 +1,9 @@
 import { builder } from "../builder.ts";
 import type { Context } from "../context.ts";
-import { notFound } from "../graphql-errors.ts";
+import { badUserInput } from "../graphql-errors.ts";
 import { primeInstances } from "../loaders.ts";
+import { SLUG_PATTERN } from "../upstream/names.ts";
+import { parseNodeId } from "./global-ids.ts";
 import { validateInstanceId, validateNamespace } from "./names.ts";
 import { connectionWithTotalCount, resolvePagedConnection } from "./pagination.ts";
 import { InstanceRef, NamespaceRef } from "./refs.ts";
@@ -70,8 +72,31 @@ builder.node(NamespaceRef, {
 });
 
 builder.asEntity(NamespaceRef, {
-  key: builder.selection<{ name: string }>("name"),
-  resolveReference: (reference, context) => context.loaders.namespace.load(reference.name),
+  key: [
+    builder.selection<{ name: string }>("name"),
+    // The global id too, as every node type of this subgraph: another Relay subgraph's `node`
+    // can then answer one of these ids with a reference the router completes here.
+    builder.selection<{ id: string }>("id"),
+  ],
+  // A name that is no slug is no key: the caller's mistake, not a namespace that is missing.
+  resolveReference: (reference: { name?: unknown; id?: unknown }, context, info) => {
+    if (reference.name === undefined && typeof reference.id === "string") {
+      const node = parseNodeId(
+        reference.id,
+        "representations",
+        info.schema,
+        "`representations`: a Namespace's `id`",
+      );
+      return node?.typename === "Namespace" ? context.loaders.namespace.load(node.id) : null;
+    }
+    if (typeof reference.name !== "string" || !SLUG_PATTERN.test(reference.name)) {
+      throw badUserInput(
+        "`representations`: a Namespace representation needs `name`, a slug, or `id`",
+        "representations",
+      );
+    }
+    return context.loaders.namespace.load(reference.name);
+  },
 });
 
 builder.queryFields((t) => ({
@@ -95,12 +120,9 @@ builder.queryFields((t) => ({
   namespace: t.field({
     type: NamespaceRef,
     nullable: true,
-    description: "One namespace by name. Errors with NOT_FOUND when there is none.",
+    description: "One namespace by name; null when there is none.",
     args: { name: t.arg.string({ required: true, description: "The namespace name." }) },
-    resolve: async (_root, args, context) => {
-      const namespace = await context.loaders.namespace.load(validateNamespace(args.name));
-      if (!namespace) throw notFound(`namespace "${args.name}" does not exist`);
-      return namespace;
-    },
+    resolve: (_root, args, context) =>
+      context.loaders.namespace.load(validateNamespace(args.name, "name")),
   }),
 }));

@@ -1,5 +1,5 @@
 import { builder } from "../builder.ts";
-import { badUserInput } from "../graphql-errors.ts";
+import { badUserInput, onTarget } from "../graphql-errors.ts";
 import type { SearchResult } from "../upstream/types.ts";
 import { aiSearchOptionFields, toAiSearchOptions } from "./ai-search-options.ts";
 import {
@@ -81,7 +81,10 @@ builder.queryFields((t) => ({
         ...(hasQuery ? { query: input.query! } : { messages: toWireMessages(input.messages!) }),
         ai_search_options: toAiSearchOptions(input.instanceIds, input),
       };
-      const result = await context.upstream.searchNamespace(namespace, body);
+      const result = await onTarget(
+        { namespace },
+        context.upstream.searchNamespace(namespace, body),
+      );
       return { namespace, result };
     },
   }),

@@ -39,6 +39,7 @@ import {
 import { useRateLimit } from "./plugins/useRateLimit.ts";
 import { requestIdOf, useRequestId } from "./plugins/useRequestId.ts";
 import { useScopes } from "./plugins/useScopes.ts";
+import { useSingleConnectionSse } from "./plugins/useSingleConnectionSse.ts";
 import { useStaticPages } from "./plugins/useStaticPages.ts";
 import { useSubscriptionCaps } from "./plugins/useSubscriptionCaps.ts";
 import { useTrustedDocuments } from "./plugins/useTrustedDocuments.ts";
@@ -154,6 +155,9 @@ export function createGatewayYoga(
         : undefined,
       key: ({ request, remoteAddress }) => clientOf(request)?.id ?? remoteAddress,
     }),
+    // graphql-sse's single connection mode: its requests have passed the gates above (each is
+    // an HTTP request), and it runs each operation through the whole pipeline again.
+    useSingleConnectionSse({ maxStreamsPerClient: limits.maxConnectionsPerClient }),
     // HTTP request parsing (`onRequestParse`): content types a page could send cross-site, and
     // parameters that are not JSON.
     useCsrfPrevention(),
@@ -247,7 +251,7 @@ export function createGatewayYoga(
         const token = callerTokenIn(headers, passThroughHeader);
         if (!token.ok) return token;
       }
-      return { ok: true, clientId: client.client.id };
+      return { ok: true, clientId: client.client.id, router: client.client.via === "router" };
     },
   };
   return { yoga, webSocket, streams };

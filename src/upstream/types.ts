@@ -116,6 +116,8 @@ export interface RetrievalOptions {
   max_num_results?: number;
   context_expansion?: number;
   filters?: JsonObject;
+  /** Chunks without their text: what matched, and its metadata. */
+  metadata_only?: boolean;
   return_on_failure?: boolean;
   boost_by?: { field: string; direction?: BoostDirection }[];
 }

@@ -98,4 +98,19 @@ describe("compileFilter", () => {
     expect(() => compileFilter(filter)).toThrow(FilterError);
     expect(() => compileFilter(filter)).toThrow(message);
   });
+
+  it("compares strings on their first 64 UTF-8 bytes, as upstream does", () => {
+    const long = (tail: string) => `${"é".repeat(31)}ab${tail}`; // 62 + 2 bytes, then the tail
+    const titled = [
+      chunk("x.md", { title: long("-first") }),
+      chunk("y.md", { title: long("-second") }),
+      chunk("z.md", { title: "short" }),
+    ];
+    const matching = (filter: unknown) =>
+      titled.filter(compileFilter(filter)).map((x) => x.document.key);
+    expect(matching({ title: long("") })).toEqual(["x.md", "y.md"]);
+    expect(matching({ title: { $eq: long("-anything") } })).toEqual(["x.md", "y.md"]);
+    expect(matching({ title: { $in: [long("!"), "short"] } })).toEqual(["x.md", "y.md", "z.md"]);
+    expect(matching({ title: { $ne: "short" } })).toEqual(["x.md", "y.md"]);
+  });
 });

@@ -65,6 +65,7 @@ describe("Mutation.chatCompletion", () => {
     });
     expect(body.data).toBeNull();
     expect(body.errors?.[0]?.extensions?.code).toBe("NOT_FOUND");
+    expect(body.errors?.[0]?.message).toBe('AI Search has no namespace "no-such-namespace".');
   });
 });
 
@@ -95,7 +96,16 @@ describe("bad input never reaches the upstream", () => {
       "BAD_USER_INPUT",
     ],
     ["threshold out of range", { ...valid, retrieval: { matchThreshold: 7 } }, "BAD_USER_INPUT"],
-    ["filters not an object", { ...valid, retrieval: { filters: [1, 2] } }, "BAD_USER_INPUT"],
+    [
+      "filters that are no conditions",
+      { ...valid, retrieval: { filters: [1, 2] } },
+      "BAD_USER_INPUT",
+    ],
+    [
+      "a filter string past 64 bytes",
+      { ...valid, retrieval: { filters: [{ field: "title", eq: "x".repeat(65) }] } },
+      "BAD_USER_INPUT",
+    ],
     ["hostile model", { ...valid, model: "x\r\nHost: evil" }, "BAD_USER_INPUT"],
   ];
 

@@ -91,13 +91,13 @@ describe("namespaces, instances and nodes", () => {
     ]);
   });
 
-  it("reports an unknown namespace as NOT_FOUND and a hostile one as BAD_USER_INPUT", async () => {
+  it("answers an unknown namespace with null and a hostile one with BAD_USER_INPUT", async () => {
     harness.local.resetRequests();
     const hostile = await harness.graphql(`{ namespace(name: "../accounts") { name } }`);
     expect(hostile.body.errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
     expect(harness.local.requests).toEqual([]);
     const unknown = await harness.graphql(`{ namespace(name: "nope") { name } }`);
-    expect(unknown.body.errors?.[0]?.extensions?.code).toBe("NOT_FOUND");
+    expect(unknown.body).toEqual({ data: { namespace: null } });
   });
 
   it.each([

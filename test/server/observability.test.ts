@@ -100,7 +100,7 @@ describe("structured logs", () => {
 
   it("gives every operation an id when the caller sends none, and reports error codes", async () => {
     const response = await harness.graphql(
-      `query { instance(namespace: "default", id: "no-such-instance") { id } }`,
+      `query { search(input: { namespace: "no-such-namespace", instanceIds: ["a"], query: "x" }) { searchQuery } }`,
       {},
       { "x-api-key": API_KEY },
     );

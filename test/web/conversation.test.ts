@@ -10,8 +10,8 @@ import {
 } from "../../web/src/conversation.ts";
 import { segmentAnswer } from "../../web/src/references.ts";
 
-const chunk = (key: string, id = `id-${key}`): Chunk => ({
-  id,
+const chunk = (key: string, chunkId = `id-${key}`): Chunk => ({
+  chunkId,
   instanceId: "docs",
   score: 0.5,
   text: `text of ${key}`,

@@ -6,6 +6,9 @@
 
 import type { Chunk } from "./conversation.ts";
 
+/** What names a chunk on its card and in the answer's `[key]` references: its item's key. */
+export const chunkKey = (chunk: Chunk) => chunk.item?.key ?? chunk.chunkId;
+
 export type Segment =
   | { kind: "text"; text: string }
   | { kind: "reference"; chunkIndexes: number[]; text: string };
@@ -32,7 +35,7 @@ function resolve(content: string, chunks: readonly Chunk[]): number[] | undefine
   for (const part of content.split(/\s*[,;]\s*/)) {
     const index = /^\d{1,3}$/.test(part)
       ? Number(part) - 1
-      : chunks.findIndex((chunk) => (chunk.item?.key ?? chunk.id) === part);
+      : chunks.findIndex((chunk) => chunkKey(chunk) === part);
     if (index < 0 || index >= chunks.length) return undefined;
     if (!indexes.includes(index)) indexes.push(index);
   }

@@ -116,14 +116,16 @@ export function useSubscriptionCaps(options: SubscriptionCapsOptions = {}): Plug
     onContextBuilding({ context, extendContext }) {
       const takesClientSlot = subscriptions.get(context);
       if (takesClientSlot === undefined) return;
-      const connection = takeConnection(webSocketOf(context));
+      const { request } = context as { request?: Request };
+      // `useClientAuth` has named every caller by now; the address stands in without it.
+      const client = clientOf(request) ?? anonymousClient(remoteAddressOf(context));
+      // The per-connection cap is meant for browsers; a trusted router multiplexes many end
+      // users over one socket, each held to the per-client cap instead.
+      const connection = takeConnection(client.via === "router" ? undefined : webSocketOf(context));
       if (!takesClientSlot) {
         hold(context, extendContext, connection, undefined);
         return;
       }
-      const { request } = context as { request?: Request };
-      // `useClientAuth` has named every caller by now; the address stands in without it.
-      const client = clientOf(request) ?? anonymousClient(remoteAddressOf(context));
       const settle = (release: Release | undefined) => {
         if (!release) {
           connection?.();

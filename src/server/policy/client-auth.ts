@@ -12,14 +12,25 @@ import { ALL_SCOPES, CLIENT_SCOPES, NO_SCOPES, type Scope, scopesFromClaim } fro
 
 /**
  * A stable name for a caller, for rate limits and subscription caps. Never a secret: API keys
- * appear as a short hash, JWTs as their subject, anonymous callers as their address.
+ * appear as a short hash, JWTs as their subject, anonymous callers as their address. Behind a
+ * trusted router, the caller is the end user the router calls for (their own key or JWT, or the
+ * router's `x-end-user-id` for users it authenticated itself), or the router itself.
  */
 export interface ClientIdentity {
   id: string;
-  kind: "api-key" | "jwt" | "anonymous";
+  kind: "api-key" | "jwt" | "anonymous" | "end-user" | "router";
   /** What the caller may do (scopes.ts): checked per root field by `useScopes`. */
   scopes: ReadonlySet<Scope>;
+  /** Set when a trusted router (`x-router-key`) made the call, for an end user or for itself. */
+  via?: "router";
+  /** That router's own id, `router:` and 16 hex digits of its key's SHA-256. */
+  routerId?: string;
 }
+
+/** The header a trusted router sends its key in. */
+export const ROUTER_KEY_HEADER = "x-router-key";
+/** The opaque id of an end user the router authenticated itself; trusted only from a router. */
+export const END_USER_HEADER = "x-end-user-id";
 
 /** What the caller sent, before anything is verified. */
 export type PresentedCredential =
@@ -36,6 +47,8 @@ export type AuthOutcome =
 export interface ClientVerifier {
   /** `anonymous` is who the caller is when it sends nothing and nothing is required. */
   authenticate(presented: PresentedCredential, anonymous: ClientIdentity): Promise<AuthOutcome>;
+  /** The trusted router whose key this is (its id and what it may do), if any. */
+  router(key: string): { id: string; scopes: ReadonlySet<Scope> } | undefined;
 }
 
 export interface ClientVerifierOptions {
@@ -56,6 +69,8 @@ const BEARER_VALUE = /^[A-Za-z0-9\-._~+/]{1,8192}=*$/;
 // Visible ASCII without the comma, which is how proxies and Fetch join repeated headers.
 const API_KEY_VALUE = /^[\x21-\x2b\x2d-\x7e]{1,512}$/;
 const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+// Opaque to the gateway: visible ASCII without the comma (a repeated header), bounded.
+const END_USER_VALUE = /^[\x21-\x2b\x2d-\x7e]{1,256}$/;
 
 /**
  * Reads `authorization: Bearer …` or `x-api-key`. Both at once is refused rather than guessing
@@ -91,37 +106,59 @@ export const anonymousClient = (
   scopes: ReadonlySet<Scope> = NO_SCOPES,
 ): ClientIdentity => ({ id: `ip:${address ?? "unknown"}`, kind: "anonymous", scopes });
 
+interface KeyDigest {
+  digest: Buffer;
+  id: string;
+  scopes: ReadonlySet<Scope>;
+}
+
+/** Digests of `keys` with the id and the scopes each stands for. */
+const digestsOf = (
+  keys: readonly string[],
+  idOf: (key: string) => string,
+  scopes: ReadonlySet<Scope>,
+): KeyDigest[] => keys.map((key) => ({ digest: sha256(key), id: idOf(key), scopes }));
+
+/**
+ * The id of the key `value` is, or undefined. Digests have one length, so `timingSafeEqual`
+ * applies and a key's length does not leak; no early exit, so the time taken does not say which
+ * key (if any) matched.
+ */
+function matchKey(keys: readonly KeyDigest[], value: string): KeyDigest | undefined {
+  const digest = sha256(value);
+  let found: KeyDigest | undefined;
+  for (const key of keys) if (timingSafeEqual(digest, key.digest)) found = key;
+  return found;
+}
+
+const routerId = (key: string) => `router:${sha256(key).toString("hex").slice(0, 16)}`;
+
 export function createClientVerifier(
   security: Pick<SecurityConfig, "authRequired" | "apiKeys" | "jwt"> &
-    Partial<Pick<SecurityConfig, "adminApiKeys">>,
+    Partial<Pick<SecurityConfig, "adminApiKeys" | "routerApiKeys">>,
   options: ClientVerifierOptions = {},
 ): ClientVerifier {
   const clockTolerance = options.clockToleranceSeconds ?? 30;
-  // Digests have one length, so `timingSafeEqual` applies and a key's length does not leak.
   const keys = [
-    ...security.apiKeys.map((key) => ({ key, scopes: CLIENT_SCOPES })),
-    ...(security.adminApiKeys ?? []).map((key) => ({ key, scopes: ALL_SCOPES })),
-  ].map(({ key, scopes }) => ({ digest: sha256(key), id: apiKeyClientId(key), scopes }));
+    ...digestsOf(security.apiKeys, apiKeyClientId, CLIENT_SCOPES),
+    ...digestsOf(security.adminApiKeys ?? [], apiKeyClientId, ALL_SCOPES),
+  ];
+  // A router is trusted to name its end users, not to manage content: they ask (read, chat).
+  const routers = digestsOf(security.routerApiKeys ?? [], routerId, CLIENT_SCOPES);
   const jwt = security.jwt;
   const secret = jwt?.secret ? new TextEncoder().encode(jwt.secret) : undefined;
   const jwks = jwt?.jwksUrl
     ? createRemoteJWKSet(new URL(jwt.jwksUrl), { timeoutDuration: options.jwksTimeoutMs ?? 5000 })
     : undefined;
-  const configured = keys.length > 0 || secret !== undefined || jwks !== undefined;
+  const configured =
+    keys.length > 0 || routers.length > 0 || secret !== undefined || jwks !== undefined;
   // With nothing configured and nothing required (development), everyone may do everything;
   // once keys or JWTs exist, a caller without any is a plain client at most.
   const anonymousScopes = !configured && !security.authRequired ? ALL_SCOPES : CLIENT_SCOPES;
 
   const matchApiKey = (value: string): ClientIdentity | undefined => {
-    const digest = sha256(value);
-    let found: ClientIdentity | undefined;
-    // No early exit: the time taken does not say which key (if any) matched.
-    for (const key of keys) {
-      if (timingSafeEqual(digest, key.digest)) {
-        found = { id: key.id, kind: "api-key", scopes: key.scopes };
-      }
-    }
-    return found;
+    const key = matchKey(keys, value);
+    return key ? { id: key.id, kind: "api-key", scopes: key.scopes } : undefined;
   };
 
   const verifyJwt = async (token: string): Promise<ClientIdentity | undefined> => {
@@ -176,19 +213,48 @@ export function createClientVerifier(
           : matchApiKey(presented.value);
       return client ? { ok: true, client } : { ok: false, reason: "invalid" };
     },
+    router: (key) => (API_KEY_VALUE.test(key) ? matchKey(routers, key) : undefined),
   };
 }
 
-/** Checks the credentials in `headers`; `remoteAddress` names the caller when it sends none. */
-export function authenticateHeaders(
+const INVALID: AuthOutcome = { ok: false, reason: "invalid" };
+
+/**
+ * Checks the credentials in `headers`; `remoteAddress` names the caller when it sends none.
+ *
+ * With a valid `x-router-key`, a trusted router is calling for someone: the end user's own
+ * credentials as the router propagates them (`authorization`, `x-api-key`), verified as usual;
+ * or, for a user the router authenticated itself, the opaque `x-end-user-id`; or, with neither,
+ * the router for itself. Both at once is refused rather than guessing who is calling, and so is
+ * a router key that is not one. Without a router key, `x-end-user-id` is ignored: anyone can
+ * send the header.
+ */
+export async function authenticateHeaders(
   verifier: ClientVerifier,
   headers: Headers,
   remoteAddress: string | undefined,
 ): Promise<AuthOutcome> {
-  return verifier.authenticate(
-    presentedCredential(headers.get("authorization"), headers.get("x-api-key")),
-    anonymousClient(remoteAddress),
-  );
+  const presented = presentedCredential(headers.get("authorization"), headers.get("x-api-key"));
+  const anonymous = anonymousClient(remoteAddress);
+  const routerKey = headers.get(ROUTER_KEY_HEADER);
+  if (routerKey === null) return verifier.authenticate(presented, anonymous);
+  const router = verifier.router(routerKey);
+  if (!router) return INVALID;
+  const via = { via: "router", routerId: router.id } as const;
+  const endUser = headers.get(END_USER_HEADER);
+  if (presented.kind !== "none") {
+    if (endUser !== null) return INVALID;
+    const outcome = await verifier.authenticate(presented, anonymous);
+    return outcome.ok ? { ok: true, client: { ...outcome.client, ...via } } : outcome;
+  }
+  const scopes = router.scopes;
+  if (endUser === null)
+    return { ok: true, client: { id: router.id, kind: "router", scopes, ...via } };
+  if (!END_USER_VALUE.test(endUser)) return INVALID;
+  return {
+    ok: true,
+    client: { id: `${router.id}/user:${endUser}`, kind: "end-user", scopes, ...via },
+  };
 }
 
 export const AUTH_MESSAGES = {

@@ -54,7 +54,7 @@ const put = (headers: Headers, name: string, value: unknown) => {
  * The headers of each operation on a connection: the upgrade request's, then the credentials of
  * the `connection_init` payload in their HTTP places, replacing the upgrade's own when sent:
  * `authorization` (or `Authorization`) → `authorization`, `apiKey` → `x-api-key`,
- * `cloudflareApiToken` → the pass-through header.
+ * `cloudflareApiToken` → the pass-through header, `routerKey` → `x-router-key`.
  */
 export function connectionHeaders(
   upgrade: IncomingHttpHeaders,
@@ -87,5 +87,41 @@ export function connectionHeaders(
   if (options.passThroughHeader && token !== undefined && token !== null) {
     put(headers, options.passThroughHeader, token);
   }
+  put(headers, "x-router-key", payload.routerKey);
+  return headers;
+}
+
+/** The headers a trusted router may set per operation: who the operation is for. */
+const END_USER_HEADERS = ["authorization", "x-api-key", "x-end-user-id"];
+
+/**
+ * The headers of one operation on a trusted router's connection: the connection's, with the end
+ * user's credentials the router propagated for this operation. Hive Gateway multiplexes its
+ * users' subscriptions over one socket and sends each operation's propagated headers in the
+ * `subscribe` payload as `extensions.headers`; anyone else's `extensions.headers` is ignored, as
+ * an HTTP caller's `x-end-user-id` is. A user's credentials replace the connection's own.
+ */
+export function routedOperationHeaders(
+  connection: Readonly<Record<string, string>>,
+  extensions: unknown,
+  options: ConnectionCredentials = {},
+): Headers {
+  const headers = new Headers(connection);
+  const sent = (extensions as { headers?: unknown } | null | undefined)?.headers;
+  if (typeof sent !== "object" || sent === null) return headers;
+  const propagated = new Map(
+    Object.entries(sent as Record<string, unknown>).map(([name, value]) => [
+      name.toLowerCase(),
+      value,
+    ]),
+  );
+  const names = [
+    ...END_USER_HEADERS,
+    ...(options.passThroughHeader ? [options.passThroughHeader] : []),
+  ];
+  if (END_USER_HEADERS.some((name) => propagated.has(name))) {
+    for (const name of END_USER_HEADERS) headers.delete(name);
+  }
+  for (const name of names) put(headers, name, propagated.get(name));
   return headers;
 }

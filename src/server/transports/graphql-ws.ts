@@ -33,11 +33,11 @@ import { maskError } from "../errors.ts";
 import { executionStarted } from "../plugins/useExecutionStart.ts";
 import { type Release, type SlotStore, SubscriptionCounter } from "../policy/subscription-caps.ts";
 import type { ServerContext } from "../server-context.ts";
-import { connectionHeaders } from "./connection-init.ts";
+import { connectionHeaders, routedOperationHeaders } from "./connection-init.ts";
 
 export type Admission =
-  | { ok: true; clientId: string }
-  | { ok: false; reason: "missing" | "invalid" };
+  /** `router`: a trusted router's connection, which may name an end user per operation. */
+  { ok: true; clientId: string; router?: boolean } | { ok: false; reason: "missing" | "invalid" };
 
 /** How a connection is let in; `createGatewayYoga` builds it from the pipeline's own checks. */
 export interface ConnectionAdmission {
@@ -218,7 +218,7 @@ export function serveGraphqlWs(
   sockets.on("connection", (socket: WebSocket, upgrade: IncomingMessage) => {
     const context: ServerContext = { req: upgrade, socket };
     const operations = new Map<string, Operation>();
-    let admitted: { headers: Record<string, string>; leave: Release } | undefined;
+    let admitted: { headers: Record<string, string>; leave: Release; router: boolean } | undefined;
 
     const forget = (id: string, payload: SubscribePayload) => {
       // A `complete` frees the id for reuse: only this operation's own entry may go.
@@ -228,7 +228,10 @@ export function serveGraphqlWs(
     /** Runs one operation through Yoga; its refusal, or what graphql-ws should relay. */
     const run = async (id: string, payload: SubscribePayload) => {
       // graphql-ws closes with 4401 on a subscribe before `connection_init` was acknowledged.
-      const headers = admitted?.headers ?? {};
+      const router = admitted?.router === true;
+      const headers = router
+        ? routedOperationHeaders(admitted!.headers, payload.extensions, admission)
+        : (admitted?.headers ?? {});
       const operation: Operation = { controller: new AbortController(), payload };
       operations.set(id, operation);
       const request = new yoga.fetchAPI.Request("http://localhost/graphql", {
@@ -254,14 +257,28 @@ export function serveGraphqlWs(
         if ((masked as GraphQLError).extensions?.code === ErrorCode.INTERNAL_SERVER_ERROR) {
           logger.error({ err: error }, "graphql-ws operation failed before it ran");
         }
-        return toSocketErrors([masked]);
+        return refuse(toSocketErrors([masked]));
       }
       if (!executionStarted(operationContext) && !isAsyncIterable(answer) && answer.errors) {
         forget(id, payload);
-        return toSocketErrors(answer.errors);
+        return refuse(toSocketErrors(answer.errors));
       }
-      return { schema: undefined, document: ANSWERED, rootValue: { answer } } as never;
+      return relay(answer);
+
+      /**
+       * A refusal before the operation ran. Direct clients get graphql-ws' `error` message, the
+       * protocol's answer to an operation that never started. A trusted router gets it as a
+       * result (`next` with the errors, then `complete`), also the protocol's: Hive Gateway
+       * reports a subgraph's `error` message to its client as "Unexpected error." and drops the
+       * code, while it forwards a result's errors with their `extensions.code`.
+       */
+      function refuse(errors: GraphQLError[]) {
+        return router ? relay({ errors } as Answer) : errors;
+      }
     };
+
+    const relay = (answer: Answer) =>
+      ({ schema: undefined, document: ANSWERED, rootValue: { answer } }) as never;
 
     const protocol = makeServer<Record<string, unknown> | undefined, unknown>({
       connectionInitWaitTimeout: options.connectionInitWaitTimeout ?? 3000,
@@ -296,7 +313,7 @@ export function serveGraphqlWs(
           socket.close(1013, "Too many connections");
           return false;
         }
-        admitted = { headers: Object.fromEntries(headers), leave };
+        admitted = { headers: Object.fromEntries(headers), leave, router: verdict.router === true };
         return true;
       },
       onSubscribe: (_ctx, id, payload) => run(id, payload),

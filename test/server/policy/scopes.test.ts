@@ -40,11 +40,9 @@ describe("root field scopes", () => {
 
   it.each(
     Object.entries(EXPECTED).flatMap(([kind, fields]) =>
-      Object.entries(fields).map(([field, scope]) => [
-        kind as "mutation" | "subscription",
-        field,
-        scope,
-      ]),
+      Object.entries(fields).map(
+        ([field, scope]) => [kind as "mutation" | "subscription", field, scope] as const,
+      ),
     ),
   )("%s %s needs %s", (kind, field, scope) => {
     expect(requiredScope(kind, field)).toBe(scope);

@@ -1,5 +1,5 @@
 import type { Chunk } from "../conversation.ts";
-import { segmentAnswer } from "../references.ts";
+import { chunkKey, segmentAnswer } from "../references.ts";
 
 /** The answer's text, with each reference to a source made a link to that source's card. */
 export function Answer(props: {
@@ -21,8 +21,8 @@ export function Answer(props: {
                 key={index}
                 class="reference"
                 href={`#${anchorOf(index)}`}
-                aria-label={`source ${index + 1}: ${keyOf(chunks![index]!)}`}
-                title={keyOf(chunks![index]!)}
+                aria-label={`source ${index + 1}: ${chunkKey(chunks![index]!)}`}
+                title={chunkKey(chunks![index]!)}
               >
                 {index + 1}
               </a>
@@ -34,5 +34,3 @@ export function Answer(props: {
     </div>
   );
 }
-
-const keyOf = (chunk: Chunk) => chunk.item?.key ?? chunk.id;

@@ -1,12 +1,13 @@
 import type { Chunk } from "../conversation.ts";
+import { chunkKey } from "../references.ts";
 
 /**
- * One retrieved chunk: the only code that reads chunk fields (with the `ChatPageChunk`
- * fragment), so a reshaped `Chunk` changes these two places and nothing else.
+ * One retrieved chunk: with `chunkKey` and the `ChatPageChunk` fragment, the only code that reads
+ * chunk fields, so a reshaped `Chunk` changes these places and nothing else.
  */
 export function ChunkCard(props: { chunk: Chunk; number: number; anchor: string; cited: boolean }) {
   const { chunk, number, anchor, cited } = props;
-  const key = chunk.item?.key ?? chunk.id;
+  const key = chunkKey(chunk);
   return (
     <li id={anchor} class={cited ? "chunk cited" : "chunk"} tabIndex={-1}>
       <div class="chunk-head">

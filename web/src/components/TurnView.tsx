@@ -78,7 +78,7 @@ function Sources(props: {
       <ol class="chunks">
         {shown.map(({ chunk, index }) => (
           <ChunkCard
-            key={chunk.id}
+            key={`${chunk.instanceId}/${chunk.chunkId}`}
             chunk={chunk}
             number={index + 1}
             anchor={anchorOf(index)}

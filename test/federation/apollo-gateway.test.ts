@@ -1,115 +1,18 @@
 /**
- * The gateway as a Federation 2 subgraph, composed with a second subgraph and queried through a
- * real Apollo Gateway (query planner and executor) over loopback.
- *
- * The second subgraph is a small "catalog" of teams: it adds `Namespace.owner` (joining on the
- * namespace name) and lists the instances a team looks after by their global ids, which only the
- * AI Search subgraph can turn into instances (`_entities`).
+ * The gateway as a Federation 2 subgraph, composed with the catalog subgraph (catalog-subgraph.ts)
+ * by Apollo's composition and queried through a real Apollo Gateway (query planner and executor)
+ * over loopback. Apollo Gateway has no subscriptions: those go through Hive Gateway
+ * (hive-gateway*.test.ts).
  */
 import { createHash } from "node:crypto";
-import { createServer, type Server } from "node:http";
 import { createRequire } from "node:module";
-import type { AddressInfo } from "node:net";
 import { composeServices } from "@apollo/composition";
 import { ApolloGateway, RemoteGraphQLDataSource } from "@apollo/gateway";
-import { buildSubgraphSchema } from "@apollo/subgraph";
 import { encodeGlobalID } from "@pothos/plugin-relay";
 import { type ExecutionResult, type GraphQLObjectType, getOperationAST, parse } from "graphql";
-import { createYoga } from "graphql-yoga";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type GatewayHarness, startGateway } from "../helpers/gateway.ts";
-
-const CATALOG_SDL = /* GraphQL */ `
-  extend schema
-    @link(url: "https://specs.apollo.dev/federation/v2.6", import: ["@key", "@shareable"])
-
-  """A team that owns AI Search namespaces and looks after instances."""
-  type Team @key(fields: "slug") {
-    slug: ID!
-    name: String!
-    namespaces: [Namespace!]!
-    instances: [Instance!]!
-  }
-
-  type Namespace @key(fields: "name") {
-    name: String!
-    owner: Team
-  }
-
-  """Known here only by its global id; the AI Search subgraph resolves everything else."""
-  type Instance @key(fields: "id", resolvable: false) {
-    id: ID!
-  }
-
-  type TeamConnection {
-    nodes: [Team!]!
-    pageInfo: PageInfo!
-  }
-
-  """The Relay PageInfo every subgraph defines, so it must be shareable everywhere."""
-  type PageInfo @shareable {
-    hasNextPage: Boolean!
-    hasPreviousPage: Boolean!
-    startCursor: String
-    endCursor: String
-  }
-
-  type Query {
-    teams: TeamConnection!
-    team(slug: ID!): Team
-  }
-`;
-
-interface TeamRecord {
-  slug: string;
-  name: string;
-  namespaces: string[];
-  /** Global ids of instances, as the catalog would have stored them. */
-  instanceIds: string[];
-}
-
-/** Serves the catalog subgraph on an ephemeral loopback port. */
-async function startCatalog(teams: TeamRecord[]) {
-  const bySlug = (slug: string) => teams.find((team) => team.slug === slug) ?? null;
-  const schema = buildSubgraphSchema({
-    typeDefs: parse(CATALOG_SDL),
-    resolvers: {
-      Query: {
-        teams: () => ({
-          nodes: teams,
-          pageInfo: {
-            hasNextPage: false,
-            hasPreviousPage: false,
-            startCursor: null,
-            endCursor: null,
-          },
-        }),
-        team: (_root: unknown, args: { slug: string }) => bySlug(args.slug),
-      },
-      Team: {
-        __resolveReference: (reference: { slug: string }) => bySlug(reference.slug),
-        namespaces: (team: TeamRecord) => team.namespaces.map((name) => ({ name })),
-        instances: (team: TeamRecord) => team.instanceIds.map((id) => ({ id })),
-      },
-      Namespace: {
-        __resolveReference: (reference: { name: string }) => ({ name: reference.name }),
-        owner: (namespace: { name: string }) =>
-          teams.find((team) => team.namespaces.includes(namespace.name)) ?? null,
-      },
-    },
-  });
-  const yoga = createYoga({ schema, logging: false, graphiql: false, landingPage: false });
-  const server: Server = createServer(yoga);
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}/graphql`,
-    async close() {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
-}
+import { CATALOG_SDL, startCatalog, teamId } from "./catalog-subgraph.ts";
 
 /** What the gateway sent to a subgraph, for asserting on query plans. */
 interface SubgraphFetch {
@@ -207,9 +110,9 @@ beforeAll(async () => {
       slug: "search-platform",
       name: "Search Platform",
       namespaces: ["default"],
-      instanceIds: defaultInstances.map((instance) => instance.id),
+      instances: defaultInstances.map(({ instanceId }) => ({ namespace: "default", instanceId })),
     },
-    { slug: "people-ops", name: "People Ops", namespaces: ["handbook"], instanceIds: [] },
+    { slug: "people-ops", name: "People Ops", namespaces: ["handbook"], instances: [] },
   ]);
 
   const composed = composeServices([
@@ -235,9 +138,16 @@ beforeEach(() => {
 describe("the AI Search subgraph", () => {
   it("serves its SDL with the entity keys and the Federation 2 link", () => {
     expect(subgraphSdl).toContain('@link(url: "https://specs.apollo.dev/federation/v2.6"');
-    expect(subgraphSdl).toMatch(/type Namespace implements Node\s+@key\(fields: "name"\)/);
-    expect(subgraphSdl).toMatch(/type Instance implements Node\s+@key\(fields: "id"\)/);
+    expect(subgraphSdl).toMatch(
+      /type Namespace implements Node\s+@key\(fields: "name"\)\s+@key\(fields: "id"\)/,
+    );
+    expect(subgraphSdl).toMatch(
+      /type Instance implements Node\s+@key\(fields: "id"\)\s+@key\(fields: "instanceId namespace \{ name \}"\)/,
+    );
     expect(subgraphSdl).toMatch(/type PageInfo\s+@shareable/);
+    // Every Relay subgraph has its own `Query.node`: shareable, or composition refuses.
+    expect(subgraphSdl).toMatch(/node\([^)]*\): Node @shareable/);
+    expect(subgraphSdl).toMatch(/nodes\([^)]*\): \[Node\]! @shareable/);
   });
 
   it("composes with a second subgraph into a supergraph that keeps the whole API", () => {
@@ -352,7 +262,7 @@ describe("queries across both subgraphs through the gateway", () => {
       teams: { nodes: { slug: string }[]; pageInfo: { hasNextPage: boolean } };
     }>(
       /* GraphQL */ `
-        query TeamInventory($slug: ID!) {
+        query TeamInventory($slug: String!) {
           team(slug: $slug) {
             name
             namespaces { name description instances { totalCount } }
@@ -389,7 +299,7 @@ describe("queries across both subgraphs through the gateway", () => {
       team: { instances: { instanceId: string; chunkSize: number | null }[] } | null;
     }>(
       /* GraphQL */ `
-        query TeamInstances($slug: ID!) {
+        query TeamInstances($slug: String!) {
           team(slug: $slug) { instances { instanceId chunkSize } }
         }
       `,
@@ -404,5 +314,38 @@ describe("queries across both subgraphs through the gateway", () => {
     expect(entityFetches[0]!.query).toContain("_entities");
     expect(entityFetches[0]!.representations).toBe(defaultInstances.length);
     expect(upstreamCalls()).toEqual(["GET /namespaces/default/instances"]);
+  });
+});
+
+describe("Relay's node(id:) through Apollo Gateway", () => {
+  const REFETCH = /* GraphQL */ `
+    query Refetch($instance: ID!, $team: ID!, $namespace: ID!) {
+      instance: node(id: $instance) { __typename ... on Instance { id instanceId } }
+      team: node(id: $team) { __typename ... on Team { id name } }
+      namespace: node(id: $namespace) { __typename ... on Namespace { id description owner { slug } } }
+    }
+  `;
+
+  // What README's Federation section says: Apollo's planner takes a shareable `node` to return
+  // only the types every Relay subgraph's `node` returns (here Namespace, which both declare),
+  // and drops fragments on the others; Hive Gateway routes by the fragment instead.
+  it("resolves ids of the node types both subgraphs declare, and only those", async () => {
+    const namespace = encodeGlobalID("Namespace", "default");
+    const result = await supergraph.execute(REFETCH, {
+      instance: encodeGlobalID("Instance", "default/gateway-docs"),
+      team: teamId("search-platform"),
+      namespace,
+    });
+    expect(result.errors).toBeUndefined();
+    expect(result.data).toEqual({
+      instance: null,
+      team: null,
+      namespace: {
+        __typename: "Namespace",
+        id: namespace,
+        description: expect.stringMatching(/\S/),
+        owner: { slug: "search-platform" },
+      },
+    });
   });
 });
