@@ -78,6 +78,23 @@ export async function treeAt(ref: string): Promise<Tree> {
   }
 }
 
+/** The trees of `--baseline-ref=a,b,…`, one after another (each may run `npm ci`). */
+export async function treesAt(refs: string | undefined): Promise<Tree[]> {
+  const trees: Tree[] = [];
+  try {
+    for (const ref of (refs ?? "")
+      .split(",")
+      .map((r) => r.trim())
+      .filter(Boolean)) {
+      trees.push(await treeAt(ref));
+    }
+    return trees;
+  } catch (error) {
+    await Promise.all(trees.map((tree) => tree.cleanup()));
+    throw error;
+  }
+}
+
 /** `git archive <commit> | tar -x -C <dir>`, without a shell. */
 function exportCommit(commit: string, dir: string): Promise<void> {
   return new Promise((resolve, reject) => {
