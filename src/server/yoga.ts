@@ -13,6 +13,7 @@ import type { GatewayMetrics } from "./observability/metrics.ts";
 import { metricsSink } from "./observability/metrics-sink.ts";
 import { type OperationSink, useOperationObserver } from "./observability/operation-observer.ts";
 import { traceSink } from "./observability/trace-sink.ts";
+import { useBodyLimit } from "./plugins/useBodyLimit.ts";
 import { clientOf, useClientAuth } from "./plugins/useClientAuth.ts";
 import { useCors } from "./plugins/useCors.ts";
 import { useCsrfPrevention } from "./plugins/useCsrfPrevention.ts";
@@ -128,6 +129,9 @@ export function createGatewayYoga(
     // parameters that are not JSON.
     useCsrfPrevention(),
     useMalformedParams(),
+    // Last of the parse hooks, as Yoga's own cap was: a cross-site or malformed request hears
+    // about that first. It sees the request's `Content-Length` before any body byte is read.
+    useBodyLimit({ maxBytes: limits.maxBodyBytes }),
     // Before the limits: an untrusted document is refused before it is even tokenized.
     ...(security.trustedDocuments === "off"
       ? []
@@ -156,7 +160,8 @@ export function createGatewayYoga(
     landingPage: false,
     // `useCors` replaces Yoga's CORS handling, which reflects any origin by default.
     cors: false,
-    maxRequestBodySize: limits.maxBodyBytes,
+    // `useBodyLimit` caps bodies instead, without a stream pipeline per request.
+    maxRequestBodySize: false,
     // The schema has no uploads; multipart is one more parser and one more simple content type.
     multipart: false,
     maskedErrors: { maskError },
