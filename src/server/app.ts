@@ -114,7 +114,7 @@ export function buildApp(config: GatewayConfig, options: AppOptions = {}): App {
     metrics,
     async start() {
       if (running) return running.info;
-      const tracing = createTracing(config, { spanProcessor: options.spanProcessor });
+      const tracing = await createTracing(config, { spanProcessor: options.spanProcessor });
       const upstream = await connectUpstream(config, upstreamHooks({ logger, metrics, tracing }));
       const drain = new Drain();
       const client = upstream.client;
