@@ -15,6 +15,7 @@ import { type OperationSink, useOperationObserver } from "./observability/operat
 import { traceSink } from "./observability/trace-sink.ts";
 import { useBodyLimit } from "./plugins/useBodyLimit.ts";
 import { clientOf, useClientAuth } from "./plugins/useClientAuth.ts";
+import { useCompiledExecution } from "./plugins/useCompiledExecution.ts";
 import { useCors } from "./plugins/useCors.ts";
 import { useCsrfPrevention } from "./plugins/useCsrfPrevention.ts";
 import { useDisableIntrospection } from "./plugins/useDisableIntrospection.ts";
@@ -151,6 +152,8 @@ export function createGatewayYoga(
       perClient: limits.maxSubscriptionsPerClient,
       perConnection: limits.maxSubscriptionsPerConnection,
     }),
+    // Only how a query or mutation that passed everything above runs: compiled, not walked.
+    useCompiledExecution(),
   ];
   const yoga = createYoga<ServerContext, Context>({
     schema,
