@@ -37,4 +37,6 @@ EXPOSE 4000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch(`http://127.0.0.1:${process.env.PORT}/healthz`).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # node itself is PID 1 and gets docker stop's SIGTERM; npm start would work too, but adds npm.
-CMD ["node", "dist/main.js"]
+# A young generation of up to 32 MiB per semi-space (V8's default is smaller) collects less often
+# under load: about 11% less CPU per operation for about 26 MiB more RSS (README, Benchmarks).
+CMD ["node", "--max-semi-space-size=32", "dist/main.js"]

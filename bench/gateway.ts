@@ -49,7 +49,7 @@ import {
   TREE_SETTINGS,
   treeOptions,
 } from "./targets.ts";
-import { type Tree, thisTree, treeAt } from "./trees.ts";
+import { type Tree, thisTree, treesAt } from "./trees.ts";
 import { ASK, CHAT_PATH, DIRECT_BODY, INPUT } from "./workload.ts";
 
 const SETTINGS = z
@@ -63,9 +63,9 @@ const SETTINGS = z
     STREAM_DELAY_MS: count(0, 1_000).default(0), // between upstream deltas
     UPSTREAM: z.enum(["stub", "local"]).default("stub"), // see bench/stub-upstream.ts
     QUIET: z.stringbool().default(false), // add the gateway at LOG_LEVEL=warn METRICS=false
-    BASELINE_REF: z.string().min(1).optional(), // add a gateway built from this commit
+    BASELINE_REF: z.string().min(1).optional(), // add gateways built from these commits (a,b,…)
     ...TREE_SETTINGS, // GATEWAY_ENV, GATEWAY_NODE_FLAGS: for this tree's gateways only
-    CPU_PROF: z.string().default(""), // "true" (= gateway) or a target: gateway|quiet|baseline|yoga
+    CPU_PROF: z.string().default(""), // "true" (= gateway) or a target: gateway|quiet|baseline[N]|yoga
     CPU_PROF_DIR: z.string().optional(), // where the .cpuprofile goes (default: a temp dir)
   })
   .strict();
@@ -90,6 +90,10 @@ interface Round {
   logBytes: number;
 }
 
+/** `baseline` for the first `--baseline-ref`, `baseline2`, `baseline3`… for the others. */
+const baselineKey = (i: number) => (i === 0 ? "baseline" : `baseline${i + 1}`);
+const isBaseline = (key: string) => /^baseline\d*$/.test(key);
+
 const JSON_HEADERS = { "content-type": "application/json", accept: "application/json" };
 
 function graphqlTarget(name: string, url: string, headers: Record<string, string>): Target {
@@ -109,7 +113,7 @@ async function startPaths(
   s: Settings,
   credentials: Credentials,
   upstream: ServerProcess,
-  trees: { current: Tree; baseline?: Tree },
+  trees: { current: Tree; baselines: Tree[] },
 ) {
   const auth = { authorization: `Bearer ${credentials.apiKey}` };
   const gateway = (key: string, label: string, tree: Tree, extra: Record<string, string> = {}) => {
@@ -150,8 +154,8 @@ async function startPaths(
       const quiet = { LOG_LEVEL: "warn", METRICS: "false" };
       paths.push(await gateway("quiet", "gateway, warn logs, no metrics", trees.current, quiet));
     }
-    if (trees.baseline) {
-      paths.push(await gateway("baseline", `gateway, ${trees.baseline.label}`, trees.baseline));
+    for (const [i, tree] of trees.baselines.entries()) {
+      paths.push(await gateway(baselineKey(i), `gateway, ${tree.label}`, tree));
     }
   } catch (error) {
     await stopAll(paths.map((p) => p.server));
@@ -258,10 +262,10 @@ function printLoad(s: Settings, paths: Path[], results: Map<string, Summary>) {
   console.log(
     `issue 8 targets for the defaults: CPU/mutation ≤ 1.00× minimal Yoga's (now ${over(gateway.serverCpuMs, yoga.serverCpuMs)}); RSS after load ≤ 1.50× (now ${over(gateway.rssBytes, yoga.rssBytes)})`,
   );
-  const baseline = results.get("baseline");
-  if (baseline) {
+  for (const p of paths.filter((x) => isBaseline(x.key))) {
+    const baseline = results.get(p.key)!;
     console.log(
-      `this tree ÷ baseline: req/s ${over(gateway.rps, baseline.rps)}, CPU/req ${over(gateway.serverCpuMs, baseline.serverCpuMs)}, p50 ${over(gateway.p50, baseline.p50)}, p99 ${over(gateway.p99, baseline.p99)}, RSS ${over(gateway.rssBytes, baseline.rssBytes)}`,
+      `this tree ÷ ${p.label.replace(/^gateway, /, "")}: req/s ${over(gateway.rps, baseline.rps)}, CPU/req ${over(gateway.serverCpuMs, baseline.serverCpuMs)}, p50 ${over(gateway.p50, baseline.p50)}, p99 ${over(gateway.p99, baseline.p99)}, RSS ${over(gateway.rssBytes, baseline.rssBytes)}`,
     );
   }
 }
@@ -299,7 +303,7 @@ export async function main(argv: readonly string[] = []) {
   const credentials = newCredentials();
   const trees = {
     current: await thisTree(),
-    baseline: s.BASELINE_REF ? await treeAt(s.BASELINE_REF) : undefined,
+    baselines: await treesAt(s.BASELINE_REF),
   };
   const agent = new Agent({ connections: s.CONCURRENCY });
   let upstream: ServerProcess | undefined;
@@ -327,7 +331,7 @@ export async function main(argv: readonly string[] = []) {
       upstream,
       samples: s.SAMPLES,
       gateways: paths
-        .filter((p) => p.key === "gateway" || p.key === "baseline")
+        .filter((p) => p.key === "gateway" || isBaseline(p.key))
         .map((p) => ({ label: p.label, url: p.server!.url })),
     });
     const unexpected = (await upstream.stats()).extra.unexpected ?? 0;
@@ -338,7 +342,7 @@ export async function main(argv: readonly string[] = []) {
   } finally {
     await agent.close();
     await stopAll([...paths.map((p) => p.server), upstream]);
-    await trees.baseline?.cleanup();
+    await Promise.all(trees.baselines.map((tree) => tree.cleanup()));
   }
 }
 

@@ -193,14 +193,27 @@ export function readyWhenServing(url: string): (child: ChildProcess) => Promise<
   };
 }
 
-/** The script a tree's `npm start` runs (e.g. `tsx src/main.ts` → `<root>/src/main.ts`). */
-export async function startEntry(root: string): Promise<string> {
+/**
+ * What a tree's `npm start` runs: its script (e.g. `tsx src/main.ts` → `<root>/src/main.ts`)
+ * and the V8/Node flags the script gives node (`--max-semi-space-size=32`), which are part of
+ * the production entry and so of what is measured. `--import`/`--require` are left out: the
+ * bench loads tsx and its probe itself.
+ */
+export async function startEntry(root: string): Promise<{ script: string; nodeFlags: string[] }> {
   const pkg = JSON.parse(await readFile(path.join(root, "package.json"), "utf8")) as {
     scripts?: { start?: string };
   };
-  const script = /(\S+\.(?:ts|js|mjs))\b/.exec(pkg.scripts?.start ?? "")?.[1];
+  const start = pkg.scripts?.start ?? "";
+  const script = /(\S+\.(?:ts|js|mjs))\b/.exec(start)?.[1];
   if (!script) throw new Error(`${root}: no script found in package.json "start"`);
-  return path.resolve(root, script);
+  const words = start.slice(0, start.indexOf(script)).split(/\s+/);
+  const nodeFlags = words.filter(
+    (word, i) =>
+      word.startsWith("--") &&
+      !/^--(import|require|loader)\b/.test(word) &&
+      !/^--(import|require|loader)$/.test(words[i - 1] ?? ""),
+  );
+  return { script: path.resolve(root, script), nodeFlags };
 }
 
 /** Stops every process given, in parallel; a failure to stop one does not skip the others. */

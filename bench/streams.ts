@@ -35,7 +35,7 @@ import {
   TREE_SETTINGS,
   treeOptions,
 } from "./targets.ts";
-import { type Tree, thisTree, treeAt } from "./trees.ts";
+import { type Tree, thisTree, treesAt } from "./trees.ts";
 import { CHAT_PATH, DIRECT_BODY } from "./workload.ts";
 
 const SETTINGS = z
@@ -57,7 +57,7 @@ const SETTINGS = z
     GRACE_MS: count(0, 600_000).default(15_000), // waited beyond the last stream's own end
     LATENCY_MS: count(0, 10_000).default(20), // upstream, before the first event
     CONNECT_TIMEOUT_MS: count(100, 120_000).default(10_000), // per client connection
-    BASELINE_REF: z.string().min(1).optional(), // also relay through a gateway from this commit
+    BASELINE_REF: z.string().min(1).optional(), // also relay through gateways from these commits (a,b,…)
     ...TREE_SETTINGS, // GATEWAY_ENV, GATEWAY_NODE_FLAGS: for this tree's gateway only
   })
   .strict();
@@ -293,11 +293,11 @@ export async function main(argv: readonly string[] = []) {
   }
   const credentials = newCredentials();
   const current = await thisTree();
-  const baseline = s.BASELINE_REF ? await treeAt(s.BASELINE_REF) : undefined;
+  const baselines = await treesAt(s.BASELINE_REF);
   const paths: RowPath[] = [];
   if (wanted.has("direct")) paths.push({ label: "direct SSE", transport: "direct" });
-  for (const tree of baseline ? [current, baseline] : [current]) {
-    const name = baseline ? `gateway ${tree.label}` : "gateway";
+  for (const tree of [current, ...baselines]) {
+    const name = baselines.length > 0 ? `gateway ${tree.label}` : "gateway";
     for (const transport of ["ws", "sse"] as const) {
       if (wanted.has(transport))
         paths.push({
@@ -331,7 +331,7 @@ export async function main(argv: readonly string[] = []) {
     return rows;
   } finally {
     await stopAll([upstream]);
-    await baseline?.cleanup();
+    await Promise.all(baselines.map((tree) => tree.cleanup()));
   }
 }
 

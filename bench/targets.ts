@@ -112,10 +112,11 @@ export async function startGateway(o: GatewayOptions): Promise<ServerProcess> {
     try {
       return await startProcess({
         name: o.name,
-        entry,
+        entry: entry.script,
         cwd: o.tree.root,
         env: gatewayEnv(o, port),
-        nodeFlags: o.nodeFlags,
+        // The entry's own flags first, so one given to the bench overrides it.
+        nodeFlags: [...entry.nodeFlags, ...(o.nodeFlags ?? [])],
         ready: readyWhenServing(`http://127.0.0.1:${port}/healthz`),
       }).then((p) => ({ ...p, url: `http://127.0.0.1:${port}/graphql` }));
     } catch (error) {

@@ -6,13 +6,14 @@
  * Another commit is exported with `git archive` into a temporary directory: nothing in the
  * repository changes (no worktree entry, no checkout), and a crashed bench leaves at most a
  * directory in the system's temp folder. Its `node_modules` is a symlink to this tree's when
- * both package-lock.json files are the same; otherwise `npm ci` installs the commit's own
- * (slower, and the run says so).
+ * both package-lock.json files are the same; otherwise `npm ci` installs the commit's own once
+ * (slower, and the run says so), kept in the temp folder for later runs with the same lock.
  */
 
 import { execFile, spawn } from "node:child_process";
+import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdtemp, readFile, rm, symlink } from "node:fs/promises";
+import { mkdtemp, readFile, rename, rm, symlink } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -65,15 +66,52 @@ export async function treeAt(ref: string): Promise<Tree> {
     if (ours !== "" && ours === theirs && existsSync(path.join(THIS_TREE, "node_modules"))) {
       await symlink(path.join(THIS_TREE, "node_modules"), path.join(root, "node_modules"), "dir");
     } else {
-      console.log(`${short}: its package-lock.json differs from this tree's; running npm ci`);
-      await run("npm", ["ci", "--no-audit", "--no-fund", "--prefer-offline"], {
-        cwd: root,
-        timeout: 15 * 60_000,
-      });
+      const modules = await modulesFor(short, root, theirs ?? "");
+      await symlink(modules, path.join(root, "node_modules"), "dir");
     }
     return { label: short, root, cleanup };
   } catch (error) {
     await cleanup();
+    throw error;
+  }
+}
+
+/**
+ * A `node_modules` installed from `root`'s package-lock.json, kept in the temp folder by the
+ * lock's hash, so later runs comparing against a commit with the same lock skip `npm ci`.
+ */
+async function modulesFor(short: string, root: string, lock: string): Promise<string> {
+  const hash = createHash("sha256").update(lock).digest("hex").slice(0, 16);
+  const kept = path.join(os.tmpdir(), `aisearch-bench-modules-${hash}`);
+  if (existsSync(path.join(kept, "node_modules"))) return path.join(kept, "node_modules");
+  console.log(`${short}: its package-lock.json differs from this tree's; running npm ci once`);
+  await run("npm", ["ci", "--no-audit", "--no-fund", "--prefer-offline"], {
+    cwd: root,
+    timeout: 15 * 60_000,
+  });
+  // Installed in the tree, then moved: `npm ci` wants the package files beside node_modules.
+  const staging = await mkdtemp(`${kept}-`);
+  await rename(path.join(root, "node_modules"), path.join(staging, "node_modules"));
+  await rename(staging, kept).catch(async () => {
+    // Another run kept the same install meanwhile: use that one.
+    await rm(staging, { recursive: true, force: true });
+  });
+  return path.join(kept, "node_modules");
+}
+
+/** The trees of `--baseline-ref=a,b,…`, one after another (each may run `npm ci`). */
+export async function treesAt(refs: string | undefined): Promise<Tree[]> {
+  const trees: Tree[] = [];
+  try {
+    for (const ref of (refs ?? "")
+      .split(",")
+      .map((r) => r.trim())
+      .filter(Boolean)) {
+      trees.push(await treeAt(ref));
+    }
+    return trees;
+  } catch (error) {
+    await Promise.all(trees.map((tree) => tree.cleanup()));
     throw error;
   }
 }

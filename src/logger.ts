@@ -29,13 +29,53 @@ export const SECRET_KEYS = [
   "cloudflareApiToken",
 ];
 
-/** Redaction paths for `keys` at the top level and two levels down (`headers.x`, `req.headers.x`). */
-export function redactPaths(keys: readonly string[]): string[] {
-  return [...new Set(keys)].flatMap((key) => {
-    const plain = /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(key);
-    const step = plain ? `.${key}` : `["${key}"]`;
-    return [plain ? key : step, `*${step}`, `*.*${step}`];
-  });
+const CENSOR = "[redacted]";
+/** Nesting levels searched below a line's top level (the old paths reached two). */
+const MAX_DEPTH = 6;
+
+/**
+ * A function returning `value` with every property named like one of `keys` (any case, at any
+ * depth up to {@link MAX_DEPTH}) replaced by `[redacted]`: a copy of only the objects on the way
+ * to a secret, `value` itself (no copy at all) when there is none. pino's `redact` option
+ * instead parses each of its paths on every line and scans wildcards over every key: with
+ * three paths for each of 17 keys that was ~6% of the gateway's CPU per operation, for lines
+ * that never carry a secret. Here a clean line costs one set lookup per key it has.
+ */
+export function redactor(keys: readonly string[]): <T>(value: T) => T {
+  const secret = new Set(keys.map((key) => key.toLowerCase()));
+  const visit = (value: object, depth: number): object | undefined => {
+    // A buffer's bytes are indices, not names.
+    if (ArrayBuffer.isView(value)) return undefined;
+    if (Array.isArray(value)) {
+      let list: unknown[] | undefined;
+      for (let i = 0; i < value.length; i++) {
+        const item: unknown = value[i];
+        if (item === null || typeof item !== "object" || depth >= MAX_DEPTH) continue;
+        const redacted = visit(item, depth + 1);
+        if (!redacted) continue;
+        list ??= value.slice();
+        list[i] = redacted;
+      }
+      return list;
+    }
+    let copy: Record<string, unknown> | undefined;
+    const record = value as Record<string, unknown>;
+    for (const key in record) {
+      const item = record[key];
+      if (item === undefined) continue;
+      let replacement: unknown;
+      if (secret.has(key.toLowerCase())) replacement = CENSOR;
+      else if (item !== null && typeof item === "object" && depth < MAX_DEPTH) {
+        replacement = visit(item, depth + 1);
+      }
+      if (replacement === undefined) continue;
+      copy ??= { ...record };
+      copy[key] = replacement;
+    }
+    return copy;
+  };
+  return <T>(value: T): T =>
+    value !== null && typeof value === "object" ? ((visit(value, 0) as T) ?? value) : value;
 }
 
 /**
@@ -142,13 +182,25 @@ export function createLogger(
   const destination =
     options.destination ??
     new StdoutSink(process.stdout, { maxBufferedBytes: config.logBufferBytes });
+  const redact = redactor([...SECRET_KEYS, ...extra]);
   const logger = pino(
     {
       level: config.logLevel,
       base: { service: "aisearch-graphql-gateway" },
       timestamp: pino.stdTimeFunctions.isoTime,
-      formatters: { level: (label) => ({ level: label }) },
-      redact: { paths: redactPaths([...SECRET_KEYS, ...extra]), censor: "[redacted]" },
+      formatters: {
+        level: (label) => ({ level: label }),
+        bindings: redact,
+        // An error under `err` is left whole for its serializer, which needs the Error itself
+        // (message, stack and cause are not own enumerable properties); its output is redacted.
+        log: (line) => {
+          if (line.err === undefined) return redact(line);
+          const { err, ...rest } = line;
+          const redacted = redact(rest);
+          return redacted === rest ? line : { ...redacted, err };
+        },
+      },
+      serializers: { err: (error: unknown) => redact(pino.stdSerializers.err(error as Error)) },
     },
     destination,
   );

@@ -14,15 +14,7 @@ import {
   type TextMapGetter,
   type Tracer,
 } from "@opentelemetry/api";
-import { W3CTraceContextPropagator } from "@opentelemetry/core";
-import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
-import { resourceFromAttributes } from "@opentelemetry/resources";
-import {
-  BasicTracerProvider,
-  BatchSpanProcessor,
-  type SpanProcessor,
-} from "@opentelemetry/sdk-trace-base";
-import { ATTR_SERVICE_NAME } from "@opentelemetry/semantic-conventions";
+import type { SpanProcessor } from "@opentelemetry/sdk-trace-base";
 import type { GatewayConfig } from "./config.ts";
 
 export const SERVICE_NAME = "aisearch-graphql-gateway";
@@ -62,12 +54,28 @@ const headerGetter: TextMapGetter<Headers | IncomingHttpHeaders> = {
     isFetchHeaders(carrier) ? (carrier.get(key) ?? undefined) : carrier[key.toLowerCase()],
 };
 
-/** The tracing of one app, or `undefined` when no OTLP endpoint is configured. */
-export function createTracing(
+/**
+ * The tracing of one app, or `undefined` when no OTLP endpoint is configured. The SDK and its
+ * exporter are imported only then: a gateway without tracing (the default) does not hold them.
+ */
+export async function createTracing(
   config: Pick<GatewayConfig, "otlpEndpoint">,
   options: TracingOptions = {},
-): Tracing | undefined {
+): Promise<Tracing | undefined> {
   if (!config.otlpEndpoint) return undefined;
+  const [
+    { W3CTraceContextPropagator },
+    { OTLPTraceExporter },
+    { resourceFromAttributes },
+    { BasicTracerProvider, BatchSpanProcessor },
+    { ATTR_SERVICE_NAME },
+  ] = await Promise.all([
+    import("@opentelemetry/core"),
+    import("@opentelemetry/exporter-trace-otlp-http"),
+    import("@opentelemetry/resources"),
+    import("@opentelemetry/sdk-trace-base"),
+    import("@opentelemetry/semantic-conventions"),
+  ]);
   // The variable names the collector's base URL; OTLP/HTTP puts traces under /v1/traces.
   const url = `${config.otlpEndpoint.replace(/\/+$/, "")}/v1/traces`;
   const processor = options.spanProcessor ?? new BatchSpanProcessor(new OTLPTraceExporter({ url }));

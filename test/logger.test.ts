@@ -1,6 +1,6 @@
 import { Writable } from "node:stream";
 import { describe, expect, it, vi } from "vitest";
-import { StdoutSink } from "../src/logger.ts";
+import { createLogger, StdoutSink } from "../src/logger.ts";
 
 /** A destination that takes writes only when `release()` is called, like a pipe nobody reads. */
 function stalledStream() {
@@ -56,5 +56,89 @@ describe("StdoutSink", () => {
     release();
     await drained;
     expect(stream.writableLength).toBe(0);
+  });
+});
+
+/** A logger writing to memory, as the gateway's would to stdout; `lines()` parses what it wrote. */
+function memoryLogger(extraSecretKeys: string[] = []) {
+  const seen: string[] = [];
+  const destination = new Writable({
+    write(chunk, _encoding, callback) {
+      seen.push(String(chunk));
+      callback();
+    },
+  });
+  const logger = createLogger(
+    { logLevel: "debug", security: { passThroughHeader: "x-my-token" } },
+    { destination, extraSecretKeys },
+  );
+  return { logger, text: () => seen.join(""), lines: () => seen.map((l) => JSON.parse(l)) };
+}
+
+describe("redaction", () => {
+  // Where the gateway's own code could put a credential: headers of a request or an upstream
+  // call, a client's configuration, an error's own fields, a list of those.
+  it("redacts credentials wherever a log call puts them, errors included", () => {
+    const { logger, text, lines } = memoryLogger(["x-extra"]);
+    const upstreamFailure = Object.assign(new Error("upstream said no"), {
+      code: "UPSTREAM_AUTH_FAILED",
+      request: { headers: { authorization: "Bearer in-error-headers" } },
+    });
+    logger.error(
+      {
+        Authorization: "Bearer top-level-any-case",
+        headers: {
+          authorization: "Bearer nested",
+          "x-api-key": "nested-key",
+          "x-cloudflare-api-token": "nested-token",
+          "x-my-token": "renamed-pass-through",
+          "x-extra": "extra-key",
+          cookie: "a=b",
+        },
+        req: { headers: { authorization: "Bearer deeper", "set-cookie": "c=d" } },
+        client: { options: { upstream: { credentials: { kind: "token", token: "deepest" } } } },
+        attempts: [{ headers: { "proxy-authorization": "in-a-list" } }],
+        err: upstreamFailure,
+        requestId: "r-1",
+      },
+      "probe",
+    );
+    logger.info({ password: "top", secret: "s", accessToken: "a", refreshToken: "r" }, "keys");
+    const all = text();
+    for (const secret of [
+      "top-level-any-case",
+      "Bearer nested",
+      "nested-key",
+      "nested-token",
+      "renamed-pass-through",
+      "extra-key",
+      "a=b",
+      "deeper",
+      "c=d",
+      "deepest",
+      "in-a-list",
+      "in-error-headers",
+      '"top"',
+    ]) {
+      expect(all).not.toContain(secret);
+    }
+    const [first] = lines();
+    // What is not a secret stays, errors keep what their serializer makes of them.
+    expect(first).toMatchObject({
+      requestId: "r-1",
+      Authorization: "[redacted]",
+      headers: { authorization: "[redacted]", cookie: "[redacted]" },
+      err: { message: "upstream said no", code: "UPSTREAM_AUTH_FAILED", type: "Error" },
+    });
+    expect(first.err.stack).toContain("upstream said no");
+  });
+
+  it("leaves the logged objects themselves untouched", () => {
+    const { logger } = memoryLogger();
+    const headers = { authorization: "Bearer keep-mine" };
+    const error = Object.assign(new Error("e"), { token: "keep-this-too" });
+    logger.info({ headers, err: error }, "probe");
+    expect(headers.authorization).toBe("Bearer keep-mine");
+    expect(error.token).toBe("keep-this-too");
   });
 });

@@ -50,6 +50,14 @@ export interface AppOptions {
   spanProcessor?: SpanProcessor;
 }
 
+/**
+ * Connections the kernel may hold for us before they are accepted (Node's default is 511). A
+ * burst of new SSE subscribers arriving while the event loop is busy overflowed 511, and the
+ * overflow was refused (`ECONNRESET`, connect timeouts at 5,000 streams). The kernel caps it at
+ * `net.core.somaxconn` (4096 on current Linux).
+ */
+const LISTEN_BACKLOG = 4096;
+
 /** The account id the embedded local AI Search is addressed with; it accepts any. */
 const LOCAL_ACCOUNT_ID = "local";
 
@@ -125,7 +133,7 @@ export function buildApp(config: GatewayConfig, options: AppOptions = {}): App {
     metrics,
     async start() {
       if (running) return running.info;
-      const tracing = createTracing(config, { spanProcessor: options.spanProcessor });
+      const tracing = await createTracing(config, { spanProcessor: options.spanProcessor });
       announceAuthorization(config, logger);
       const upstream = await connectUpstream(config, upstreamHooks({ logger, metrics, tracing }));
       const drain = new Drain();
@@ -171,7 +179,9 @@ export function buildApp(config: GatewayConfig, options: AppOptions = {}): App {
       drain.trackServer(server);
       await new Promise<void>((resolve, reject) => {
         server.once("error", reject);
-        server.listen(config.port, config.host, () => resolve());
+        server.listen({ port: config.port, host: config.host, backlog: LISTEN_BACKLOG }, () =>
+          resolve(),
+        );
       });
       const address = server.address() as AddressInfo;
       const host = address.family === "IPv6" ? `[${address.address}]` : address.address;

@@ -21,6 +21,7 @@ import { type OperationSink, useOperationObserver } from "./observability/operat
 import { traceSink } from "./observability/trace-sink.ts";
 import { useBodyCaps } from "./plugins/useBodyCaps.ts";
 import { clientOf, useClientAuth } from "./plugins/useClientAuth.ts";
+import { useCompiledExecution } from "./plugins/useCompiledExecution.ts";
 import { useCors } from "./plugins/useCors.ts";
 import { useCsrfPrevention } from "./plugins/useCsrfPrevention.ts";
 import { useDisableIntrospection } from "./plugins/useDisableIntrospection.ts";
@@ -202,6 +203,8 @@ export function createGatewayYoga(
       // A resume follows a stream that holds its client's slot already, and takes it over.
       slotFree: new Set(["resumeChatCompletionStream"]),
     }),
+    // Only how a query or mutation that passed everything above runs: compiled, not walked.
+    useCompiledExecution(),
   ];
   const yoga = createYoga<ServerContext, Context>({
     schema,
@@ -211,7 +214,8 @@ export function createGatewayYoga(
     landingPage: false,
     // `useCors` replaces Yoga's CORS handling, which reflects any origin by default.
     cors: false,
-    // `useBodyCaps` caps bodies instead: an upload may be larger than a JSON body.
+    // `useBodyCaps` caps bodies instead: an upload may be larger than a JSON body, and it
+    // needs no stream pipeline per request.
     maxRequestBodySize: false,
     // Yoga's multipart parser holds every file in memory; `useUploads` streams them instead.
     multipart: false,

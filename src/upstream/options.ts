@@ -97,10 +97,12 @@ export interface ClientDefaults {
    */
   maxJsonBytes: number;
   /**
-   * Sockets per upstream origin. Streams hold theirs for their whole life, hence generous.
+   * Sockets per upstream origin for calls other than streams (JSON calls queue beyond it);
+   * streams have a pool of their own without a cap (see transport.ts).
    * @default 256
    */
   connections: number;
+
   /**
    * How long an idle keep-alive socket is kept (undici also honours the server's hint).
    * @default 4000

@@ -71,6 +71,8 @@ const NO_AUTH: AuthHeaders = Object.freeze({});
 
 export class Transport {
   readonly #dispatcher: Dispatcher;
+  /** Streams' own: the same as `#dispatcher` when one was injected. */
+  readonly #streamDispatcher: Dispatcher;
   readonly #ownsDispatcher: boolean;
   readonly #origin: string;
   /** The API base's path, e.g. `/client/v4`, without a trailing slash. */
@@ -99,15 +101,21 @@ export class Transport {
     this.#hooks = options.hooks ?? {};
     this.#ownsDispatcher = options.dispatcher === undefined;
     // No redirect interceptor is installed, so undici hands 3xx back to us instead of following.
-    this.#dispatcher =
-      options.dispatcher ??
+    const pool = (connections: number | null) =>
       new Pool(this.#origin, {
-        connections: options.connections ?? DEFAULT_CLIENT_OPTIONS.connections,
+        connections,
         keepAliveTimeout: options.keepAliveTimeoutMs ?? DEFAULT_CLIENT_OPTIONS.keepAliveTimeoutMs,
         connect: { timeout: this.#timeouts.connectMs },
         headersTimeout: this.#timeouts.headersMs,
         bodyTimeout: this.#timeouts.idleMs,
       });
+    this.#dispatcher =
+      options.dispatcher ?? pool(options.connections ?? DEFAULT_CLIENT_OPTIONS.connections);
+    // Streams get a pool of their own without a connection cap: a stream holds its socket for
+    // its whole life (HTTP/1.1 carries one exchange at a time), so under a cap the next stream
+    // would wait, silently, for another's answer to end. Live streams are bounded by the
+    // subscription caps instead, and by the process's open files (one socket each).
+    this.#streamDispatcher = options.dispatcher ?? pool(null);
   }
 
   /**
@@ -131,16 +139,20 @@ export class Transport {
     return this.#circuit?.state ?? "closed";
   }
 
-  /** Closes the pool once in-flight calls (open streams included) end; leaves a shared one. */
+  /** Closes the pools once in-flight calls (open streams included) end; leaves a shared one. */
   async close(): Promise<void> {
     this.#circuit?.shutdown();
-    if (this.#ownsDispatcher) await this.#dispatcher.close();
+    if (this.#ownsDispatcher) {
+      await Promise.all([this.#dispatcher.close(), this.#streamDispatcher.close()]);
+    }
   }
 
-  /** Closes the pool now, failing in-flight calls and open streams; leaves a shared one. */
+  /** Closes the pools now, failing in-flight calls and open streams; leaves a shared one. */
   async destroy(): Promise<void> {
     this.#circuit?.shutdown();
-    if (this.#ownsDispatcher) await this.#dispatcher.destroy();
+    if (this.#ownsDispatcher) {
+      await Promise.all([this.#dispatcher.destroy(), this.#streamDispatcher.destroy()]);
+    }
   }
 
   /** A JSON exchange: parse, unwrap the envelope when `enveloped`, check the shape. */
@@ -254,7 +266,8 @@ export class Transport {
       try {
         const aborted = scope.abortError;
         if (aborted) throw aborted;
-        const res = await this.#dispatcher.request({
+        const dispatcher = deadlineMs === undefined ? this.#streamDispatcher : this.#dispatcher;
+        const res = await dispatcher.request({
           origin: this.#origin,
           method: exchange.method,
           path: exchange.path,

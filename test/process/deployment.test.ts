@@ -21,7 +21,7 @@ describe("Dockerfile", () => {
     const finalStage = read("Dockerfile")
       .split(/^FROM /m)
       .at(-1)!;
-    expect(finalStage).toMatch(/^CMD \["node", "dist\/main\.js"\]$/m);
+    expect(finalStage).toMatch(/^CMD \["node", "--max-semi-space-size=32", "dist\/main\.js"\]$/m);
     expect(finalStage).toMatch(/^USER node$/m);
     expect(finalStage).toMatch(/^HEALTHCHECK .*\n?.*\/healthz/m);
     // Lay the stage out as Docker would: build-stage files are this checkout (dist/ built by

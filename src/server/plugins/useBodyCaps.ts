@@ -1,5 +1,9 @@
+import type { IncomingMessage } from "node:http";
+import { Readable, Transform, type TransformCallback } from "node:stream";
+import type { GraphQLError } from "graphql";
 import { createGraphQLError, type Plugin } from "graphql-yoga";
 import { ErrorCode } from "../../error-codes.ts";
+import type { ServerContext } from "../server-context.ts";
 import { isMultipart } from "./useUploads.ts";
 
 export interface BodyCapsOptions {
@@ -16,59 +20,78 @@ export interface BodyCapsOptions {
   maxUploadBytes?: number;
 }
 
-const tooLarge = () =>
+const tooLarge = (): GraphQLError =>
   createGraphQLError("Request body too large", {
     extensions: { code: ErrorCode.REQUEST_ENTITY_TOO_LARGE, http: { status: 413 } },
   });
 
+const badLength = (): GraphQLError =>
+  createGraphQLError("Content-Length header is invalid.", {
+    extensions: { code: ErrorCode.BAD_REQUEST, http: { status: 400 } },
+  });
+
+/** A single non-negative integer; a list or a sign is how smuggling attempts look. */
+const CONTENT_LENGTH = /^\d+$/;
+
+/** Passes bytes through until more than `maxBytes` went by, then fails with a 413. */
+class ByteCounter extends Transform {
+  #left: number;
+  constructor(maxBytes: number) {
+    super();
+    this.#left = maxBytes;
+  }
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
+    this.#left -= chunk.length;
+    if (this.#left < 0) done(tooLarge());
+    else done(null, chunk);
+  }
+}
+
+/** The Node request behind `request`, if its body has not been touched yet. */
+function unreadNodeBody(context: unknown): IncomingMessage | undefined {
+  const req = (context as ServerContext | undefined)?.req;
+  return req && req.readableFlowing === null && !req.readableEnded ? req : undefined;
+}
+
 /**
- * Body caps by content type. Yoga's own `maxRequestBodySize` is one number for every request,
- * and an upload must be allowed more than a JSON body, so it is off and this takes its place:
- * a declared `Content-Length` over the cap is refused with 413 before anything is read, and a
- * JSON (or other) body is counted as the parser reads it, so a chunked one is refused too once
- * it passes the cap. Registered after every request parser, so it wraps the one chosen.
+ * Body caps by content type, `413 REQUEST_ENTITY_TOO_LARGE` past them. Yoga's own
+ * `maxRequestBodySize` is one number for every request (an upload must be allowed more than a
+ * JSON body), and it sends every body through a WHATWG `TransformStream` pipeline and a second
+ * `Request` (a `stream.pipeline` and its `DOMException` per request, ~3% of an operation's CPU),
+ * so it is off and this takes its place. Nearly every request declares its `Content-Length`,
+ * and Node's HTTP parser never delivers more body than declared, so the header alone decides:
+ * nothing is wrapped or counted. Only a body without one (chunked) is counted, on the Node stream
+ * as it is read; a multipart body is counted by the multipart reader itself. Registered after
+ * every request parser, so it wraps the one chosen.
  */
 export function useBodyCaps(options: BodyCapsOptions = {}): Plugin {
   const maxBodyBytes = options.maxBodyBytes ?? 1_048_576;
   const maxUploadBytes = options.maxUploadBytes ?? 4_259_840;
   return {
-    onRequestParse({ request, requestParser, setRequestParser, fetchAPI }) {
+    onRequestParse({ request, serverContext, requestParser, setRequestParser, fetchAPI }) {
       const multipart = isMultipart(request);
-      const limit = multipart ? maxUploadBytes : maxBodyBytes;
       const declared = request.headers.get("content-length");
       if (declared !== null) {
-        // One non-negative integer only: a list or garbage would otherwise skip the check.
-        if (!/^\d+$/.test(declared)) {
-          throw createGraphQLError("Content-Length header is invalid.", {
-            extensions: { code: ErrorCode.BAD_REQUEST, http: { status: 400 } },
-          });
-        }
-        if (Number(declared) > limit) throw tooLarge();
+        if (!CONTENT_LENGTH.test(declared)) throw badLength();
+        if (Number(declared) > (multipart ? maxUploadBytes : maxBodyBytes)) throw tooLarge();
+        return;
       }
-      if (multipart || !requestParser || !request.body) return;
+      if (multipart || !requestParser || request.body === null) return;
       const parse = requestParser;
       setRequestParser((req) => {
-        // A native body needs the native TransformStream; the ponyfill's cannot pipe it.
-        const Transform =
-          req.body instanceof ReadableStream
-            ? globalThis.TransformStream
-            : fetchAPI.TransformStream;
-        let read = 0;
-        const body = req.body?.pipeThrough(
-          new Transform<Uint8Array, Uint8Array>({
-            transform(chunk, controller) {
-              read += chunk.byteLength;
-              if (read > limit) controller.error(tooLarge());
-              else controller.enqueue(chunk);
-            },
-          }),
-        );
+        // In-process requests (`yoga.fetch`) have no Node stream: their Fetch body stands in.
+        const source =
+          unreadNodeBody(serverContext) ??
+          Readable.from(req.body as unknown as AsyncIterable<Uint8Array>);
+        const counted = source.pipe(new ByteCounter(maxBodyBytes));
+        // An error of the source (a reset) must reach the reader, which `pipe` does not do.
+        source.once("error", (error) => counted.destroy(error));
         return parse(
           new fetchAPI.Request(req.url, {
             method: req.method,
             headers: req.headers,
             signal: req.signal,
-            body: body ?? null,
+            body: counted as unknown as BodyInit,
             duplex: "half",
           } as RequestInit),
         );

@@ -11,6 +11,7 @@
  * draining, limits, masking, observation) is the plugin HTTP requests pass through.
  */
 import type { IncomingMessage, Server } from "node:http";
+import type { Socket } from "node:net";
 import {
   type DocumentNode,
   type ExecutionArgs,
@@ -183,6 +184,31 @@ interface Operation {
   payload: SubscribePayload;
 }
 
+/**
+ * Holds a socket's writes until the event loop's current turn ends, so the messages of its many
+ * subscriptions that are ready in one turn (deltas of different streams, read from upstream in
+ * the same poll) leave in one `writev` instead of one system call each: on a socket with 100
+ * live streams, the write calls were a quarter of the gateway's CPU. The delay is at most that
+ * turn; nothing waits for more messages. ws corks its own header and payload writes the same
+ * way, so a frame is never split by this.
+ */
+function coalescingWrites(socket: WebSocket): () => void {
+  // ws keeps the TCP socket as `_socket`; without one (a future ws), writes go out as before.
+  const tcp = (socket as unknown as { _socket?: Socket })._socket;
+  if (typeof tcp?.cork !== "function") return () => {};
+  let held = false;
+  const release = () => {
+    held = false;
+    if (!tcp.destroyed) tcp.uncork();
+  };
+  return () => {
+    if (held) return;
+    held = true;
+    tcp.cork();
+    setImmediate(release);
+  };
+}
+
 /** Serves the graphql-ws protocol on `server`, every operation through `yoga`'s pipeline. */
 export function serveGraphqlWs(
   server: Server,
@@ -328,12 +354,14 @@ export function serveGraphqlWs(
       subscribe: resultOf,
     });
 
+    const coalesce = coalescingWrites(socket);
     const closed = protocol.opened(
       {
         protocol: socket.protocol,
         send: (data) =>
           new Promise<void>((resolve) => {
             if (socket.readyState !== socket.OPEN) return resolve();
+            coalesce();
             socket.send(data, (error) => {
               // The peer went away mid-send; its close ends the operation.
               if (error) logger.debug({ err: error }, "graphql-ws: send failed");
