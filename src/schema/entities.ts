@@ -18,26 +18,34 @@ export function isolateEntityFailures(schema: GraphQLSchema): GraphQLSchema {
   const entityTypes = new Set(
     schema.getPossibleTypes(entity as GraphQLUnionType).map((type) => type.name),
   );
-  field.resolve = (source, args, context, info) =>
-    (args as { representations: Representation[] }).representations.map((representation) => {
-      try {
-        const { __typename } = representation;
-        if (typeof __typename !== "string" || !entityTypes.has(__typename)) {
-          throw badUserInput(
-            "`representations`: `__typename` must name an entity type of this subgraph",
-            "representations",
-          );
+  field.resolve = (source, args, context, info) => {
+    const entries = (args as { representations: Representation[] }).representations.map(
+      (representation) => {
+        try {
+          const { __typename } = representation;
+          if (typeof __typename !== "string" || !entityTypes.has(__typename)) {
+            throw badUserInput(
+              "`representations`: `__typename` must name an entity type of this subgraph",
+              "representations",
+            );
+          }
+          const [resolved] = resolveBatch(
+            source,
+            { ...(args as object), representations: [representation] },
+            context,
+            info,
+          ) as unknown[];
+          return resolved;
+        } catch (error) {
+          return Promise.reject(error);
         }
-        const [resolved] = resolveBatch(
-          source,
-          { ...(args as object), representations: [representation] },
-          context,
-          info,
-        ) as unknown[];
-        return resolved;
-      } catch (error) {
-        return Promise.reject(error);
-      }
-    });
+      },
+    );
+    // Every entry settles only once all have: graphql-jit (0.8.9) leaves out trailing entries
+    // that reject while an earlier one is still pending, and a router then gets a list shorter
+    // than the representations it sent.
+    const settled = Promise.allSettled(entries);
+    return entries.map((entry) => settled.then(() => entry));
+  };
   return schema;
 }

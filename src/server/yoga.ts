@@ -158,7 +158,10 @@ export function createGatewayYoga(
     }),
     // graphql-sse's single connection mode: its requests have passed the gates above (each is
     // an HTTP request), and it runs each operation through the whole pipeline again.
-    useSingleConnectionSse({ maxStreamsPerClient: limits.maxConnectionsPerClient }),
+    useSingleConnectionSse({
+      maxStreamsPerClient: limits.maxConnectionsPerClient,
+      maxBodyBytes: limits.maxBodyBytes,
+    }),
     // HTTP request parsing (`onRequestParse`): content types a page could send cross-site, and
     // parameters that are not JSON.
     useCsrfPrevention(),

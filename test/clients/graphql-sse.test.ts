@@ -181,6 +181,49 @@ describe("the single connection", () => {
   });
 });
 
+describe("the single connection's operation bodies", () => {
+  // graphql-sse reads these bodies itself, outside Yoga's parsing: the cap must still hold.
+  const oversized = JSON.stringify({
+    query: ASK,
+    variables: { ...askInput(), padding: "x".repeat(1_100_000) },
+    extensions: { operationId: "big" },
+  });
+  it.each([
+    ["declared by Content-Length", () => oversized],
+    [
+      "sent chunked, without a Content-Length",
+      () =>
+        new ReadableStream<Uint8Array>({
+          start(controller) {
+            controller.enqueue(new TextEncoder().encode(oversized));
+            controller.close();
+          },
+        }),
+    ],
+  ])("are held to MAX_BODY_BYTES: %s", async (_how, body) => {
+    const url = harness.gateway.graphqlUrl;
+    const reserve = await fetch(url, { method: "PUT", headers: { "x-api-key": KEY_A } });
+    const token = await reserve.text();
+    const response = await fetch(url, {
+      method: "POST",
+      headers: {
+        "x-api-key": KEY_A,
+        "x-graphql-event-stream-token": token,
+        "content-type": "application/json",
+      },
+      body: body(),
+      duplex: "half",
+    } as RequestInit);
+    expect(response.status).toBe(413);
+    const refused = (await response.json()) as { errors: { extensions: { code: string } }[] };
+    expect(refused.errors[0]!.extensions.code).toBe("REQUEST_ENTITY_TOO_LARGE");
+    await fetch(url, {
+      method: "DELETE",
+      headers: { "x-api-key": KEY_A, "x-graphql-event-stream-token": token },
+    });
+  });
+});
+
 describe("the single connection, with trusted documents enforced", () => {
   let strict: GatewayHarness;
   beforeAll(async () => {

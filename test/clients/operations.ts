@@ -98,7 +98,9 @@ export function expectCompleteAnswer(events: readonly StreamEvent[]) {
   expect(events[0]?.__typename).toBe("ChatCompletionChunksEvent");
   const deltas = events.filter((e) => e.__typename === "ChatCompletionDeltaEvent");
   expect(deltas.length).toBeGreaterThan(1);
-  expect(deltas.map((d) => d.sequence)).toEqual(deltas.map((_, i) => i));
+  // Every event has its place in the stream (what a resume continues from): the chunks event is
+  // 0, so the deltas follow from 1.
+  expect(deltas.map((d) => d.sequence)).toEqual(deltas.map((_, i) => i + 1));
   const done = events.at(-1);
   expect(done?.__typename).toBe("ChatCompletionDoneEvent");
   expect(deltas.map((d) => d.content).join("")).toBe(done!.completion!.content);

@@ -74,6 +74,8 @@ export function subscriptionSuite(supergraph: () => Supergraph, transport: "sse"
       });
     });
 
+    // Over graphql-ws the router's `complete` aborts at once; over SSE its closed response starts
+    // the grace period for a resume, after which the stream is aborted all the same.
     it("aborts the upstream request when the end client goes away", async () => {
       const { harness } = supergraph();
       harness.local.setFaults({ endlessStream: true, match: "/chat/completions" });

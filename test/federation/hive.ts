@@ -59,6 +59,9 @@ export async function startSupergraph(subscriptions: "sse" | "ws"): Promise<Supe
       AUTH_ROUTER_API_KEYS: ROUTER_KEY,
       MAX_SUBSCRIPTIONS_PER_CLIENT: "20",
       MAX_SUBSCRIPTIONS_PER_CONNECTION: "10",
+      // A stream whose SSE response closes stays resumable this long before its upstream request
+      // is aborted; short, so a test sees the abort soon.
+      STREAM_RESUME_GRACE_MS: "200",
       LOG_LEVEL: "info",
     },
     { logger: logs.logger },

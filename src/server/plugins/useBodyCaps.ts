@@ -33,6 +33,52 @@ const badLength = (): GraphQLError =>
 /** A single non-negative integer; a list or a sign is how smuggling attempts look. */
 const CONTENT_LENGTH = /^\d+$/;
 
+/**
+ * The refusal of a declared `Content-Length` (malformed, or over `maxBytes`), if any: for a
+ * handler that reads bodies itself, outside Yoga's request parsing.
+ */
+export function declaredLengthRefusal(
+  request: Request,
+  maxBytes: number,
+): GraphQLError | undefined {
+  const declared = request.headers.get("content-length");
+  if (declared === null) return undefined;
+  if (!CONTENT_LENGTH.test(declared)) return badLength();
+  return Number(declared) > maxBytes ? tooLarge() : undefined;
+}
+
+/**
+ * `request` with its body read, or the 413 once more than `maxBytes` arrived: for a body without
+ * a `Content-Length`, read by a handler outside Yoga's request parsing.
+ */
+export async function readCappedBody(
+  request: Request,
+  maxBytes: number,
+): Promise<{ request: Request } | { refusal: GraphQLError }> {
+  if (request.body === null) return { request };
+  const parts: Uint8Array[] = [];
+  let read = 0;
+  const reader = request.body.getReader();
+  for (let part = await reader.read(); !part.done; part = await reader.read()) {
+    read += part.value.byteLength;
+    if (read > maxBytes) {
+      // Released, not cancelled: cancelling would destroy the socket before the 413 is written.
+      reader.releaseLock();
+      return { refusal: tooLarge() };
+    }
+    parts.push(part.value);
+  }
+  const body = Buffer.concat(parts);
+  return {
+    request: new Request(request.url, {
+      method: request.method,
+      headers: request.headers,
+      signal: request.signal,
+      body,
+    }),
+  };
+}
+
 /** Passes bytes through until more than `maxBytes` went by, then fails with a 413. */
 class ByteCounter extends Transform {
   #left: number;
@@ -69,11 +115,11 @@ export function useBodyCaps(options: BodyCapsOptions = {}): Plugin {
   const maxUploadBytes = options.maxUploadBytes ?? 4_259_840;
   return {
     onRequestParse({ request, serverContext, requestParser, setRequestParser, fetchAPI }) {
-      const multipart = isMultipart(request);
-      const declared = request.headers.get("content-length");
-      if (declared !== null) {
-        if (!CONTENT_LENGTH.test(declared)) throw badLength();
-        if (Number(declared) > (multipart ? maxUploadBytes : maxBodyBytes)) throw tooLarge();
+      // Only a POST is read as an upload (`useUploads`); any other multipart body gets the JSON cap.
+      const multipart = request.method === "POST" && isMultipart(request);
+      if (request.headers.has("content-length")) {
+        const refusal = declaredLengthRefusal(request, multipart ? maxUploadBytes : maxBodyBytes);
+        if (refusal) throw refusal;
         return;
       }
       if (multipart || !requestParser || request.body === null) return;

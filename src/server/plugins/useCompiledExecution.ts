@@ -92,17 +92,19 @@ export function useCompiledExecution(options: CompiledExecutionOptions = {}): Pl
     return query;
   };
   return {
-    onExecute({ args, setExecuteFn }) {
+    onExecute({ args, executeFn, setExecuteFn }) {
       const operation = getOperationAST(args.document, args.operationName);
       if (operation?.operation !== "query" && operation?.operation !== "mutation") return;
       const query = compiledFor(args);
       if (!query) return;
-      setExecuteFn(async (call: ExecutionArgs) =>
-        withOrdinaryErrors(
-          await query.query(call.rootValue, call.contextValue, call.variableValues),
-          call.document,
-        ),
-      );
+      setExecuteFn(async (call: ExecutionArgs) => {
+        const result = await query.query(call.rootValue, call.contextValue, call.variableValues);
+        // No `data` at all: the variables did not coerce, and nothing ran. jit words that
+        // without the scalar's own reason and without the error's HTTP status (400), so let
+        // graphql-js refuse the request exactly as it would without jit; only refusals pay.
+        if (!("data" in result)) return executeFn(call);
+        return withOrdinaryErrors(result, call.document);
+      });
     },
   };
 }

@@ -9,6 +9,7 @@ import { anonymousClient } from "../policy/client-auth.ts";
 import { SubscriptionCounter } from "../policy/subscription-caps.ts";
 import { graphqlErrorBody, jsonResponse } from "../responses.ts";
 import { remoteAddressOf } from "../server-context.ts";
+import { declaredLengthRefusal, readCappedBody } from "./useBodyCaps.ts";
 import { clientOf } from "./useClientAuth.ts";
 
 export interface SingleConnectionSseOptions {
@@ -22,6 +23,12 @@ export interface SingleConnectionSseOptions {
    * @default 20
    */
   maxStreamsPerClient?: number;
+  /**
+   * Largest body of an operation `POST`ed to a stream (`MAX_BODY_BYTES`): graphql-sse reads it
+   * itself, outside Yoga's request parsing and so outside `useBodyCaps`.
+   * @default 1048576
+   */
+  maxBodyBytes?: number;
   /**
    * How long a reserved stream waits to be opened before it is dropped, in milliseconds.
    * @default 30_000
@@ -60,6 +67,7 @@ const notFound = () =>
 export function useSingleConnectionSse(options: SingleConnectionSseOptions = {}): Plugin {
   const endpoint = options.endpoint ?? "/graphql";
   const reservationTimeoutMs = options.reservationTimeoutMs ?? 30_000;
+  const maxBodyBytes = options.maxBodyBytes ?? 1_048_576;
   const perClient = new SubscriptionCounter(options.maxStreamsPerClient ?? 20);
   const reservations = new Map<string, Reservation>();
   const serverContexts = new WeakMap<Request, unknown>();
@@ -161,7 +169,34 @@ export function useSingleConnectionSse(options: SingleConnectionSseOptions = {})
         reservation.expiry = undefined;
         request.signal.addEventListener("abort", () => release(token!), { once: true });
       }
+      if (request.method === "POST") {
+        const operation = await cappedOperation(request, maxBodyBytes);
+        endResponse(
+          "refusal" in operation
+            ? refusedResponse(operation.refusal)
+            : await handler(operation.request),
+        );
+        return;
+      }
       endResponse(await handler(request));
     },
   };
+}
+
+/** The operation's request within the body cap, or the cap's refusal. */
+async function cappedOperation(
+  request: Request,
+  maxBytes: number,
+): Promise<{ request: Request } | { refusal: GraphQLError }> {
+  const refusal = request.headers.has("content-length")
+    ? declaredLengthRefusal(request, maxBytes)
+    : undefined;
+  if (refusal) return { refusal };
+  if (request.headers.has("content-length")) return { request };
+  return readCappedBody(request, maxBytes);
+}
+
+function refusedResponse(error: GraphQLError): Response {
+  const { code, http } = error.extensions as { code: string; http: { status: number } };
+  return jsonResponse(http.status, graphqlErrorBody(code, error.message));
 }
