@@ -73,6 +73,9 @@ async function main() {
   const { buildApp } = await import("./server/app.ts");
   const stdout = new StdoutSink(process.stdout, { maxBufferedBytes: config.logBufferBytes });
   const logger = createLogger(config, { destination: stdout });
+  // Node's own warnings (a listener leak, a deprecation) would be text on stderr: JSON lines too.
+  process.removeAllListeners("warning");
+  process.on("warning", (warning) => logger.warn({ err: warning }, "node warning"));
   // Whatever escapes still ends the process as Node would, but as a JSON line, not a bare stack.
   for (const event of ["uncaughtException", "unhandledRejection"] as const) {
     process.on(event, (error: unknown) => {

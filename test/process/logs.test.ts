@@ -101,6 +101,23 @@ describe("start-up banner", () => {
     expect(gateway.stdout.filter((line) => !line.startsWith("{"))).toEqual([]);
   });
 
+  it("writes Node's own warnings as JSON log lines, not text on stderr", async () => {
+    // A preloaded module stands in for a listener leak or a deprecation somewhere in a library,
+    // once the gateway runs: it warns when the test says so (SIGUSR2).
+    const warn = `process.on("SIGUSR2", () => process.emitWarning("probe warning"))`;
+    const gateway = spawnGateway({
+      env: { NODE_OPTIONS: `--import "data:text/javascript,${encodeURIComponent(warn)}"` },
+    });
+    await gateway.waitForLog("gateway listening");
+    gateway.signal("SIGUSR2");
+    const line = await gateway.waitForLog("node warning");
+    expect(line).toMatchObject({ level: "warn", err: { message: "probe warning" } });
+    gateway.signal("SIGTERM");
+    await gateway.exited();
+    await gateway.outputClosed();
+    expect(gateway.stderr.join("\n")).not.toContain("probe warning");
+  });
+
   it("leaves the chat page URL out when CHAT_PAGE is off", async () => {
     const gateway = spawnGateway({ env: { CHAT_PAGE: "false" } });
     const listening = await gateway.waitForLog("gateway listening");
