@@ -11,7 +11,7 @@
 
 import { writeFile } from "node:fs/promises";
 import { Session } from "node:inspector/promises";
-import { monitorEventLoopDelay } from "node:perf_hooks";
+import { type EventLoopUtilization, monitorEventLoopDelay, performance } from "node:perf_hooks";
 
 export type ProbeRequest =
   | { probe: "stats"; resetLag?: boolean }
@@ -28,6 +28,13 @@ export interface ProbeStats {
   heapUsedBytes: number;
   /** Event-loop delay since the last reset, in ms (timer resolution 10 ms subtracted). */
   lag: { p50: number; p99: number; max: number };
+  /**
+   * Share of wall time the event loop was running callbacks since the last reset, 0 to 1. The
+   * delay above is only the length of one turn: a loop kept busy by many short turns is
+   * saturated (near 1 here) with a small delay, and whatever it has not got to waits in kernel
+   * queues (the listen backlog, socket buffers) that no in-process metric sees.
+   */
+  loopBusy: number;
   /** Live libuv handles by type (sockets, timers, servers…). */
   resources: Record<string, number>;
   /** What the process itself chose to report (see {@link reportExtraStats}). */
@@ -47,6 +54,7 @@ const shared = globalThis as { [KEY]?: State };
 shared[KEY] ??= { installed: false, extraStats: () => ({}) };
 const state = shared[KEY];
 const lag = monitorEventLoopDelay({ resolution: RESOLUTION_MS });
+let busySince: EventLoopUtilization = performance.eventLoopUtilization();
 
 /** For bench-owned processes (the stub upstream) to add their own counters to the stats. */
 export function reportExtraStats(read: () => Record<string, number>): void {
@@ -65,6 +73,7 @@ function stats(): ProbeStats {
     peakRssBytes: process.resourceUsage().maxRSS * 1024,
     heapUsedBytes: memory.heapUsed,
     lag: { p50: ms(lag.percentile(50)), p99: ms(lag.percentile(99)), max: ms(lag.max) },
+    loopBusy: performance.eventLoopUtilization(busySince).utilization,
     resources,
     extra: state.extraStats(),
   };
@@ -76,7 +85,10 @@ async function handle(request: ProbeRequest): Promise<ProbeReply> {
   switch (request.probe) {
     case "stats": {
       const reply: ProbeReply = { probe: "stats", stats: stats() };
-      if (request.resetLag) lag.reset();
+      if (request.resetLag) {
+        lag.reset();
+        busySince = performance.eventLoopUtilization();
+      }
       return reply;
     }
     case "profile-start":

@@ -43,6 +43,11 @@ export interface ClientResult {
   completed: number;
   failed: number;
   unfinished: number;
+  /**
+   * Of the unfinished SSE streams (gateway or direct), those whose request never got response
+   * headers: still waiting to be accepted or answered, not waiting for events.
+   */
+  unanswered: number;
   deltas: number;
   /** Deltas missing before one that arrived, or before the end of a completed stream. */
   lostDeltas: number;
@@ -58,6 +63,8 @@ type Message = { plan: Plan } | { go: number };
 class Track {
   readonly t0 = performance.now();
   first = -1;
+  /** SSE: response headers arrived. */
+  answered = false;
   next = 0;
   received = 0;
   lost = 0;
@@ -119,6 +126,7 @@ function run(plan: Plan, go: number): Promise<ClientResult> {
     completed: 0,
     failed: 0,
     unfinished: 0,
+    unanswered: 0,
     deltas: 0,
     lostDeltas: 0,
     errors: {},
@@ -156,6 +164,7 @@ function run(plan: Plan, go: number): Promise<ClientResult> {
         body,
         signal: abort.signal,
       });
+      t.answered = true;
       if (res.statusCode !== 200) {
         await res.body.dump();
         return t.fail(`http ${res.statusCode}`);
@@ -231,7 +240,10 @@ function run(plan: Plan, go: number): Promise<ClientResult> {
       result.lostDeltas += t.lost;
       if (t.state === "done") result.completed++;
       else if (t.state === "failed") result.failed++;
-      else result.unfinished++;
+      else {
+        result.unfinished++;
+        if (plan.transport !== "ws" && !t.answered) result.unanswered++;
+      }
     }
     // Never started (the deadline came first): no first event either.
     for (let i = tracks.length; i < plan.streams.length; i++) result.firstEvent.push(-1);

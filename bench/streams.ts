@@ -11,8 +11,14 @@
  * p50/p99 over every stream (one that never got its first event counts as slower than any
  * that did); CPU per relayed delta of the relaying process (the gateway; for the direct path
  * the clients, which do the reading a relay does) and its ratio to direct; the relaying
- * process's event-loop delay p99 and peak RSS; the clients' own loop delay (high means the
- * load generator, not the gateway, was the limit); and why streams failed.
+ * process's event-loop delay p99, how busy its loop was, and peak RSS; the clients' own loop
+ * delay (high means the load generator, not the gateway, was the limit); and why streams failed.
+ *
+ * A saturated relay shows as a busy loop near 100%, not as a long delay: its loop still turns
+ * every ~100 ms, and the streams it has not got to wait in the kernel, unseen by any metric of
+ * its own: in the listen backlog (the row's "unanswered" streams never got response headers)
+ * and, once that is full, as connections whose handshake the kernel dropped and retries
+ * ("listen drops", the machine's TcpExt ListenOverflows over the row; rows run one at a time).
  *
  * Settings: env BENCH_<NAME> or flags --<name>=value; e.g. --levels=1000,5000,10000.
  */
@@ -67,7 +73,9 @@ interface Row {
   level: number;
   path: string;
   clients: ClientResult[];
-  relay: { cpuMs: number; peakRssBytes: number; lagP99Ms: number };
+  relay: { cpuMs: number; peakRssBytes: number; lagP99Ms: number; loopBusy?: number };
+  /** Connections the kernel could not queue for accept during the row (whole machine). */
+  listenDrops: number;
   upstreamCpuMs: number;
   elapsedMs: number;
 }
@@ -82,6 +90,16 @@ interface RowPath {
 }
 
 const CLIENT = fileURLToPath(new URL("./streams-client.ts", import.meta.url));
+
+/** The kernel's count of connections dropped because a listen queue was full (TcpExt). */
+function listenOverflows(): number {
+  const lines = readFileSync("/proc/net/netstat", "utf8")
+    .split("\n")
+    .filter((line) => line.startsWith("TcpExt:"));
+  const names = lines[0]?.split(/\s+/) ?? [];
+  const values = lines[1]?.split(/\s+/) ?? [];
+  return Number(values[names.indexOf("ListenOverflows")] ?? Number.NaN);
+}
 
 /** The soft limit on open files: every stream holds a socket in the client, relay and upstream. */
 function openFileLimit(): number {
@@ -175,6 +193,7 @@ async function runRow(
   }));
   try {
     let before: { relay?: number; upstream: number } = { upstream: 0 };
+    const dropsBefore = listenOverflows();
     const started = performance.now();
     const clients = await runClients(plans, deadlineMs, async () => {
       before = {
@@ -189,6 +208,7 @@ async function runRow(
           cpuMs: after.cpuMs - before.relay!,
           peakRssBytes: after.peakRssBytes,
           lagP99Ms: after.lag.p99,
+          loopBusy: after.loopBusy,
         }
       : {
           cpuMs: clients.reduce((n, c) => n + c.cpuMs, 0),
@@ -196,7 +216,8 @@ async function runRow(
           lagP99Ms: Math.max(...clients.map((c) => c.lagP99Ms)),
         };
     const upstreamCpuMs = (await upstream.stats()).cpuMs - before.upstream;
-    return { level, path: path.label, clients, relay, upstreamCpuMs, elapsedMs };
+    const listenDrops = listenOverflows() - dropsBefore;
+    return { level, path: path.label, clients, relay, upstreamCpuMs, listenDrops, elapsedMs };
   } finally {
     await gateway?.stop();
   }
@@ -234,16 +255,19 @@ function printRows(s: Settings, rows: Row[]) {
       String(sum(r, (c) => c.completed)),
       String(sum(r, (c) => c.failed)),
       String(sum(r, (c) => c.unfinished)),
+      r.path.endsWith("SSE") ? String(sum(r, (c) => c.unanswered)) : "—",
       String(sum(r, (c) => c.lostDeltas)),
       ms(first.p50),
       ms(first.p99),
       fixed(perDelta, 3),
       base ? ratio(perDelta / base) : "—",
       fixed(r.relay.lagP99Ms, 0),
+      r.relay.loopBusy === undefined ? "—" : `${fixed(100 * r.relay.loopBusy, 0)}%`,
       mib(r.relay.peakRssBytes),
       fixed(Math.max(...r.clients.map((c) => c.lagP99Ms)), 0),
       fixed(r.upstreamCpuMs / Math.max(1, deltas), 3),
       fixed(r.elapsedMs / 1000, 0),
+      String(r.listenDrops),
       [...errors].map(([k, n]) => `${k}: ${n}`).join(", ") || "—",
     ];
   });
@@ -255,16 +279,19 @@ function printRows(s: Settings, rows: Row[]) {
         "done",
         "failed",
         "unfinished",
+        "unanswered",
         "lost deltas",
         "1st p50 ms",
         "1st p99 ms",
         "CPU ms/delta",
         "÷ direct",
         "lag p99 ms",
+        "loop busy",
         "peak MiB",
         "client lag p99",
         "upstream ms/delta",
         "took s",
+        "listen drops",
         "failures",
       ],
       ...lines,
