@@ -11,6 +11,8 @@ import { AiSearchClient } from "../upstream/client.ts";
 import type { ClientHooks } from "../upstream/hooks.ts";
 import { GatewayMetrics } from "./observability/metrics.ts";
 import { upstreamHooks } from "./observability/upstream.ts";
+import { anonymousScopesFor } from "./policy/client-auth.ts";
+import { ALL_SCOPES } from "./policy/scopes.ts";
 import { SubscriptionCounter } from "./policy/subscription-caps.ts";
 import { serveGraphqlWs } from "./transports/graphql-ws.ts";
 import { createLimitedServer } from "./transports/http-server.ts";
@@ -109,13 +111,11 @@ async function connectUpstream(config: GatewayConfig, hooks: ClientHooks) {
 /** Says at start-up when scopes do not protect the management mutations, and why. */
 function announceAuthorization(config: GatewayConfig, logger: Logger): void {
   const { security } = config;
-  const configured =
-    security.apiKeys.length > 0 || security.adminApiKeys.length > 0 || security.jwt !== undefined;
   if (security.passThroughCredentials) {
     logger.info(
       "authorization: scopes are not enforced in pass-through mode; each caller's Cloudflare token decides",
     );
-  } else if (!security.authRequired && !configured) {
+  } else if (anonymousScopesFor(security) === ALL_SCOPES) {
     logger.warn(
       "authorization: client authentication is off, so every caller has every scope (read, chat and admin: the management mutations included)",
     );

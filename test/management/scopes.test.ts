@@ -331,6 +331,13 @@ describe("the start-up notice", () => {
       undefined,
       undefined,
     ],
+    // A caller without credentials is then a plain client (read, chat), as the verifier decides.
+    [
+      "only router keys configured, authentication optional",
+      { AUTH_REQUIRED: "false", AUTH_ROUTER_API_KEYS: "router-key-0123456789abcdef" },
+      undefined,
+      undefined,
+    ],
   ])("with %s says who decides", async (_name, env, level, says) => {
     const logs = captureLogs("info");
     const started = await startGateway({}, env, { logger: logs.logger });

@@ -97,14 +97,38 @@ export function presentedCredential(
 
 const sha256 = (value: string) => createHash("sha256").update(value).digest();
 
-/** An identity derived from an API key: enough to tell keys apart, useless for guessing one. */
-export const apiKeyClientId = (key: string) => `key:${sha256(key).toString("hex").slice(0, 16)}`;
+/** A key's name: enough to tell keys apart, useless for guessing one. */
+const keyTag = (prefix: string, key: string) =>
+  `${prefix}:${sha256(key).toString("hex").slice(0, 16)}`;
 
-/** A caller who sent no credentials; the verifier decides its scopes (none unless it says). */
-export const anonymousClient = (
-  address: string | undefined,
-  scopes: ReadonlySet<Scope> = NO_SCOPES,
-): ClientIdentity => ({ id: `ip:${address ?? "unknown"}`, kind: "anonymous", scopes });
+/** An identity derived from an API key. */
+export const apiKeyClientId = (key: string) => keyTag("key", key);
+
+const routerId = (key: string) => keyTag("router", key);
+
+/** A caller who sent no credentials; the verifier decides its scopes (none until it does). */
+export const anonymousClient = (address: string | undefined): ClientIdentity => ({
+  id: `ip:${address ?? "unknown"}`,
+  kind: "anonymous",
+  scopes: NO_SCOPES,
+});
+
+type AuthSettings = Pick<SecurityConfig, "authRequired" | "apiKeys" | "jwt"> &
+  Partial<Pick<SecurityConfig, "adminApiKeys" | "routerApiKeys">>;
+
+/**
+ * What a caller without credentials may do. With nothing configured and nothing required
+ * (development), everything; once keys or JWTs exist, a plain client's read and chat at most.
+ */
+export function anonymousScopesFor(security: AuthSettings): ReadonlySet<Scope> {
+  const configured =
+    security.apiKeys.length > 0 ||
+    (security.adminApiKeys?.length ?? 0) > 0 ||
+    (security.routerApiKeys?.length ?? 0) > 0 ||
+    security.jwt?.secret !== undefined ||
+    security.jwt?.jwksUrl !== undefined;
+  return !configured && !security.authRequired ? ALL_SCOPES : CLIENT_SCOPES;
+}
 
 interface KeyDigest {
   digest: Buffer;
@@ -131,11 +155,8 @@ function matchKey(keys: readonly KeyDigest[], value: string): KeyDigest | undefi
   return found;
 }
 
-const routerId = (key: string) => `router:${sha256(key).toString("hex").slice(0, 16)}`;
-
 export function createClientVerifier(
-  security: Pick<SecurityConfig, "authRequired" | "apiKeys" | "jwt"> &
-    Partial<Pick<SecurityConfig, "adminApiKeys" | "routerApiKeys">>,
+  security: AuthSettings,
   options: ClientVerifierOptions = {},
 ): ClientVerifier {
   const clockTolerance = options.clockToleranceSeconds ?? 30;
@@ -152,9 +173,7 @@ export function createClientVerifier(
     : undefined;
   const configured =
     keys.length > 0 || routers.length > 0 || secret !== undefined || jwks !== undefined;
-  // With nothing configured and nothing required (development), everyone may do everything;
-  // once keys or JWTs exist, a caller without any is a plain client at most.
-  const anonymousScopes = !configured && !security.authRequired ? ALL_SCOPES : CLIENT_SCOPES;
+  const anonymousScopes = anonymousScopesFor(security);
 
   const matchApiKey = (value: string): ClientIdentity | undefined => {
     const key = matchKey(keys, value);

@@ -5,6 +5,7 @@
  * The plugins then check a socket's operations with the very code that checks HTTP requests.
  */
 import type { IncomingHttpHeaders } from "node:http";
+import { END_USER_HEADER, ROUTER_KEY_HEADER } from "../policy/client-auth.ts";
 
 export interface ConnectionCredentials {
   /**
@@ -87,12 +88,12 @@ export function connectionHeaders(
   if (options.passThroughHeader && token !== undefined && token !== null) {
     put(headers, options.passThroughHeader, token);
   }
-  put(headers, "x-router-key", payload.routerKey);
+  put(headers, ROUTER_KEY_HEADER, payload.routerKey);
   return headers;
 }
 
 /** The headers a trusted router may set per operation: who the operation is for. */
-const END_USER_HEADERS = ["authorization", "x-api-key", "x-end-user-id"];
+const END_USER_HEADERS = ["authorization", "x-api-key", END_USER_HEADER];
 
 /**
  * The headers of one operation on a trusted router's connection: the connection's, with the end
