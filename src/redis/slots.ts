@@ -10,7 +10,11 @@
  */
 
 import { once } from "../server/iterate.ts";
-import type { Release, SlotStore } from "../server/policy/subscription-caps.ts";
+import {
+  type Release,
+  type SlotStore,
+  SubscriptionCounter,
+} from "../server/policy/subscription-caps.ts";
 import type { RedisPiece, SharedRedis } from "./connection.ts";
 
 const NOW = `local t = redis.call('TIME')
@@ -68,7 +72,8 @@ export class RedisSlotStore implements SlotStore {
     redis: SharedRedis,
     kind: "subscriptions" | "connections",
     readonly limit: number,
-    fallback: SlotStore,
+    /** While Redis is down. @default an in-process counter with the same limit */
+    fallback: SlotStore = new SubscriptionCounter(limit),
   ) {
     this.#redis = redis;
     this.#kind = kind;

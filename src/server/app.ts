@@ -13,7 +13,6 @@ import { GatewayMetrics } from "./observability/metrics.ts";
 import { upstreamHooks } from "./observability/upstream.ts";
 import { anonymousScopesFor } from "./policy/client-auth.ts";
 import { ALL_SCOPES } from "./policy/scopes.ts";
-import { SubscriptionCounter } from "./policy/subscription-caps.ts";
 import { serveGraphqlWs } from "./transports/graphql-ws.ts";
 import { createLimitedServer } from "./transports/http-server.ts";
 import { closeUpstream, Drain, drainServer } from "./transports/shutdown.ts";
@@ -167,12 +166,7 @@ export function buildApp(config: GatewayConfig, options: AppOptions = {}): App {
         connectionInitWaitTimeout: config.limits.wsConnectionInitTimeoutMs,
         maxConnectionsPerClient: config.limits.maxConnectionsPerClient,
         connectionStore: redis
-          ? new RedisSlotStore(
-              redis,
-              "connections",
-              config.limits.maxConnectionsPerClient,
-              new SubscriptionCounter(config.limits.maxConnectionsPerClient),
-            )
+          ? new RedisSlotStore(redis, "connections", config.limits.maxConnectionsPerClient)
           : undefined,
         allowedOrigins: config.security.corsOrigins,
       });

@@ -50,7 +50,6 @@ import {
   authenticateHeaders,
   createClientVerifier,
 } from "./policy/client-auth.ts";
-import { SubscriptionCounter } from "./policy/subscription-caps.ts";
 import { remoteAddressOf, type ServerContext } from "./server-context.ts";
 import type { ConnectionAdmission } from "./transports/graphql-ws.ts";
 import type { Drain } from "./transports/shutdown.ts";
@@ -196,12 +195,7 @@ export function createGatewayYoga(
       perClient: limits.maxSubscriptionsPerClient,
       perConnection: limits.maxSubscriptionsPerConnection,
       store: redis
-        ? new RedisSlotStore(
-            redis,
-            "subscriptions",
-            limits.maxSubscriptionsPerClient,
-            new SubscriptionCounter(limits.maxSubscriptionsPerClient),
-          )
+        ? new RedisSlotStore(redis, "subscriptions", limits.maxSubscriptionsPerClient)
         : undefined,
       // A resume follows a stream that holds its client's slot already, and takes it over.
       slotFree: new Set(["resumeChatCompletionStream"]),

@@ -6,7 +6,7 @@ import {
   type SelectionSetNode,
 } from "graphql";
 import type { Plugin } from "graphql-yoga";
-import { forbidden, NO_SCOPES, requiredScope } from "../policy/scopes.ts";
+import { forbidden, NO_SCOPES, requiredScope, type Scope } from "../policy/scopes.ts";
 import { clientOf } from "./useClientAuth.ts";
 
 /** The root fields an operation selects, through fragments; `__typename` and friends need none. */
@@ -48,6 +48,29 @@ function rootFields(document: DocumentNode, operation: OperationDefinitionNode):
  */
 export function useScopes(): Plugin {
   const documents = new WeakMap<object, DocumentNode>();
+  // Yoga's parse cache hands out one DocumentNode per query text, so an operation's needs are
+  // worked out once, not walked again on every request.
+  const needs = new WeakMap<DocumentNode, Map<string, [field: string, scope: Scope][]>>();
+  const needsOf = (document: DocumentNode, operationName: string | undefined) => {
+    let byName = needs.get(document);
+    if (!byName) {
+      byName = new Map();
+      needs.set(document, byName);
+    }
+    const name = operationName ?? "";
+    let list = byName.get(name);
+    if (!list) {
+      const operation = getOperationAST(document, operationName);
+      list = operation
+        ? [...rootFields(document, operation)].map((field) => [
+            field,
+            requiredScope(operation.operation, field),
+          ])
+        : [];
+      byName.set(name, list);
+    }
+    return list;
+  };
   return {
     onParse({ context }) {
       return ({ result }) => {
@@ -61,12 +84,9 @@ export function useScopes(): Plugin {
         request?: Request;
         params?: { operationName?: string | null };
       };
-      const operation = getOperationAST(document, params?.operationName ?? undefined);
-      if (!operation) return;
       // `useClientAuth` has named every caller by now; without it, nothing is allowed.
       const scopes = clientOf(request)?.scopes ?? NO_SCOPES;
-      for (const field of rootFields(document, operation)) {
-        const scope = requiredScope(operation.operation, field);
+      for (const [field, scope] of needsOf(document, params?.operationName ?? undefined)) {
         if (!scopes.has(scope)) throw forbidden(field, scope);
       }
     },
