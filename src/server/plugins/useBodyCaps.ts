@@ -4,7 +4,7 @@ import type { GraphQLError } from "graphql";
 import { createGraphQLError, type Plugin } from "graphql-yoga";
 import { ErrorCode } from "../../error-codes.ts";
 import type { ServerContext } from "../server-context.ts";
-import { isMultipart } from "./useUploads.ts";
+import { isUpload } from "./useUploads.ts";
 
 export interface BodyCapsOptions {
   /**
@@ -33,14 +33,8 @@ const badLength = (): GraphQLError =>
 /** A single non-negative integer; a list or a sign is how smuggling attempts look. */
 const CONTENT_LENGTH = /^\d+$/;
 
-/**
- * The refusal of a declared `Content-Length` (malformed, or over `maxBytes`), if any: for a
- * handler that reads bodies itself, outside Yoga's request parsing.
- */
-export function declaredLengthRefusal(
-  request: Request,
-  maxBytes: number,
-): GraphQLError | undefined {
+/** The refusal of a declared `Content-Length` (malformed, or over `maxBytes`), if any. */
+function declaredLengthRefusal(request: Request, maxBytes: number): GraphQLError | undefined {
   const declared = request.headers.get("content-length");
   if (declared === null) return undefined;
   if (!CONTENT_LENGTH.test(declared)) return badLength();
@@ -48,13 +42,18 @@ export function declaredLengthRefusal(
 }
 
 /**
- * `request` with its body read, or the 413 once more than `maxBytes` arrived: for a body without
- * a `Content-Length`, read by a handler outside Yoga's request parsing.
+ * `request` within `maxBytes`, or the cap's refusal, for a handler that reads bodies itself,
+ * outside Yoga's request parsing: a declared length decides alone; a body without one is read
+ * here, and refused once more than `maxBytes` arrived.
  */
-export async function readCappedBody(
+export async function cappedBody(
   request: Request,
   maxBytes: number,
 ): Promise<{ request: Request } | { refusal: GraphQLError }> {
+  if (request.headers.has("content-length")) {
+    const refusal = declaredLengthRefusal(request, maxBytes);
+    return refusal ? { refusal } : { request };
+  }
   if (request.body === null) return { request };
   const parts: Uint8Array[] = [];
   let read = 0;
@@ -69,14 +68,8 @@ export async function readCappedBody(
     parts.push(part.value);
   }
   const body = Buffer.concat(parts);
-  return {
-    request: new Request(request.url, {
-      method: request.method,
-      headers: request.headers,
-      signal: request.signal,
-      body,
-    }),
-  };
+  const { url, method, headers, signal } = request;
+  return { request: new Request(url, { method, headers, signal, body }) };
 }
 
 /** Passes bytes through until more than `maxBytes` went by, then fails with a 413. */
@@ -115,8 +108,8 @@ export function useBodyCaps(options: BodyCapsOptions = {}): Plugin {
   const maxUploadBytes = options.maxUploadBytes ?? 4_259_840;
   return {
     onRequestParse({ request, serverContext, requestParser, setRequestParser, fetchAPI }) {
-      // Only a POST is read as an upload (`useUploads`); any other multipart body gets the JSON cap.
-      const multipart = request.method === "POST" && isMultipart(request);
+      // Any body `useUploads` does not read as an upload gets the JSON cap.
+      const multipart = isUpload(request);
       if (request.headers.has("content-length")) {
         const refusal = declaredLengthRefusal(request, multipart ? maxUploadBytes : maxBodyBytes);
         if (refusal) throw refusal;

@@ -9,7 +9,7 @@ import { anonymousClient } from "../policy/client-auth.ts";
 import { SubscriptionCounter } from "../policy/subscription-caps.ts";
 import { graphqlErrorBody, jsonResponse } from "../responses.ts";
 import { remoteAddressOf } from "../server-context.ts";
-import { declaredLengthRefusal, readCappedBody } from "./useBodyCaps.ts";
+import { cappedBody } from "./useBodyCaps.ts";
 import { clientOf } from "./useClientAuth.ts";
 
 export interface SingleConnectionSseOptions {
@@ -170,7 +170,7 @@ export function useSingleConnectionSse(options: SingleConnectionSseOptions = {})
         request.signal.addEventListener("abort", () => release(token!), { once: true });
       }
       if (request.method === "POST") {
-        const operation = await cappedOperation(request, maxBodyBytes);
+        const operation = await cappedBody(request, maxBodyBytes);
         endResponse(
           "refusal" in operation
             ? refusedResponse(operation.refusal)
@@ -181,19 +181,6 @@ export function useSingleConnectionSse(options: SingleConnectionSseOptions = {})
       endResponse(await handler(request));
     },
   };
-}
-
-/** The operation's request within the body cap, or the cap's refusal. */
-async function cappedOperation(
-  request: Request,
-  maxBytes: number,
-): Promise<{ request: Request } | { refusal: GraphQLError }> {
-  const refusal = request.headers.has("content-length")
-    ? declaredLengthRefusal(request, maxBytes)
-    : undefined;
-  if (refusal) return { refusal };
-  if (request.headers.has("content-length")) return { request };
-  return readCappedBody(request, maxBytes);
 }
 
 function refusedResponse(error: GraphQLError): Response {

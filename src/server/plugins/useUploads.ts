@@ -22,9 +22,11 @@ export interface UploadsOptions {
 
 const readers = new WeakMap<Request, MultipartRequest>();
 
-export const isMultipart = (request: Request) =>
+/** A request this plugin reads as an upload: a multipart POST. */
+export const isUpload = (request: Request) =>
+  request.method === "POST" &&
   request.headers.get("content-type")?.split(";")[0]?.trim().toLowerCase() ===
-  "multipart/form-data";
+    "multipart/form-data";
 
 /**
  * File uploads by the GraphQL multipart request spec, streamed (transports/multipart.ts): the
@@ -41,7 +43,7 @@ export function useUploads(options: UploadsOptions = {}): Plugin {
   };
   return {
     onRequestParse({ request, setRequestParser }) {
-      if (request.method !== "POST" || !isMultipart(request)) return;
+      if (!isUpload(request)) return;
       setRequestParser((req) => {
         const reader = new MultipartRequest(
           req.body ?? new ReadableStream(),
