@@ -19,6 +19,9 @@ import { build } from "esbuild";
 const WEB_DIR = path.dirname(fileURLToPath(import.meta.url));
 export const DIST_DIR = path.join(WEB_DIR, "dist");
 
+/** A path's name under `web/dist`, with `/` separators on every platform. */
+const distName = (file: string) => path.relative(DIST_DIR, file).split(path.sep).join("/");
+
 /** Every file of a fresh build, by its path relative to `web/dist`. */
 export async function buildChatPage(): Promise<Map<string, Uint8Array>> {
   const result = await build({
@@ -42,13 +45,12 @@ export async function buildChatPage(): Promise<Map<string, Uint8Array>> {
     publicPath: "/assets",
     legalComments: "none",
     charset: "utf8",
-    metafile: true,
     write: false,
     logLevel: "warning",
   });
   const files = new Map<string, Uint8Array>();
   for (const file of result.outputFiles) {
-    let name = path.relative(DIST_DIR, file.path).split(path.sep).join("/");
+    let name = distName(file.path);
     if (/^assets\/app\.\w+$/.test(name)) {
       const hash = createHash("sha256").update(file.contents).digest("hex").slice(0, 10);
       name = name.replace(/\.(\w+)$/, `-${hash}.$1`);
@@ -78,7 +80,7 @@ export async function readDist(): Promise<Map<string, Uint8Array>> {
   for (const entry of entries) {
     if (!entry.isFile()) continue;
     const full = path.join(entry.parentPath, entry.name);
-    files.set(path.relative(DIST_DIR, full).split(path.sep).join("/"), await readFile(full));
+    files.set(distName(full), await readFile(full));
   }
   return files;
 }

@@ -63,6 +63,8 @@ export async function chat(ctx: RequestContext, scope: Scope): Promise<void> {
   const plan = planRetrieval(ctx, query, body.ai_search_options, targets);
   const { chunks, errors } = await retrieve(namespace, targets, plan, ctx.signal);
   if (ctx.signal.aborted) return;
+  // What the response carries; the answer itself is written from `chunks`, text and all.
+  const carried = shown(chunks, body.ai_search_options);
 
   const { llm, streamDelayMs } = ctx.services;
   // The request's `model` names an upstream model the local server does not have; reporting
@@ -78,7 +80,7 @@ export async function chat(ctx: RequestContext, scope: Scope): Promise<void> {
         ? await llmStream(llm, llmMessages(messages, chunks), ctx.signal)
         : splitIntoDeltas(extractiveAnswer(query, chunks));
       await writeCompletionStream(ctx.res, {
-        chunks: shown(chunks, body.ai_search_options),
+        chunks: carried,
         errors,
         frame,
         deltas,
@@ -95,7 +97,7 @@ export async function chat(ctx: RequestContext, scope: Scope): Promise<void> {
       ...frame,
       object: "chat.completion",
       choices: [{ index: 0, message: { role: "assistant", content }, finish_reason: "stop" }],
-      chunks: shown(chunks, body.ai_search_options),
+      chunks: carried,
     };
     if (errors.length > 0) response.errors = errors;
     sendJson(ctx.res, 200, response);

@@ -1,17 +1,18 @@
 import type { Chunk } from "../conversation.ts";
-import { chunkKey, segmentAnswer } from "../references.ts";
+import { chunkKey, type Segment } from "../references.ts";
 
 /** The answer's text, with each reference to a source made a link to that source's card. */
 export function Answer(props: {
-  text: string;
+  /** The answer as `segmentAnswer` splits it against `chunks`. */
+  segments: readonly Segment[];
   chunks: readonly Chunk[] | undefined;
   anchorOf: (index: number) => string;
   streaming: boolean;
 }) {
-  const { text, chunks, anchorOf, streaming } = props;
+  const { segments, chunks, anchorOf, streaming } = props;
   return (
     <div class="answer-text">
-      {segmentAnswer(text, chunks).map((segment, i) =>
+      {segments.map((segment, i) =>
         segment.kind === "text" ? (
           segment.text
         ) : (

@@ -9,10 +9,10 @@ export function TurnView(props: { turn: Turn; onRetry: (turn: Turn) => void }) {
   const { turn, onRetry } = props;
   const streaming = isStreaming(turn);
   const anchorOf = (index: number) => `turn-${turn.id}-source-${index + 1}`;
+  // Segmented once per render: the answer's links and the cited sources come from the same pass.
+  const segments = segmentAnswer(turn.answer, turn.chunks);
   const cited = new Set(
-    segmentAnswer(turn.answer, turn.chunks).flatMap((segment) =>
-      segment.kind === "reference" ? segment.chunkIndexes : [],
-    ),
+    segments.flatMap((segment) => (segment.kind === "reference" ? segment.chunkIndexes : [])),
   );
   return (
     <li class="turn" data-status={turn.status}>
@@ -31,7 +31,7 @@ export function TurnView(props: { turn: Turn; onRetry: (turn: Turn) => void }) {
         <div aria-live="polite" aria-busy={streaming}>
           {turn.answer || turn.status === "writing" ? (
             <Answer
-              text={turn.answer}
+              segments={segments}
               chunks={turn.chunks}
               anchorOf={anchorOf}
               streaming={streaming}
