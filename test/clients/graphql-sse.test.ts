@@ -86,7 +86,9 @@ describe.each([
   });
 
   it("refuses a caller without credentials", async () => {
-    await expect(collect(client(singleConnection, null), ASK, askInput())).rejects.toThrow();
+    await expect(collect(client(singleConnection, null), ASK, askInput())).rejects.toThrow(
+      /^Server responded with 401/,
+    );
   });
 });
 

@@ -3,10 +3,10 @@
  * clients open: started once per file, closed after it, the local AI Search's request log
  * cleared before each test.
  */
-import { createClient } from "graphql-ws";
+import type { createClient } from "graphql-ws";
 import { afterAll, beforeAll, beforeEach } from "vitest";
-import WebSocket from "ws";
 import { type GatewayHarness, startGateway } from "../helpers/gateway.ts";
+import { wsClient } from "../helpers/streams.ts";
 
 export interface ClientGateway {
   readonly harness: GatewayHarness;
@@ -32,11 +32,7 @@ export function useClientGateway(): ClientGateway {
       return harness!;
     },
     socket() {
-      const socket = createClient({
-        url: harness!.gateway.graphqlUrl.replace(/^http/, "ws"),
-        webSocketImpl: WebSocket,
-        retryAttempts: 0,
-      });
+      const socket = wsClient(harness!.gateway.graphqlUrl);
       sockets.push(socket);
       return socket;
     },

@@ -4,11 +4,11 @@
  * and logs then key on that end user. Without a valid router key, `x-end-user-id` means nothing.
  * (test/federation/hive-gateway.test.ts runs the same through a real Hive Gateway.)
  */
-import { type Client, createClient } from "graphql-ws";
+import type { Client } from "graphql-ws";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import WebSocket from "ws";
 import { type GatewayHarness, startGateway } from "../helpers/gateway.ts";
 import { captureLogs } from "../helpers/logs.ts";
+import { wsClient } from "../helpers/streams.ts";
 
 const ROUTER_KEY = "router-key-0123456789abcdef";
 const CLIENT_KEY = "client-key-0123456789abcdef";
@@ -118,12 +118,7 @@ describe("a router's multiplexed WebSocket", () => {
     await Promise.all(sockets.map((s) => s.dispose()));
   });
   const connect = (connectionParams: Record<string, string>) => {
-    const client = createClient({
-      url: harness.gateway.graphqlUrl.replace(/^http/, "ws"),
-      webSocketImpl: WebSocket,
-      connectionParams,
-      retryAttempts: 0,
-    });
+    const client = wsClient(harness.gateway.graphqlUrl, { connectionParams });
     sockets.push(client);
     return client;
   };

@@ -1,7 +1,7 @@
 import type { TypedDocumentNode } from "@graphql-typed-document-node/core";
 import { createParser } from "eventsource-parser";
 import { print } from "graphql";
-import { type Client, createClient } from "graphql-ws";
+import { type Client, type ClientOptions, createClient } from "graphql-ws";
 import WebSocket from "ws";
 
 /** One result of a subscription, typed by the document it came from. */
@@ -11,12 +11,16 @@ export interface StreamResult<T> {
 }
 
 /** A graphql-ws client on a real WebSocket; `dispose` closes it. */
-export function wsClient(graphqlUrl: string) {
+export function wsClient(
+  graphqlUrl: string,
+  options: Pick<ClientOptions, "connectionParams"> = {},
+) {
   return createClient({
     url: graphqlUrl.replace(/^http/, "ws"),
     webSocketImpl: WebSocket,
     retryAttempts: 0,
     lazy: true,
+    ...options,
   });
 }
 

@@ -1,15 +1,8 @@
-/**
- * Scopes: a `read`+`chat` key gets FORBIDDEN on every management mutation and the upstream hears
- * nothing (counted on the local AI Search's recorded requests); an admin key succeeds; JWTs
- * carry their scopes in `scope` and are held to them likewise; in pass-through mode the
- * caller's token decides.
- */
-import { createClient } from "graphql-ws";
 import { SignJWT } from "jose";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import WebSocket from "ws";
 import { type GatewayHarness, startGateway } from "../helpers/gateway.ts";
 import { captureLogs } from "../helpers/logs.ts";
+import { wsClient } from "../helpers/streams.ts";
 import { CREATE_INSTANCE, CREATE_NAMESPACE, uploadItem } from "./helpers.ts";
 
 const CLIENT_KEY = "client-key-0123456789abcdef";
@@ -262,10 +255,7 @@ describe("JWT scopes", () => {
 
   it("the progress subscription needs read, refused over graphql-ws before it runs", async () => {
     const chatOnly = await jwt({ scope: "aisearch:chat" });
-    const ws = createClient({
-      url: harness.gateway.graphqlUrl.replace(/^http/, "ws"),
-      webSocketImpl: WebSocket,
-      retryAttempts: 0,
+    const ws = wsClient(harness.gateway.graphqlUrl, {
       connectionParams: { authorization: `Bearer ${chatOnly}` },
     });
     try {
