@@ -4,6 +4,7 @@ import { badUserInput, notFound } from "../graphql-errors.ts";
 import type { InstanceRecord } from "../loaders.ts";
 import type { InstanceSettingsRequest } from "../upstream/types.ts";
 import { CacheThreshold, FusionMethod } from "./enums.ts";
+import { instanceLocalId } from "./global-ids.ts";
 import { validateInstanceId, validateNamespace } from "./names.ts";
 import { InstanceRef } from "./refs.ts";
 import { type UserErrorRecord, UserErrorRef, withUserErrors } from "./user-errors.ts";
@@ -205,9 +206,7 @@ const DeleteInstancePayload = builder
         nullable: true,
         description: "The global id it had, to drop it from client caches.",
         resolve: (p) =>
-          p.instance
-            ? encodeGlobalID("Instance", `${p.instance.namespace}/${p.instance.id}`)
-            : null,
+          p.instance ? encodeGlobalID("Instance", instanceLocalId(p.instance)) : null,
       }),
       instance: t.expose("instance", {
         type: InstanceRef,

@@ -2,6 +2,7 @@ import { builder } from "../builder.ts";
 import type { JobRecord } from "../loaders.ts";
 import type { Job, JobLog } from "../upstream/types.ts";
 import { knownOrNull } from "./enums.ts";
+import { recordLocalId } from "./global-ids.ts";
 import { parseRecordGlobalId } from "./item.ts";
 import { validateInstanceId, validateNamespace } from "./names.ts";
 import { connectionWithTotalCount, resolvePagedConnection } from "./pagination.ts";
@@ -81,7 +82,7 @@ export const JobRef = builder.objectRef<JobRecord>("Job");
 
 builder.node(JobRef, {
   description: "A sync run of an instance: it rescans the source and retries failed items.",
-  id: { resolve: (job) => `${job.namespace}/${job.instanceId}/${job.id}` },
+  id: { resolve: recordLocalId },
   loadOne: (localId, context) => context.loaders.job.load(parseRecordGlobalId(localId)),
   fields: (t) => ({
     jobId: t.exposeString("id", { description: "The job's upstream id." }),
