@@ -39,7 +39,7 @@ function withoutChunks(event: Extract<RelayedEvent, { kind: "done" }>) {
   return { ...event, completion: { ...event.completion, response } };
 }
 
-export function resumeUnavailable(): GraphQLError {
+function resumeUnavailable(): GraphQLError {
   return new GraphQLError("Streams held by other replicas cannot be reached right now; retry.", {
     extensions: { code: ErrorCode.RESUME_UNAVAILABLE, retryable: true },
   });

@@ -38,7 +38,7 @@ const IndexMethodInput = builder.inputType("IndexMethodInput", {
   }),
 });
 
-export const InstanceSettingsInput = builder.inputType("InstanceSettingsInput", {
+const InstanceSettingsInput = builder.inputType("InstanceSettingsInput", {
   description:
     "Settings of an instance; each one left out keeps its current (or default) value. The upstream checks the ranges.",
   fields: (t) => ({
@@ -76,7 +76,7 @@ function text(value: string | null | undefined, field: string): string | undefin
 }
 
 /** The settings as the upstream takes them; only what was given. */
-export function toSettings(input: SettingsArgs | null | undefined): InstanceSettingsRequest {
+function toSettings(input: SettingsArgs | null | undefined): InstanceSettingsRequest {
   if (!input) return {};
   const settings: InstanceSettingsRequest = {};
   const set = <K extends keyof InstanceSettingsRequest>(

@@ -14,7 +14,7 @@ import { type UserErrorRecord, UserErrorRef, withUserErrors } from "./user-error
  * `end_reason`; the graph derives one, and keeps the upstream's reason beside it.
  */
 
-export const JobStatus = builder.enumType("JobStatus", {
+const JobStatus = builder.enumType("JobStatus", {
   description: "Where a sync run is.",
   values: {
     RUNNING: { description: "Not ended yet." },
@@ -27,7 +27,7 @@ export const JobStatus = builder.enumType("JobStatus", {
 
 type JobStatusValue = "RUNNING" | "COMPLETED" | "FAILED" | "CANCELLED" | "ENDED";
 
-export function jobStatus(job: Job): JobStatusValue {
+function jobStatus(job: Job): JobStatusValue {
   if (!job.ended_at) return "RUNNING";
   switch (job.end_reason) {
     case "completed":
