@@ -42,6 +42,10 @@ function isNotFound(error: unknown): boolean {
   return error instanceof UpstreamError && error.status === 404;
 }
 
+/** A failed read as a batch entry: not found is `null`, anything else that key's error. */
+const notFoundAsNull = (error: unknown): null | Error =>
+  isNotFound(error) ? null : (error as Error);
+
 /** Told the size of every batch a loader sends, e.g. for a metric. */
 export type LoaderBatchObserver = (loader: keyof Loaders, size: number) => void;
 
@@ -99,26 +103,14 @@ export function createLoaders(
   );
 
   const namespace = loader<string, Namespace | null>("namespace", (names) =>
-    Promise.all(
-      names.map((name) =>
-        upstream.getNamespace(name).catch((error: unknown) => {
-          if (isNotFound(error)) return null;
-          return error as Error;
-        }),
-      ),
-    ),
+    Promise.all(names.map((name) => upstream.getNamespace(name).catch(notFoundAsNull))),
   );
 
   const instanceStats = loader<InstanceKey, InstanceStats | null, string>(
     "instanceStats",
     (keys) =>
       Promise.all(
-        keys.map((key) =>
-          upstream.getInstanceStats(key.namespace, key.id).catch((error: unknown) => {
-            if (isNotFound(error)) return null;
-            return error as Error;
-          }),
-        ),
+        keys.map((key) => upstream.getInstanceStats(key.namespace, key.id).catch(notFoundAsNull)),
       ),
     { cacheKeyFn: instanceCacheKey },
   );
@@ -133,12 +125,7 @@ export function createLoaders(
   ) =>
     loader<RecordKey, V | null, string>(
       name,
-      (keys) =>
-        Promise.all(
-          keys.map((key) =>
-            read(key).catch((error: unknown) => (isNotFound(error) ? null : (error as Error))),
-          ),
-        ),
+      (keys) => Promise.all(keys.map((key) => read(key).catch(notFoundAsNull))),
       { cacheKeyFn: recordCacheKey },
     );
   const owned = <T>(key: RecordKey, value: T) => ({

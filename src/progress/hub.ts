@@ -56,7 +56,7 @@ type Reader = Pick<BoundAiSearchClient, "getInstanceStats" | "listJobs">;
 
 interface Subscriber {
   reader: Reader;
-  /** The next event not yet taken, latest wins; `end` once there is nothing more. */
+  /** The next event not yet taken, latest wins; `ended` says when none will follow it. */
   pending: ProgressEvent | undefined;
   ended: boolean;
   wake: (() => void) | undefined;

@@ -122,13 +122,21 @@ export class RemoteFollower implements Following {
 
   /** Ends this follower with a failure of its own (see the module comment). */
   fail(): void {
+    this.#failWith(
+      ErrorCode.RESUME_UNAVAILABLE,
+      "The stream can no longer be followed from here; resume it again.",
+    );
+  }
+
+  /** Ends this follower, unless it already ended or left, with a retryable failure. */
+  #failWith(code: string, message: string): void {
     if (this.#ended || this.#left) return;
     this.#push({
       streamId: this.streamId,
       sequence: this.#last,
       kind: "failed",
-      code: ErrorCode.RESUME_UNAVAILABLE,
-      message: "The stream can no longer be followed from here; resume it again.",
+      code,
+      message,
       retryable: true,
     });
   }
@@ -164,17 +172,11 @@ export class RemoteFollower implements Following {
   readonly #onAbort = () => this.#leave(stoppedExplicitly(this.#signal));
 
   /** This replica drains: the follower ends, the stream goes on where it runs. */
-  readonly #onDrain = () => {
-    if (this.#ended || this.#left) return;
-    this.#push({
-      streamId: this.streamId,
-      sequence: this.#last,
-      kind: "failed",
-      code: ErrorCode.SHUTTING_DOWN,
-      message: "The gateway is shutting down; resume the stream on another connection.",
-      retryable: true,
-    });
-  };
+  readonly #onDrain = () =>
+    this.#failWith(
+      ErrorCode.SHUTTING_DOWN,
+      "The gateway is shutting down; resume the stream on another connection.",
+    );
 
   #leave(explicit: boolean): void {
     if (this.#left) return;

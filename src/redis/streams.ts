@@ -39,7 +39,7 @@ function withoutChunks(event: Extract<RelayedEvent, { kind: "done" }>) {
   return { ...event, completion: { ...event.completion, response } };
 }
 
-export function resumeUnavailable(): GraphQLError {
+function resumeUnavailable(): GraphQLError {
   return new GraphQLError("Streams held by other replicas cannot be reached right now; retry.", {
     extensions: { code: ErrorCode.RESUME_UNAVAILABLE, retryable: true },
   });
@@ -108,7 +108,7 @@ export class RedisStreamSharing implements StreamSharing, FollowedLog {
     commands.xadd(logKey(id), `0-${event.sequence + 1}`, "e", stored).catch(fail);
     if (event.sequence === 0) commands.pexpire(logKey(id), this.redis.leaseMs).catch(fail);
     // A lost notice is repaired by the follower, which reads the log on a gap.
-    commands.publish(this.redis.channel(`events:${id}`), json).catch(() => {});
+    commands.publish(this.#eventsChannel(id), json).catch(() => {});
   }
 
   finish(streamId: string, ttlMs: number): void {
@@ -129,10 +129,9 @@ export class RedisStreamSharing implements StreamSharing, FollowedLog {
   async follow(request: FollowRequest): Promise<Following | undefined> {
     let meta: (string | null)[];
     try {
-      meta = await this.redis.commands.hmget(metaKey(request.streamId), "owner", "holder", "state");
+      meta = await this.#readMeta(request.streamId);
     } catch {
-      this.redis.fellBack("resume");
-      throw resumeUnavailable();
+      throw this.#resumeUnavailable();
     }
     const [owner, holder, state] = meta;
     // Unknown, expired and another client's streams look the same from outside.
@@ -142,26 +141,35 @@ export class RedisStreamSharing implements StreamSharing, FollowedLog {
       await follower.begin();
     } catch {
       await follower.return();
-      this.redis.fellBack("resume");
-      throw resumeUnavailable();
+      throw this.#resumeUnavailable();
     }
     return follower;
   }
 
   async cancel(streamId: string, owner: string): Promise<boolean> {
     try {
-      const [streamOwner, holder, state] = await this.redis.commands.hmget(
-        metaKey(streamId),
-        "owner",
-        "holder",
-        "state",
-      );
+      const [streamOwner, holder, state] = await this.#readMeta(streamId);
       if (streamOwner !== owner || state !== "live" || !holder) return false;
       return (await this.tell(holder, { t: "cancel", id: streamId })) > 0;
     } catch {
-      this.redis.fellBack("resume");
-      throw resumeUnavailable();
+      throw this.#resumeUnavailable();
     }
+  }
+
+  /** A stream's owner, holder and state, each `null` when unset. */
+  #readMeta(streamId: string): Promise<(string | null)[]> {
+    return this.redis.commands.hmget(metaKey(streamId), "owner", "holder", "state");
+  }
+
+  /** Counts the fallback and makes the error a client retries on. */
+  #resumeUnavailable(): GraphQLError {
+    this.redis.fellBack("resume");
+    return resumeUnavailable();
+  }
+
+  /** The Pub/Sub channel a stream's events are announced on. */
+  #eventsChannel(streamId: string): string {
+    return this.redis.channel(`events:${streamId}`);
   }
 
   /** Sends a control message to the replica holding a stream; resolves to its listeners. */
@@ -194,7 +202,7 @@ export class RedisStreamSharing implements StreamSharing, FollowedLog {
 
   /** Subscribes `follower` to its stream's events, sharing one subscription per stream. */
   async join(streamId: string, follower: RemoteFollower): Promise<void> {
-    const name = this.redis.channel(`events:${streamId}`);
+    const name = this.#eventsChannel(streamId);
     let channel = this.#channels.get(name);
     if (!channel) {
       const ready = this.redis.subscriber.subscribe(name);
@@ -209,7 +217,7 @@ export class RedisStreamSharing implements StreamSharing, FollowedLog {
   }
 
   part(streamId: string, follower: RemoteFollower): void {
-    const name = this.redis.channel(`events:${streamId}`);
+    const name = this.#eventsChannel(streamId);
     const channel = this.#channels.get(name);
     if (!channel?.followers.delete(follower) || channel.followers.size > 0) return;
     this.#channels.delete(name);
@@ -260,7 +268,7 @@ export class RedisStreamSharing implements StreamSharing, FollowedLog {
       .del(metaKey(streamId), logKey(streamId))
       .then(() => {
         this.#broken.delete(streamId);
-        return commands.publish(this.redis.channel(`events:${streamId}`), GONE);
+        return commands.publish(this.#eventsChannel(streamId), GONE);
       })
       .catch(() => {});
   }

@@ -1,7 +1,7 @@
 import { decodeGlobalID } from "@pothos/plugin-relay";
 import { type GraphQLSchema, isObjectType } from "graphql";
 import { badUserInput } from "../graphql-errors.ts";
-import type { InstanceKey } from "../loaders.ts";
+import type { InstanceKey, RecordKey } from "../loaders.ts";
 import { SLUG_PATTERN } from "../upstream/names.ts";
 
 /*
@@ -20,6 +20,10 @@ const MAX_GLOBAL_ID_LENGTH = 512;
 /** The local id of an instance's global id: `<namespace>/<instance id>`. */
 export const instanceLocalId = (instance: InstanceKey) =>
   `${instance.namespace}${INSTANCE_ID_SEPARATOR}${instance.id}`;
+
+/** The local id of an item's or a job's global id: `<namespace>/<instance id>/<id>`. */
+export const recordLocalId = (record: RecordKey) =>
+  `${instanceLocalId({ namespace: record.namespace, id: record.instanceId })}${INSTANCE_ID_SEPARATOR}${record.id}`;
 
 /** The namespace and instance id of an instance's local id, or `undefined` unless both are slugs. */
 export function parseInstanceLocalId(localId: string): InstanceKey | undefined {

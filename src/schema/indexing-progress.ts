@@ -32,7 +32,7 @@ const jobsOf = (snapshot: ProgressSnapshot): JobRecord[] =>
   }));
 
 /** Nothing left to do: no item waiting or running, and no job running. */
-export function isSettled(snapshot: ProgressSnapshot): boolean {
+function isSettled(snapshot: ProgressSnapshot): boolean {
   const { queued = 0, running = 0, outdated = 0 } = snapshot.stats;
   return queued + running + outdated === 0 && snapshot.jobs.every((job) => job.ended_at);
 }

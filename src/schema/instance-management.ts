@@ -4,6 +4,7 @@ import { badUserInput, notFound } from "../graphql-errors.ts";
 import type { InstanceRecord } from "../loaders.ts";
 import type { InstanceSettingsRequest } from "../upstream/types.ts";
 import { CacheThreshold, FusionMethod } from "./enums.ts";
+import { instanceLocalId } from "./global-ids.ts";
 import { validateInstanceId, validateNamespace } from "./names.ts";
 import { InstanceRef } from "./refs.ts";
 import { type UserErrorRecord, UserErrorRef, withUserErrors } from "./user-errors.ts";
@@ -37,7 +38,7 @@ const IndexMethodInput = builder.inputType("IndexMethodInput", {
   }),
 });
 
-export const InstanceSettingsInput = builder.inputType("InstanceSettingsInput", {
+const InstanceSettingsInput = builder.inputType("InstanceSettingsInput", {
   description:
     "Settings of an instance; each one left out keeps its current (or default) value. The upstream checks the ranges.",
   fields: (t) => ({
@@ -75,7 +76,7 @@ function text(value: string | null | undefined, field: string): string | undefin
 }
 
 /** The settings as the upstream takes them; only what was given. */
-export function toSettings(input: SettingsArgs | null | undefined): InstanceSettingsRequest {
+function toSettings(input: SettingsArgs | null | undefined): InstanceSettingsRequest {
   if (!input) return {};
   const settings: InstanceSettingsRequest = {};
   const set = <K extends keyof InstanceSettingsRequest>(
@@ -205,9 +206,7 @@ const DeleteInstancePayload = builder
         nullable: true,
         description: "The global id it had, to drop it from client caches.",
         resolve: (p) =>
-          p.instance
-            ? encodeGlobalID("Instance", `${p.instance.namespace}/${p.instance.id}`)
-            : null,
+          p.instance ? encodeGlobalID("Instance", instanceLocalId(p.instance)) : null,
       }),
       instance: t.expose("instance", {
         type: InstanceRef,

@@ -7,6 +7,7 @@ import { badUserInput, notFound } from "../graphql-errors.ts";
 import type { ItemRecord } from "../loaders.ts";
 import { UploadError, type UploadedFile } from "../uploads/file.ts";
 import type { ItemUploadWarning } from "../upstream/types.ts";
+import { recordLocalId } from "./global-ids.ts";
 import { ItemRef, validateItemKey } from "./item.ts";
 import { validateInstanceId, validateNamespace } from "./names.ts";
 import { type UserErrorRecord, UserErrorRef, withUserErrors } from "./user-errors.ts";
@@ -175,10 +176,7 @@ const DeleteItemPayload = builder.objectRef<ItemPayload>("DeleteItemPayload").im
     deletedItemId: t.id({
       nullable: true,
       description: "The global id it had, to drop it from client caches.",
-      resolve: (p) =>
-        p.item
-          ? encodeGlobalID("Item", `${p.item.namespace}/${p.item.instanceId}/${p.item.id}`)
-          : null,
+      resolve: (p) => (p.item ? encodeGlobalID("Item", recordLocalId(p.item)) : null),
     }),
     key: t.string({ nullable: true, description: "Its key.", resolve: (p) => p.item?.key ?? null }),
     userErrors: t.expose("userErrors", {

@@ -5,6 +5,7 @@ import type { ItemRecord } from "../loaders.ts";
 import { ITEM_STATUSES, MAX_ITEMS_PER_PAGE } from "../upstream/items.ts";
 import { MAX_ITEM_KEY_LENGTH, RECORD_ID_PATTERN } from "../upstream/names.ts";
 import type { ItemChunk, ItemLog } from "../upstream/types.ts";
+import { recordLocalId } from "./global-ids.ts";
 import { validateInstanceId, validateNamespace } from "./names.ts";
 import { connectionWithTotalCount, resolvePagedConnection } from "./pagination.ts";
 import { InstanceRef } from "./refs.ts";
@@ -101,7 +102,7 @@ export const ItemRef = builder.objectRef<ItemRecord>("Item");
 
 builder.node(ItemRef, {
   description: "A file of an instance, with where it is in indexing.",
-  id: { resolve: (item) => `${item.namespace}/${item.instanceId}/${item.id}` },
+  id: { resolve: recordLocalId },
   loadOne: (localId, context) => context.loaders.item.load(parseRecordGlobalId(localId)),
   fields: (t) => ({
     itemId: t.exposeString("id", { description: "The item's upstream id." }),

@@ -2,6 +2,7 @@ import { builder } from "../builder.ts";
 import type { JobRecord } from "../loaders.ts";
 import type { Job, JobLog } from "../upstream/types.ts";
 import { knownOrNull } from "./enums.ts";
+import { recordLocalId } from "./global-ids.ts";
 import { parseRecordGlobalId } from "./item.ts";
 import { validateInstanceId, validateNamespace } from "./names.ts";
 import { connectionWithTotalCount, resolvePagedConnection } from "./pagination.ts";
@@ -13,7 +14,7 @@ import { type UserErrorRecord, UserErrorRef, withUserErrors } from "./user-error
  * `end_reason`; the graph derives one, and keeps the upstream's reason beside it.
  */
 
-export const JobStatus = builder.enumType("JobStatus", {
+const JobStatus = builder.enumType("JobStatus", {
   description: "Where a sync run is.",
   values: {
     RUNNING: { description: "Not ended yet." },
@@ -26,7 +27,7 @@ export const JobStatus = builder.enumType("JobStatus", {
 
 type JobStatusValue = "RUNNING" | "COMPLETED" | "FAILED" | "CANCELLED" | "ENDED";
 
-export function jobStatus(job: Job): JobStatusValue {
+function jobStatus(job: Job): JobStatusValue {
   if (!job.ended_at) return "RUNNING";
   switch (job.end_reason) {
     case "completed":
@@ -81,7 +82,7 @@ export const JobRef = builder.objectRef<JobRecord>("Job");
 
 builder.node(JobRef, {
   description: "A sync run of an instance: it rescans the source and retries failed items.",
-  id: { resolve: (job) => `${job.namespace}/${job.instanceId}/${job.id}` },
+  id: { resolve: recordLocalId },
   loadOne: (localId, context) => context.loaders.job.load(parseRecordGlobalId(localId)),
   fields: (t) => ({
     jobId: t.exposeString("id", { description: "The job's upstream id." }),

@@ -18,11 +18,11 @@ export type FilterValue = string | number | boolean;
  * Cloudflare compares strings on their first 64 UTF-8 bytes, so a longer value would match every
  * value sharing its first 64 bytes: refused rather than quietly widened.
  */
-export const MAX_FILTER_STRING_BYTES = 64;
+const MAX_FILTER_STRING_BYTES = 64;
 /** Conditions per request; Cloudflare allows 5 custom fields beside the built-in ones. */
-export const MAX_FILTERS = 20;
+const MAX_FILTERS = 20;
 /** Values of one `in` / `nin` list. */
-export const MAX_FILTER_VALUES = 100;
+const MAX_FILTER_VALUES = 100;
 
 const FIELD_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$/;
 

@@ -37,7 +37,7 @@ const KIND_BY_UPSTREAM_CODE: Partial<Record<UpstreamErrorCode, UserErrorKind>> =
   UPSTREAM_LIMIT_REACHED: "LimitReachedError",
 };
 
-export const UserErrorCode = builder.enumType("UserErrorCode", {
+const UserErrorCode = builder.enumType("UserErrorCode", {
   description: "Why a management mutation was refused (the payload's `userErrors`).",
   values: {
     NAME_TAKEN: { value: ErrorCode.NAME_TAKEN, description: "The name, id or key is in use." },
@@ -113,10 +113,7 @@ builder.objectRef<UserErrorRecord>("SyncTooSoonError").implement({
 });
 
 /** The user error `error` stands for, or undefined when it is a real failure. */
-export function userErrorOf(
-  error: unknown,
-  field: string[] | null = null,
-): UserErrorRecord | undefined {
+function userErrorOf(error: unknown, field: string[] | null = null): UserErrorRecord | undefined {
   if (!(error instanceof UpstreamError)) return undefined;
   const kind = KIND_BY_UPSTREAM_CODE[error.code];
   if (!kind) return undefined;

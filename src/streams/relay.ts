@@ -41,8 +41,15 @@ export type RelayedEvent = StreamPosition &
     | { kind: "failed"; code: string; message: string; retryable: boolean }
   );
 
+/** An event before it is given its place in a stream. */
+type Unplaced = RelayedEvent extends infer E
+  ? E extends StreamPosition
+    ? Omit<E, keyof StreamPosition>
+    : never
+  : never;
+
 /** A failure event before it is given its place in a stream. */
-type Failure = Omit<Extract<RelayedEvent, { kind: "failed" }>, keyof StreamPosition>;
+type Failure = Extract<Unplaced, { kind: "failed" }>;
 
 /** Why a relay stopped before its upstream finished. */
 export type StopReason = "subscriber-gone" | "draining" | "deadline" | "too-long" | "cancelled";
@@ -226,14 +233,12 @@ export class ChatStreamRelay implements AsyncIterableIterator<RelayedEvent> {
     if (event.type === "chunks") {
       this.#chunks = event.chunks;
       this.#errors = event.errors ?? [];
-      return {
-        streamId: this.#streamId,
-        sequence: this.#sequence++,
+      return this.#place({
         kind: "chunks",
         namespace: this.#namespace,
         chunks: event.chunks,
         errors: this.#errors,
-      };
+      });
     }
     if (event.type === "delta") {
       this.#content += event.content;
@@ -247,12 +252,10 @@ export class ChatStreamRelay implements AsyncIterableIterator<RelayedEvent> {
       meta.created ??= event.created;
       meta.finishReason = event.finishReason ?? meta.finishReason;
       const { content, finishReason } = event;
-      const sequence = this.#sequence++;
-      return { streamId: this.#streamId, sequence, kind: "delta", content, finishReason };
+      return this.#place({ kind: "delta", content, finishReason });
     }
     this.#finish();
-    const sequence = this.#sequence++;
-    return { streamId: this.#streamId, sequence, kind: "done", completion: this.#assemble() };
+    return this.#place({ kind: "done", completion: this.#assemble() });
   }
 
   /**
@@ -271,9 +274,9 @@ export class ChatStreamRelay implements AsyncIterableIterator<RelayedEvent> {
     return final ? { done: false, value: this.#place(final) } : END;
   }
 
-  /** A failure as the stream's next event. */
-  #place(failure: Failure): RelayedEvent {
-    return { streamId: this.#streamId, sequence: this.#sequence++, ...failure };
+  /** An event as the stream's next one. */
+  #place(event: Unplaced): RelayedEvent {
+    return { streamId: this.#streamId, sequence: this.#sequence++, ...event };
   }
 
   #finish(): void {

@@ -34,7 +34,7 @@ export const ITEM_STATUSES: readonly ItemStatus[] = [
 /** The upstream's largest page of items. */
 export const MAX_ITEMS_PER_PAGE = 50;
 /** The upstream's largest page of an item's chunks or logs. */
-export const MAX_ITEM_RECORDS_PER_PAGE = 100;
+const MAX_ITEM_RECORDS_PER_PAGE = 100;
 /** Largest chunk offset asked for; an item has far fewer chunks. */
 const MAX_CHUNK_OFFSET = 1_000_000;
 const LOG_CURSOR = /^[A-Za-z0-9_=+/.:-]{1,256}$/;
