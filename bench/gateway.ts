@@ -319,11 +319,12 @@ export async function main(argv: readonly string[] = []) {
     current: await thisTree(),
     baselines: await treesAt(s.BASELINE_REF),
   };
-  const mesh = s.MESH ? await prepareMesh() : undefined;
   const agent = new Agent({ connections: s.CONCURRENCY });
   let upstream: ServerProcess | undefined;
   let paths: Path[] = [];
+  let mesh: MeshSupergraph | undefined;
   try {
+    if (s.MESH) mesh = await prepareMesh();
     upstream = await startUpstream(credentials, {
       kind: s.UPSTREAM,
       latencyMs: s.LATENCY_MS,
