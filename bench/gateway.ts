@@ -7,7 +7,10 @@
  * - **gateway**: this tree's gateway with production defaults (info logs on a pipe the bench
  *   drains, metrics, every hardening plugin);
  * - optionally **quiet** (the same at `LOG_LEVEL=warn METRICS=false`) and **baseline**: a
- *   gateway built from another commit (`--baseline-ref=<commit>`), for before/after in one run.
+ *   gateway built from another commit (`--baseline-ref=<commit>`), for before/after in one run;
+ * - optionally **mesh** (`--mesh`): GraphQL Mesh over an OpenAPI description of the same REST
+ *   call (bench/mesh.ts; installed into bench/mesh/ on first use), for issue 8's throughput
+ *   target against Mesh.
  *
  * (a) `chatCompletion` under a closed-loop load of CONCURRENCY in flight, in rounds that rotate
  *     which target goes first, so a drift in machine load hits every target alike: req/s,
@@ -38,6 +41,7 @@ import {
   type Target,
   table,
 } from "./measure.ts";
+import { type MeshSupergraph, meshContent, meshTarget, prepareMesh, startMesh } from "./mesh.ts";
 import { type ServerProcess, stopAll } from "./processes.ts";
 import { count, readSettings, runIfMain } from "./settings.ts";
 import {
@@ -64,8 +68,9 @@ const SETTINGS = z
     UPSTREAM: z.enum(["stub", "local"]).default("stub"), // see bench/stub-upstream.ts
     QUIET: z.stringbool().default(false), // add the gateway at LOG_LEVEL=warn METRICS=false
     BASELINE_REF: z.string().min(1).optional(), // add gateways built from these commits (a,b,…)
+    MESH: z.stringbool().default(false), // add GraphQL Mesh (installs bench/mesh/ the first time)
     ...TREE_SETTINGS, // GATEWAY_ENV, GATEWAY_NODE_FLAGS: for this tree's gateways only
-    CPU_PROF: z.string().default(""), // "true" (= gateway) or a target: gateway|quiet|baseline[N]|yoga
+    CPU_PROF: z.string().default(""), // "true" (= gateway) or a target: gateway|quiet|baseline[N]|yoga|mesh
     CPU_PROF_DIR: z.string().optional(), // where the .cpuprofile goes (default: a temp dir)
   })
   .strict();
@@ -77,6 +82,8 @@ interface Path {
   target: Target;
   /** The process answering; none for the direct call (the upstream is measured apart). */
   server?: ServerProcess;
+  /** The completion text of an answer, when not at `data.chatCompletion.content` (Mesh). */
+  content?: (answer: unknown) => string | undefined;
 }
 
 interface Round {
@@ -114,6 +121,7 @@ async function startPaths(
   credentials: Credentials,
   upstream: ServerProcess,
   trees: { current: Tree; baselines: Tree[] },
+  mesh?: MeshSupergraph,
 ) {
   const auth = { authorization: `Bearer ${credentials.apiKey}` };
   const gateway = (key: string, label: string, tree: Tree, extra: Record<string, string> = {}) => {
@@ -156,6 +164,11 @@ async function startPaths(
     }
     for (const [i, tree] of trees.baselines.entries()) {
       paths.push(await gateway(baselineKey(i), `gateway, ${tree.label}`, tree));
+    }
+    if (mesh) {
+      const server = await startMesh(mesh, credentials, upstream);
+      const target = meshTarget(server.url);
+      paths.push({ key: "mesh", label: "GraphQL Mesh", server, target, content: meshContent });
     }
   } catch (error) {
     await stopAll(paths.map((p) => p.server));
@@ -259,10 +272,11 @@ function printLoad(s: Settings, paths: Path[], results: Map<string, Summary>) {
   ]);
   console.log(table([["path", ...columns.map(([header]) => header)], ...rows]));
   const gateway = results.get("gateway")!;
+  const mesh = results.get("mesh");
   console.log(
-    `issue 8 targets for the defaults: CPU/mutation ≤ 1.00× minimal Yoga's (now ${over(gateway.serverCpuMs, yoga.serverCpuMs)}); RSS after load ≤ 1.50× (now ${over(gateway.rssBytes, yoga.rssBytes)})`,
+    `issue 8 targets for the defaults: CPU/mutation ≤ 1.00× minimal Yoga's (now ${over(gateway.serverCpuMs, yoga.serverCpuMs)}); RSS after load ≤ 1.50× (now ${over(gateway.rssBytes, yoga.rssBytes)}); req/s ≥ 1.60× GraphQL Mesh's (${mesh ? `now ${over(gateway.rps, mesh.rps)}` : "not measured: --mesh"})`,
   );
-  for (const p of paths.filter((x) => isBaseline(x.key))) {
+  for (const p of paths.filter((x) => isBaseline(x.key) || x.key === "mesh")) {
     const baseline = results.get(p.key)!;
     console.log(
       `this tree ÷ ${p.label.replace(/^gateway, /, "")}: req/s ${over(gateway.rps, baseline.rps)}, CPU/req ${over(gateway.serverCpuMs, baseline.serverCpuMs)}, p50 ${over(gateway.p50, baseline.p50)}, p99 ${over(gateway.p99, baseline.p99)}, RSS ${over(gateway.rssBytes, baseline.rssBytes)}`,
@@ -308,19 +322,23 @@ export async function main(argv: readonly string[] = []) {
   const agent = new Agent({ connections: s.CONCURRENCY });
   let upstream: ServerProcess | undefined;
   let paths: Path[] = [];
+  let mesh: MeshSupergraph | undefined;
   try {
+    if (s.MESH) mesh = await prepareMesh();
     upstream = await startUpstream(credentials, {
       kind: s.UPSTREAM,
       latencyMs: s.LATENCY_MS,
       streamDelayMs: s.STREAM_DELAY_MS,
       streamDeltas: 20,
     });
-    paths = await startPaths(s, credentials, upstream, trees);
+    paths = await startPaths(s, credentials, upstream, trees, mesh);
     // Every path must make the upstream do the same work, or the ratios mean nothing.
     const answers = await Promise.all(paths.map((p) => askOnce(agent, p.target).then(JSON.parse)));
     const expected = answers[0].choices[0].message.content;
     for (const [i, a] of answers.entries()) {
-      if (i > 0 && a.data.chatCompletion.content !== expected)
+      if (i === 0) continue;
+      const content = paths[i]!.content ? paths[i]!.content(a) : a.data.chatCompletion.content;
+      if (content !== expected)
         throw new Error(`${paths[i]!.label}: the answer differs from the direct one`);
     }
     const loadResults = await benchLoad(s, agent, paths, upstream);
@@ -343,6 +361,7 @@ export async function main(argv: readonly string[] = []) {
     await agent.close();
     await stopAll([...paths.map((p) => p.server), upstream]);
     await Promise.all(trees.baselines.map((tree) => tree.cleanup()));
+    await mesh?.cleanup();
   }
 }
 
