@@ -302,3 +302,38 @@ describe("actions on a namespace that does not exist", () => {
     ]);
   });
 });
+
+describe("malformed names in mutation inputs", () => {
+  it.each([
+    ["createNamespace", `createNamespace(input: { name: "A B" }) { userErrors { code } }`, "name"],
+    [
+      "updateNamespace",
+      `updateNamespace(input: { name: "A B", description: "x" }) { userErrors { code } }`,
+      "name",
+    ],
+    ["deleteNamespace", `deleteNamespace(input: { name: "A B" }) { name }`, "name"],
+    [
+      "createInstance",
+      `createInstance(input: { namespace: "A B", instanceId: "docs" }) { userErrors { code } }`,
+      "namespace",
+    ],
+    [
+      "moveInstance",
+      `moveInstance(input: { instanceId: "gateway-docs", toNamespace: "A B" }) { userErrors { code } }`,
+      "toNamespace",
+    ],
+  ])(
+    "%s: BAD_USER_INPUT naming the input field, with no upstream call",
+    async (field, selection, named) => {
+      const { body } = await gateway.graphql(`mutation { ${selection} }`);
+      expect(body.errors).toEqual([
+        expect.objectContaining({
+          message: expect.stringContaining(`\`${named}\` must be`),
+          path: [field],
+          extensions: { code: "BAD_USER_INPUT", field: named },
+        }),
+      ]);
+      expect(upstreamCalls()).toEqual([]);
+    },
+  );
+});
