@@ -7,6 +7,7 @@
  */
 import { encodeGlobalID } from "@pothos/plugin-relay";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { aiSearchRequests } from "../helpers/gateway.ts";
 import { type InProcessGateway, startInProcessGateway } from "../helpers/in-process.ts";
 
 let gateway: InProcessGateway;
@@ -19,7 +20,7 @@ afterAll(async () => {
 beforeEach(() => gateway.local.resetRequests());
 
 const instanceId = (local: string) => encodeGlobalID("Instance", local);
-const upstreamCalls = () => gateway.local.requests.filter((r) => r.path.includes("/ai-search/"));
+const upstreamCalls = () => aiSearchRequests(gateway.local);
 
 describe("lookups by key", () => {
   it.each([
