@@ -76,11 +76,16 @@ async function main() {
   // Node's own warnings (a listener leak, a deprecation) would be text on stderr: JSON lines too.
   process.removeAllListeners("warning");
   process.on("warning", (warning) => logger.warn({ err: warning }, "node warning"));
-  // Whatever escapes still ends the process as Node would, but as a JSON line, not a bare stack.
+  // Whatever escapes still ends the process as Node would, but as a JSON line, not a bare stack,
+  // and only once the lines before it have left: on a full pipe they wait in the process, and
+  // `process.exit` would drop them, the fatal one with them.
+  let faulted = false;
   for (const event of ["uncaughtException", "unhandledRejection"] as const) {
     process.on(event, (error: unknown) => {
       logger.fatal({ err: error }, event);
-      process.exit(1);
+      if (faulted) return;
+      faulted = true;
+      void stdout.drain(LOG_FLUSH_MS).finally(() => process.exit(1));
     });
   }
   const app = buildApp(config, { logger });

@@ -278,7 +278,7 @@ builder.mutationFields((t) => ({
     resolve: (_root, { input }, context) => {
       const namespace = validateNamespace(input.namespace);
       const id = validateInstanceId(input.instanceId, "instanceId");
-      const target = validateNamespace(input.toNamespace);
+      const target = validateNamespace(input.toNamespace, "toNamespace");
       if (target === namespace) {
         throw badUserInput(
           "`toNamespace` is the namespace the instance is already in",

@@ -208,7 +208,7 @@ builder.mutationFields((t) => ({
     description: "Creates a namespace. Needs the `admin` scope.",
     args: { input: t.arg({ type: CreateNamespaceInput, required: true }) },
     resolve: (_root, { input }, context) => {
-      const name = validateNamespace(input.name);
+      const name = validateNamespace(input.name, "name");
       const description = validateDescription(input.description);
       const publicEndpoint = toPublicEndpoint(input.publicEndpoint);
       return withUserErrors(async () => {
@@ -226,7 +226,7 @@ builder.mutationFields((t) => ({
     description: "Changes a namespace's description or public endpoint. Needs the `admin` scope.",
     args: { input: t.arg({ type: UpdateNamespaceInput, required: true }) },
     resolve: (_root, { input }, context) => {
-      const name = validateNamespace(input.name);
+      const name = validateNamespace(input.name, "name");
       const description = validateDescription(input.description);
       const publicEndpoint = toPublicEndpoint(input.publicEndpoint);
       if (description === undefined && !publicEndpoint) {
@@ -247,7 +247,7 @@ builder.mutationFields((t) => ({
     description: "Deletes an empty namespace. Needs the `admin` scope.",
     args: { input: t.arg({ type: DeleteNamespaceInput, required: true }) },
     resolve: (_root, { input }, context) => {
-      const name = validateNamespace(input.name);
+      const name = validateNamespace(input.name, "name");
       return withUserErrors(async () => {
         await context.upstream.deleteNamespace(name);
         context.loaders.namespace.clear(name);

@@ -4,11 +4,17 @@ import { loadConfig } from "../../src/config.ts";
 import {
   type LocalAiSearch,
   type LocalAiSearchOptions,
+  type RecordedRequest,
   startLocalAiSearch,
 } from "../../src/local/server.ts";
 import { type App, type AppOptions, buildApp, type RunningGateway } from "../../src/server/app.ts";
 
 export const TEST_TOKEN = "test-token-0123456789";
+
+/** What reached the local AI Search's API, leaving out whatever else it serves. */
+export function aiSearchRequests(local: LocalAiSearch): RecordedRequest[] {
+  return local.requests.filter((r) => r.path.includes("/ai-search/"));
+}
 
 /**
  * POSTs one GraphQL operation and returns the parsed body and the HTTP status. Given a typed

@@ -83,6 +83,33 @@ describe("logging", () => {
   });
 });
 
+describe("a fault nothing caught", () => {
+  it("is a fatal JSON line that still leaves a full stdout pipe, then exit code 1", async () => {
+    // A preloaded module stands in for a bug that throws outside any request's handling.
+    const fault = `process.on("SIGUSR2", () => setImmediate(() => { throw new Error("probe fault"); }))`;
+    const gateway = spawnGateway({
+      env: {
+        ...settings,
+        LOG_BUFFER_BYTES: "4194304",
+        NODE_OPTIONS: `--import "data:text/javascript,${encodeURIComponent(fault)}"`,
+      },
+    });
+    const graphqlUrl = await gateway.listening();
+    // More lines than the pipe holds: the rest wait in the process, as the fatal line will.
+    gateway.child.stdout!.pause();
+    const requests = 400;
+    expect(await query(graphqlUrl, requests)).toBe(requests);
+    gateway.signal("SIGUSR2");
+    gateway.child.stdout!.resume();
+    expect(await gateway.exited()).toEqual({ code: 1, signal: null });
+    await gateway.outputClosed();
+    expect(operations(gateway)).toBe(requests);
+    const fatal = gateway.logs().find((line) => line.msg === "uncaughtException");
+    expect(fatal).toMatchObject({ level: "fatal", err: { message: "probe fault" } });
+    expect(gateway.stdout.filter((line) => !line.startsWith("{"))).toEqual([]);
+  });
+});
+
 describe("start-up banner", () => {
   it("is one JSON line when stdout is not a terminal", async () => {
     const gateway = spawnGateway();

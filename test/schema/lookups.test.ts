@@ -7,6 +7,7 @@
  */
 import { encodeGlobalID } from "@pothos/plugin-relay";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { aiSearchRequests } from "../helpers/gateway.ts";
 import { type InProcessGateway, startInProcessGateway } from "../helpers/in-process.ts";
 
 let gateway: InProcessGateway;
@@ -19,7 +20,7 @@ afterAll(async () => {
 beforeEach(() => gateway.local.resetRequests());
 
 const instanceId = (local: string) => encodeGlobalID("Instance", local);
-const upstreamCalls = () => gateway.local.requests.filter((r) => r.path.includes("/ai-search/"));
+const upstreamCalls = () => aiSearchRequests(gateway.local);
 
 describe("lookups by key", () => {
   it.each([
@@ -301,4 +302,39 @@ describe("actions on a namespace that does not exist", () => {
       { instanceId: "no-such-instance", message: expect.stringContaining("no-such-instance") },
     ]);
   });
+});
+
+describe("malformed names in mutation inputs", () => {
+  it.each([
+    ["createNamespace", `createNamespace(input: { name: "A B" }) { userErrors { code } }`, "name"],
+    [
+      "updateNamespace",
+      `updateNamespace(input: { name: "A B", description: "x" }) { userErrors { code } }`,
+      "name",
+    ],
+    ["deleteNamespace", `deleteNamespace(input: { name: "A B" }) { name }`, "name"],
+    [
+      "createInstance",
+      `createInstance(input: { namespace: "A B", instanceId: "docs" }) { userErrors { code } }`,
+      "namespace",
+    ],
+    [
+      "moveInstance",
+      `moveInstance(input: { instanceId: "gateway-docs", toNamespace: "A B" }) { userErrors { code } }`,
+      "toNamespace",
+    ],
+  ])(
+    "%s: BAD_USER_INPUT naming the input field, with no upstream call",
+    async (field, selection, named) => {
+      const { body } = await gateway.graphql(`mutation { ${selection} }`);
+      expect(body.errors).toEqual([
+        expect.objectContaining({
+          message: expect.stringContaining(`\`${named}\` must be`),
+          path: [field],
+          extensions: { code: "BAD_USER_INPUT", field: named },
+        }),
+      ]);
+      expect(upstreamCalls()).toEqual([]);
+    },
+  );
 });

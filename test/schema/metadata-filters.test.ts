@@ -4,6 +4,7 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { toWireFilters } from "../../src/schema/metadata-filters.ts";
+import { aiSearchRequests } from "../helpers/gateway.ts";
 import { type InProcessGateway, startInProcessGateway } from "../helpers/in-process.ts";
 
 let gateway: InProcessGateway;
@@ -15,7 +16,7 @@ afterAll(async () => {
 });
 beforeEach(() => gateway.local.resetRequests());
 
-const upstreamCalls = () => gateway.local.requests.filter((r) => r.path.includes("/ai-search/"));
+const upstreamCalls = () => aiSearchRequests(gateway.local);
 
 interface SearchChunk {
   chunkId: string;

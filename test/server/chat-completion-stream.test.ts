@@ -6,7 +6,7 @@ import {
   type AskStreamSubscription,
   type ChatCompletionInput,
 } from "../../operations/generated/graphql.ts";
-import { type GatewayHarness, startGateway } from "../helpers/gateway.ts";
+import { aiSearchRequests, type GatewayHarness, startGateway } from "../helpers/gateway.ts";
 import { type StreamResult, sseSubscribe, wsClient, wsSubscribe } from "../helpers/streams.ts";
 
 const input: ChatCompletionInput = {
@@ -187,7 +187,7 @@ describe("Subscription.chatCompletionStream", () => {
       expect(results).toHaveLength(1);
       expect(results[0]!.data ?? null).toBeNull();
       expect(results[0]!.errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
-      expect(harness.local.requests.filter((r) => r.path.includes("/ai-search/"))).toEqual([]);
+      expect(aiSearchRequests(harness.local)).toEqual([]);
     } finally {
       await client.dispose();
     }

@@ -1,10 +1,10 @@
 import { print } from "graphql";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { AskDocument } from "../../operations/generated/graphql.ts";
-import { type GatewayHarness, startGateway } from "../helpers/gateway.ts";
+import { aiSearchRequests, type GatewayHarness, startGateway } from "../helpers/gateway.ts";
 
 let harness: GatewayHarness;
-const upstreamRequests = () => harness.local.requests.filter((r) => r.path.includes("/ai-search/"));
+const upstreamRequests = () => aiSearchRequests(harness.local);
 
 beforeAll(async () => {
   harness = await startGateway();

@@ -1,6 +1,6 @@
 import { type IncomingHttpHeaders, request } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type GatewayHarness, startGateway } from "../helpers/gateway.ts";
+import { aiSearchRequests, type GatewayHarness, startGateway } from "../helpers/gateway.ts";
 import { type InProcessGateway, startInProcessGateway } from "../helpers/in-process.ts";
 
 const QUERY = JSON.stringify({ query: "{ __typename }" });
@@ -52,8 +52,7 @@ const GRAPHQL_URL = "http://gateway.test/graphql";
 const post = (harness: InProcessGateway, body: BodyInit, headers: Record<string, string>) =>
   harness.yoga.fetch(GRAPHQL_URL, { method: "POST", headers, body });
 
-const upstreamCalls = (harness: InProcessGateway) =>
-  harness.local.requests.filter((r) => r.path.includes("/ai-search/")).length;
+const upstreamCalls = (harness: InProcessGateway) => aiSearchRequests(harness.local).length;
 
 describe("request size", () => {
   let harness: GatewayHarness;

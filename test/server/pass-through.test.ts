@@ -1,6 +1,11 @@
 import { connect } from "node:net";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { type GatewayHarness, startGateway, TEST_TOKEN } from "../helpers/gateway.ts";
+import {
+  aiSearchRequests,
+  type GatewayHarness,
+  startGateway,
+  TEST_TOKEN,
+} from "../helpers/gateway.ts";
 import { openRawSocket, type RawSocket } from "../helpers/raw-ws.ts";
 
 // The local AI Search accepts only this token; the gateway's own (TEST_TOKEN) is refused.
@@ -11,7 +16,7 @@ const QUERY = "{ namespaces(first: 1) { totalCount } }";
 let harness: GatewayHarness;
 /** Every response body and header block seen, to prove no token is ever echoed. */
 const seen: string[] = [];
-const upstreamRequests = () => harness.local.requests.filter((r) => r.path.includes("/ai-search/"));
+const upstreamRequests = () => aiSearchRequests(harness.local);
 
 async function post(headers: HeadersInit): Promise<{ status: number; body: ResponseBody }> {
   const response = await fetch(harness.gateway.graphqlUrl, {
