@@ -30,7 +30,12 @@ const schema = createSchema({
     type Tick { n: Int! label(upper: Boolean!): String! coded: String unexpected: String }
     type Tock { n: Int! }
     union Beat = Tick | Tock
-    type Subscription { ticks(role: Role!): String! beats(count: Int!): Beat! refused: Beat }
+    type Subscription {
+      ticks(role: Role!): String!
+      beats(count: Int!): Beat!
+      echoes(role: Role!, count: Int!): String!
+      refused: Beat
+    }
   `,
   resolvers: {
     Role: { USER: "user", ASSISTANT: "assistant" },
@@ -57,6 +62,14 @@ const schema = createSchema({
         async *subscribe(_: unknown, { count }: { count: number }) {
           for (let n = 0; n < count; n++) yield { beats: { n } };
         },
+      },
+      // A resolver reading its arguments on every event, not only in `subscribe`.
+      echoes: {
+        async *subscribe(_: unknown, { count }: { count: number }) {
+          for (let n = 0; n < count; n++) yield n;
+        },
+        resolve: (n: number, { role, count }: { role: string; count: number }) =>
+          `${role} ${n + 1} of ${count}`,
       },
       refused: {
         subscribe: () => {
@@ -145,6 +158,8 @@ describe("useCompiledExecution", () => {
       });
     }
     expect(compile).toHaveBeenCalledTimes(1);
+    // Nothing below the root field reads a variable: events run without any to coerce.
+    expect(print(compile.mock.calls[0]![1])).toBe("subscription {\n  ticks\n}");
     // Every event of both streams went through the compiled function, none through graphql-js.
     expect(runs).toHaveBeenCalledTimes(6);
   });
@@ -169,6 +184,19 @@ describe("useCompiledExecution", () => {
           { data: { beats: { __typename: "Tick", label: "BEAT 0" } } },
           { data: { beats: { __typename: "Tock" } } },
           { data: { beats: { __typename: "Tick", label: "BEAT 2" } } },
+        ]),
+    },
+    {
+      name: "the root field's resolver gets its coerced arguments with every event",
+      body: {
+        query: "subscription($role: Role!) { echoes(role: $role, count: 2) }",
+        variables: { role: "USER" },
+      },
+      status: 200,
+      check: (events) =>
+        expect(events).toEqual([
+          { data: { echoes: "user 1 of 2" } },
+          { data: { echoes: "user 2 of 2" } },
         ]),
     },
     {
