@@ -17,6 +17,9 @@ import { captureLogs } from "../helpers/logs.ts";
 import { openAcknowledged } from "../helpers/raw-ws.ts";
 import { sseSubscribe } from "../helpers/streams.ts";
 
+/** Calls of the subscription resolver that gives no stream. */
+const streamless = vi.fn();
+
 /**
  * A schema with a query, a mutation, an enum argument and subscriptions: one of strings, one of
  * a union whose members' fields take arguments or fail (with a code, or unexpectedly), and one
@@ -35,6 +38,7 @@ const schema = createSchema({
       beats(count: Int!): Beat!
       echoes(role: Role!, count: Int!): String!
       refused: Beat
+      streamless: Beat
     }
   `,
   resolvers: {
@@ -70,6 +74,13 @@ const schema = createSchema({
         },
         resolve: (n: number, { role, count }: { role: string; count: number }) =>
           `${role} ${n + 1} of ${count}`,
+      },
+      // A resolver that gives no stream: a programming error, answered as one.
+      streamless: {
+        subscribe: () => {
+          streamless();
+          return "not a stream";
+        },
       },
       refused: {
         subscribe: () => {
@@ -162,6 +173,14 @@ describe("useCompiledExecution", () => {
     expect(print(compile.mock.calls[0]![1])).toBe("subscription {\n  ticks\n}");
     // Every event of both streams went through the compiled function, none through graphql-js.
     expect(runs).toHaveBeenCalledTimes(6);
+  });
+
+  it("asks a resolver that gives no stream once, and fails the operation unexpectedly", async () => {
+    streamless.mockClear();
+    const { subscribe } = yogaCountingCompilations();
+    const { events } = await subscribe({ query: "subscription { streamless { __typename } }" });
+    expect(events).toMatchObject([{ errors: [{ extensions: { code: "INTERNAL_SERVER_ERROR" } }] }]);
+    expect(streamless).toHaveBeenCalledTimes(1);
   });
 
   // Each row: what a client gets compiled, which must also be exactly what graphql-js gives.

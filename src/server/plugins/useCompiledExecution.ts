@@ -17,6 +17,7 @@ import {
   getOperationAST,
   getVariableValues,
   Kind,
+  locatedError,
   type OperationDefinitionNode,
   type Source,
   type SourceLocation,
@@ -297,9 +298,15 @@ async function compiledSubscribe(
     });
     if (coerced.errors) return refuse(call);
     if (lifted) args = getArgumentValues(lifted.field, lifted.node, coerced.coerced);
-    source = await createSourceEventStream(call);
   } catch {
     return refuse(call);
+  }
+  try {
+    source = await createSourceEventStream(call);
+  } catch (error) {
+    // graphql-js throws only for a root field whose resolver gave no stream: it has run, so it
+    // is not asked again; the operation fails at that field.
+    return { errors: [locatedError(error, operation.selectionSet.selections)] };
   }
   if (!isAsyncIterable(source)) return source;
   const { contextValue } = call;
