@@ -99,7 +99,8 @@ const ChatCompletionStreamEvent = builder.unionType("ChatCompletionStreamEvent",
   description: "An event of a streamed answer: chunks first, then deltas, then done (or failed).",
   types: [ChunksEvent, DeltaEvent, DoneEvent, FailedEvent],
   // Named by the event's kind, in one lookup per event. Without it, Pothos falls back to
-  // graphql-js' default resolver, which fails under compiled execution (useCompiledExecution).
+  // graphql-js' default resolver, which fails under compiled execution: jit calls a union's
+  // resolveType without the union (useCompiledExecution).
   resolveType: (event) => EVENT_TYPES[event.kind],
 });
 

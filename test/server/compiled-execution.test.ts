@@ -1,4 +1,4 @@
-import { GraphQLError, print } from "graphql";
+import { GraphQLError, getNamedType, isUnionType, print } from "graphql";
 import { compileQuery, isCompiledQuery } from "graphql-jit";
 import { createSchema, createYoga, type Plugin } from "graphql-yoga";
 import { describe, expect, it, vi } from "vitest";
@@ -7,6 +7,7 @@ import {
   type AskStreamSubscription,
   type ChatCompletionInput,
 } from "../../operations/generated/graphql.ts";
+import { schema as gatewaySchema } from "../../src/schema/index.ts";
 import { maskError } from "../../src/server/errors.ts";
 import {
   type CompiledExecutionOptions,
@@ -287,6 +288,23 @@ describe("useCompiledExecution", () => {
 });
 
 describe("the gateway with compiled execution", () => {
+  it("gives every subscription's event union its own resolveType: Pothos' fallback fails under jit", () => {
+    // jit calls a union's resolveType without the union, which graphql-js' default resolver
+    // (Pothos' fallback) needs unless the value names its type; every event would then fail.
+    const fields = Object.values(gatewaySchema.getSubscriptionType()!.getFields());
+    const unions = fields.map((field) => getNamedType(field.type)).filter(isUnionType);
+    expect(new Set(unions.map((union) => union.name))).toEqual(
+      new Set(["ChatCompletionStreamEvent", "InstanceIndexingProgressEvent"]),
+    );
+    for (const union of unions) {
+      const config = union.extensions.pothosConfig as { resolveType?: unknown } | undefined;
+      expect({ union: union.name, own: typeof config?.resolveType }).toEqual({
+        union: union.name,
+        own: "function",
+      });
+    }
+  });
+
   const input: ChatCompletionInput = {
     instanceIds: ["gateway-docs"],
     // The enum variable jit used to re-coerce on every stream event.
