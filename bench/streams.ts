@@ -26,9 +26,12 @@
 import { type ChildProcess, fork } from "node:child_process";
 import { once } from "node:events";
 import { readFileSync } from "node:fs";
+import { mkdtemp } from "node:fs/promises";
 import os from "node:os";
+import nodePath from "node:path";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
+import { summariseFile } from "./cpu-profile.ts";
 import { fixed, loadAverage, mib, percentiles, ratio, table } from "./measure.ts";
 import { type ServerProcess, stopAll } from "./processes.ts";
 import { count, numberList, readSettings, runIfMain } from "./settings.ts";
@@ -64,6 +67,8 @@ const SETTINGS = z
     LATENCY_MS: count(0, 10_000).default(20), // upstream, before the first event
     CONNECT_TIMEOUT_MS: count(100, 120_000).default(10_000), // per client connection
     BASELINE_REF: z.string().min(1).optional(), // also relay through gateways from these commits (a,b,…)
+    CPU_PROF: z.stringbool().default(false), // profile this tree's gateway rows (their CPU then counts the profiler)
+    CPU_PROF_DIR: z.string().optional(), // where the .cpuprofile files go (default: a temp dir)
     ...TREE_SETTINGS, // GATEWAY_ENV, GATEWAY_NODE_FLAGS: for this tree's gateway only
   })
   .strict();
@@ -191,6 +196,7 @@ async function runRow(
     deadlineMs,
     connectTimeoutMs: s.CONNECT_TIMEOUT_MS,
   }));
+  const profiled = s.CPU_PROF && path.ownTree === true && gateway !== undefined;
   try {
     let before: { relay?: number; upstream: number } = { upstream: 0 };
     const dropsBefore = listenOverflows();
@@ -200,9 +206,12 @@ async function runRow(
         relay: (await gateway?.stats({ resetLag: true }))?.cpuMs,
         upstream: (await upstream.stats()).cpuMs,
       };
+      if (profiled) await gateway!.startProfile();
     });
     const elapsedMs = performance.now() - started;
     const after = await gateway?.stats();
+    // After the stats, so writing the profile is not charged to the row.
+    if (profiled) await profileOf(s, gateway!, `${level}-${path.transport}`);
     const relay = after
       ? {
           cpuMs: after.cpuMs - before.relay!,
@@ -221,6 +230,15 @@ async function runRow(
   } finally {
     await gateway?.stop();
   }
+}
+
+/** Stops the row's profile, keeps it and prints its top entries. */
+async function profileOf(s: Settings, gateway: ServerProcess, name: string) {
+  const dir = s.CPU_PROF_DIR ?? (await mkdtemp(nodePath.join(os.tmpdir(), "aisearch-bench-prof-")));
+  const file = nodePath.join(dir, `streams-${name}-${Date.now()}.cpuprofile`);
+  await gateway.stopProfile(file);
+  console.log(`\nCPU profile of ${name} (this tree's gateway): ${file}`);
+  await summariseFile(file);
 }
 
 function printRows(s: Settings, rows: Row[]) {

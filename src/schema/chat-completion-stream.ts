@@ -87,9 +87,21 @@ const FailedEvent = builder
     }),
   });
 
+/** Each event's type by its kind. */
+const EVENT_TYPES = {
+  chunks: "ChatCompletionChunksEvent",
+  delta: "ChatCompletionDeltaEvent",
+  done: "ChatCompletionDoneEvent",
+  failed: "ChatCompletionFailedEvent",
+} as const satisfies Record<RelayedEvent["kind"], string>;
+
 const ChatCompletionStreamEvent = builder.unionType("ChatCompletionStreamEvent", {
   description: "An event of a streamed answer: chunks first, then deltas, then done (or failed).",
   types: [ChunksEvent, DeltaEvent, DoneEvent, FailedEvent],
+  // Named by the event's kind, in one lookup per event. Without it, Pothos falls back to
+  // graphql-js' default resolver, which fails under compiled execution: jit calls a union's
+  // resolveType without the union (useCompiledExecution).
+  resolveType: (event) => EVENT_TYPES[event.kind],
 });
 
 builder.subscriptionFields((t) => ({

@@ -110,6 +110,10 @@ const FailedRef = builder
 const ProgressEventRef = builder.unionType("InstanceIndexingProgressEvent", {
   description: "Progress as it changes, or the failure that ends the subscription.",
   types: [ProgressRef, FailedRef],
+  // Named by the event's kind: Pothos' fallback (graphql-js' default resolver) fails under
+  // compiled execution, which calls a union's resolveType without the union (useCompiledExecution).
+  resolveType: (event) =>
+    event.kind === "progress" ? "InstanceIndexingProgress" : "IndexingProgressFailedEvent",
 });
 
 builder.subscriptionFields((t) => ({

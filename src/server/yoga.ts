@@ -200,7 +200,8 @@ export function createGatewayYoga(
       // A resume follows a stream that holds its client's slot already, and takes it over.
       slotFree: new Set(["resumeChatCompletionStream"]),
     }),
-    // Only how a query or mutation that passed everything above runs: compiled, not walked.
+    // Only how an operation that passed everything above runs (a subscription: each event):
+    // compiled, not walked.
     useCompiledExecution(),
   ];
   const yoga = createYoga<ServerContext, Context>({

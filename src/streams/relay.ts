@@ -251,8 +251,14 @@ export class ChatStreamRelay implements AsyncIterableIterator<RelayedEvent> {
       meta.model ??= event.model;
       meta.created ??= event.created;
       meta.finishReason = event.finishReason ?? meta.finishReason;
-      const { content, finishReason } = event;
-      return this.#place({ kind: "delta", content, finishReason });
+      // Built whole rather than through `#place`: one object per delta, the hot path.
+      return {
+        streamId: this.#streamId,
+        sequence: this.#sequence++,
+        kind: "delta",
+        content: event.content,
+        finishReason: event.finishReason,
+      };
     }
     this.#finish();
     return this.#place({ kind: "done", completion: this.#assemble() });

@@ -1,12 +1,14 @@
-import { print } from "graphql";
-import { compileQuery } from "graphql-jit";
-import { createSchema, createYoga } from "graphql-yoga";
+import { GraphQLError, getNamedType, isUnionType, print } from "graphql";
+import { compileQuery, isCompiledQuery } from "graphql-jit";
+import { createSchema, createYoga, type Plugin } from "graphql-yoga";
 import { describe, expect, it, vi } from "vitest";
 import {
   AskStreamDocument,
   type AskStreamSubscription,
   type ChatCompletionInput,
 } from "../../operations/generated/graphql.ts";
+import { schema as gatewaySchema } from "../../src/schema/index.ts";
+import { maskError } from "../../src/server/errors.ts";
 import {
   type CompiledExecutionOptions,
   useCompiledExecution,
@@ -16,33 +18,95 @@ import { captureLogs } from "../helpers/logs.ts";
 import { openAcknowledged } from "../helpers/raw-ws.ts";
 import { sseSubscribe } from "../helpers/streams.ts";
 
-/** A schema with a query, a mutation, an enum argument and a subscription. */
+/** Calls of the subscription resolver that gives no stream. */
+const streamless = vi.fn();
+
+/**
+ * A schema with a query, a mutation, an enum argument and subscriptions: one of strings, one of
+ * a union whose members' fields take arguments or fail (with a code, or unexpectedly), and one
+ * whose `subscribe` refuses.
+ */
 const schema = createSchema({
   typeDefs: /* GraphQL */ `
     enum Role { USER ASSISTANT }
     type Query { echo(role: Role!): String! other: Int! }
     type Mutation { bump: Int! }
-    type Subscription { ticks(role: Role!): String! }
+    type Tick { n: Int! label(upper: Boolean!): String! coded: String unexpected: String }
+    type Tock { n: Int! }
+    union Beat = Tick | Tock
+    type Subscription {
+      ticks(role: Role!): String!
+      beats(count: Int!): Beat!
+      echoes(role: Role!, count: Int!): String!
+      refused: Beat
+      streamless: Beat
+    }
   `,
   resolvers: {
     Role: { USER: "user", ASSISTANT: "assistant" },
     Query: { echo: (_: unknown, { role }: { role: string }) => role, other: () => 7 },
     Mutation: { bump: () => 1 },
+    Beat: { __resolveType: ({ n }: { n: number }) => (n % 2 === 0 ? "Tick" : "Tock") },
+    Tick: {
+      label: ({ n }: { n: number }, { upper }: { upper: boolean }) =>
+        upper ? `BEAT ${n}` : `beat ${n}`,
+      coded: () => {
+        throw new GraphQLError("No such beat.", { extensions: { code: "NOT_FOUND" } });
+      },
+      unexpected: () => {
+        throw new Error("a secret detail");
+      },
+    },
     Subscription: {
       ticks: {
         async *subscribe(_: unknown, { role }: { role: string }) {
           for (let i = 0; i < 3; i++) yield { ticks: `${role} ${i}` };
         },
       },
+      beats: {
+        async *subscribe(_: unknown, { count }: { count: number }) {
+          for (let n = 0; n < count; n++) yield { beats: { n } };
+        },
+      },
+      // A resolver reading its arguments on every event, not only in `subscribe`.
+      echoes: {
+        async *subscribe(_: unknown, { count }: { count: number }) {
+          for (let n = 0; n < count; n++) yield n;
+        },
+        resolve: (n: number, { role, count }: { role: string; count: number }) =>
+          `${role} ${n + 1} of ${count}`,
+      },
+      // A resolver that gives no stream: a programming error, answered as one.
+      streamless: {
+        subscribe: () => {
+          streamless();
+          return "not a stream";
+        },
+      },
+      refused: {
+        subscribe: () => {
+          throw new GraphQLError("Not yours.", { extensions: { code: "FORBIDDEN" } });
+        },
+      },
     },
   },
 });
 
-function yogaCountingCompilations() {
-  const compile = vi.fn<NonNullable<CompiledExecutionOptions["compile"]>>((...args) =>
-    compileQuery(...args),
-  );
-  const yoga = createYoga({ schema, plugins: [useCompiledExecution({ compile })], logging: false });
+function yogaCountingCompilations(compiled = true) {
+  /** Calls of each compiled operation's function: one per query, mutation or stream event. */
+  const runs = vi.fn();
+  const compile = vi.fn<NonNullable<CompiledExecutionOptions["compile"]>>((...args) => {
+    const result = compileQuery(...args);
+    if (!isCompiledQuery(result)) return result;
+    const { query } = result;
+    const counted: typeof query = (...call) => {
+      runs();
+      return query(...call);
+    };
+    return { ...result, query: counted };
+  });
+  const plugins: Plugin[] = compiled ? [useCompiledExecution({ compile })] : [];
+  const yoga = createYoga({ schema, plugins, maskedErrors: { maskError }, logging: false });
   const post = async (body: object, accept = "application/json") => {
     const response = await yoga.fetch("http://yoga/graphql", {
       method: "POST",
@@ -51,7 +115,20 @@ function yogaCountingCompilations() {
     });
     return accept === "application/json" ? response.json() : response.text();
   };
-  return { compile, post };
+  /** A subscription over SSE: its status and every event's payload (or the refusal's body). */
+  const subscribe = async (body: object) => {
+    const response = await yoga.fetch("http://yoga/graphql", {
+      method: "POST",
+      headers: { "content-type": "application/json", accept: "text/event-stream" },
+      body: JSON.stringify(body),
+    });
+    const text = await response.text();
+    const events = response.headers.get("content-type")?.startsWith("text/event-stream")
+      ? [...text.matchAll(/^data: (.+)$/gm)].map(([, data]) => JSON.parse(data!))
+      : [JSON.parse(text)];
+    return { status: response.status, events };
+  };
+  return { compile, runs, post, subscribe };
 }
 
 describe("useCompiledExecution", () => {
@@ -80,25 +157,154 @@ describe("useCompiledExecution", () => {
     expect(body.errors[0].locations).toEqual([{ line: 1, column: 7 }]);
   });
 
-  it("leaves subscriptions to graphql-js: enum variables are coerced once, every event arrives", async () => {
-    const { compile, post } = yogaCountingCompilations();
-    const text = await post(
-      {
-        query: "subscription($role: Role!) { ticks(role: $role) }",
-        variables: { role: "ASSISTANT" },
+  it("runs each subscription event compiled, once compiled per document, with enum variables", async () => {
+    const { compile, runs, subscribe } = yogaCountingCompilations();
+    const body = {
+      query: "subscription($role: Role!) { ticks(role: $role) }",
+      variables: { role: "ASSISTANT" },
+    };
+    for (let i = 0; i < 2; i++) {
+      expect(await subscribe(body)).toEqual({
+        status: 200,
+        events: [0, 1, 2].map((n) => ({ data: { ticks: `assistant ${n}` } })),
+      });
+    }
+    expect(compile).toHaveBeenCalledTimes(1);
+    // Nothing below the root field reads a variable: events run without any to coerce.
+    expect(print(compile.mock.calls[0]![1])).toBe("subscription {\n  ticks\n}");
+    // Every event of both streams went through the compiled function, none through graphql-js.
+    expect(runs).toHaveBeenCalledTimes(6);
+  });
+
+  it("asks a resolver that gives no stream once, and fails the operation unexpectedly", async () => {
+    streamless.mockClear();
+    const { subscribe } = yogaCountingCompilations();
+    const { events } = await subscribe({ query: "subscription { streamless { __typename } }" });
+    expect(events).toMatchObject([{ errors: [{ extensions: { code: "INTERNAL_SERVER_ERROR" } }] }]);
+    expect(streamless).toHaveBeenCalledTimes(1);
+  });
+
+  // Each row: what a client gets compiled, which must also be exactly what graphql-js gives.
+  const rows: {
+    name: string;
+    body: { query: string; variables?: Record<string, unknown> };
+    status: number;
+    check(events: { data?: unknown; errors?: GraphQLError[] }[]): void;
+  }[] = [
+    {
+      name: "variables in an event's selection (argument, @include) and the union's members",
+      body: {
+        query:
+          "subscription($upper: Boolean!, $n: Boolean!) { beats(count: 3) { __typename ... on Tick { n @include(if: $n) label(upper: $upper) } } }",
+        variables: { upper: true, n: false },
       },
-      "text/event-stream",
-    );
-    const events = [...text.matchAll(/^data: (.+)$/gm)].map(([, data]) => JSON.parse(data!));
-    expect(events.filter((event) => event.data)).toEqual(
-      [0, 1, 2].map((i) => ({ data: { ticks: `assistant ${i}` } })),
-    );
-    expect(events.some((event) => event.errors)).toBe(false);
-    expect(compile).not.toHaveBeenCalled();
+      status: 200,
+      check: (events) =>
+        expect(events).toEqual([
+          { data: { beats: { __typename: "Tick", label: "BEAT 0" } } },
+          { data: { beats: { __typename: "Tock" } } },
+          { data: { beats: { __typename: "Tick", label: "BEAT 2" } } },
+        ]),
+    },
+    {
+      name: "the root field's resolver gets its coerced arguments with every event",
+      body: {
+        query: "subscription($role: Role!) { echoes(role: $role, count: 2) }",
+        variables: { role: "USER" },
+      },
+      status: 200,
+      check: (events) =>
+        expect(events).toEqual([
+          { data: { echoes: "user 1 of 2" } },
+          { data: { echoes: "user 2 of 2" } },
+        ]),
+    },
+    {
+      name: "an event's coded error keeps its code, message and path",
+      body: { query: "subscription { beats(count: 1) { ... on Tick { n coded } } }" },
+      status: 200,
+      check: (events) =>
+        expect(events).toMatchObject([
+          {
+            data: { beats: { n: 0, coded: null } },
+            errors: [
+              {
+                message: "No such beat.",
+                path: ["beats", "coded"],
+                extensions: { code: "NOT_FOUND" },
+              },
+            ],
+          },
+        ]),
+    },
+    {
+      name: "an event's unexpected error is masked as INTERNAL_SERVER_ERROR",
+      body: { query: "subscription { beats(count: 1) { ... on Tick { unexpected } } }" },
+      status: 200,
+      check: (events) => {
+        expect(events).toMatchObject([
+          {
+            data: { beats: { unexpected: null } },
+            errors: [
+              { path: ["beats", "unexpected"], extensions: { code: "INTERNAL_SERVER_ERROR" } },
+            ],
+          },
+        ]);
+        expect(JSON.stringify(events)).not.toContain("secret");
+      },
+    },
+    {
+      name: "a subscribe that refuses keeps its code",
+      body: { query: "subscription { refused { __typename } }" },
+      status: 200,
+      check: (events) =>
+        expect(events).toMatchObject([
+          { errors: [{ message: "Not yours.", extensions: { code: "FORBIDDEN" } }] },
+        ]),
+    },
+    {
+      name: "variables that do not coerce are refused before anything runs",
+      body: {
+        query: "subscription($role: Role!) { ticks(role: $role) }",
+        variables: { role: "USR" },
+      },
+      status: 400,
+      check: (events) => {
+        expect(events).toHaveLength(1);
+        expect(events[0]!.data).toBeUndefined();
+        expect(events[0]!.errors?.[0]).toMatchObject({
+          message: expect.stringMatching(/"USR"/),
+          extensions: { code: "BAD_USER_INPUT" },
+        });
+      },
+    },
+  ];
+  it.each(rows)("$name, as graphql-js would", async ({ body, status, check }) => {
+    const compiled = await yogaCountingCompilations(true).subscribe(body);
+    expect(compiled.status).toBe(status);
+    check(compiled.events);
+    expect(compiled).toEqual(await yogaCountingCompilations(false).subscribe(body));
   });
 });
 
 describe("the gateway with compiled execution", () => {
+  it("gives every subscription's event union its own resolveType: Pothos' fallback fails under jit", () => {
+    // jit calls a union's resolveType without the union, which graphql-js' default resolver
+    // (Pothos' fallback) needs unless the value names its type; every event would then fail.
+    const fields = Object.values(gatewaySchema.getSubscriptionType()!.getFields());
+    const unions = fields.map((field) => getNamedType(field.type)).filter(isUnionType);
+    expect(new Set(unions.map((union) => union.name))).toEqual(
+      new Set(["ChatCompletionStreamEvent", "InstanceIndexingProgressEvent"]),
+    );
+    for (const union of unions) {
+      const config = union.extensions.pothosConfig as { resolveType?: unknown } | undefined;
+      expect({ union: union.name, own: typeof config?.resolveType }).toEqual({
+        union: union.name,
+        own: "function",
+      });
+    }
+  });
+
   const input: ChatCompletionInput = {
     instanceIds: ["gateway-docs"],
     // The enum variable jit used to re-coerce on every stream event.
@@ -171,6 +377,60 @@ describe("the gateway with compiled execution", () => {
           .map((line) => line.msg)
           .filter((msg) => msg.startsWith("shutdown:")),
       ).toEqual(["shutdown: draining", "shutdown: done"]);
+    } finally {
+      await harness.close();
+    }
+  });
+  it("relays a subscription whose events use variables over graphql-ws, and the observer sees it end", async () => {
+    const logs = captureLogs("info");
+    const harness = await startGateway({ streamDelayMs: 5 }, {}, { logger: logs.logger });
+    try {
+      const ws = await openAcknowledged(harness.gateway.graphqlUrl);
+      const query = /* GraphQL */ `
+        subscription Lean($input: ChatCompletionInput!, $chunks: Boolean!) {
+          chatCompletionStream(input: $input) {
+            __typename
+            ... on ChatCompletionChunksEvent { sequence chunks @include(if: $chunks) { chunkId } }
+            ... on ChatCompletionDeltaEvent { sequence content }
+            ... on ChatCompletionDoneEvent { sequence completion { content } }
+          }
+        }
+      `;
+      ws.send({
+        id: "lean",
+        type: "subscribe",
+        payload: { query, variables: { input, chunks: false } },
+      });
+      const events: { __typename: string; sequence: number; [field: string]: unknown }[] = [];
+      for (
+        let message = await ws.nextFor("lean");
+        message.type !== "complete";
+        message = await ws.nextFor("lean")
+      ) {
+        expect(message).toMatchObject({ type: "next" });
+        const payload = message.payload as { data: { chatCompletionStream: (typeof events)[0] } };
+        expect(payload).not.toHaveProperty("errors");
+        events.push(payload.data.chatCompletionStream);
+      }
+      // `$chunks: false` left the chunks out of the first event; each event has its place.
+      expect(events[0]).toEqual({ __typename: "ChatCompletionChunksEvent", sequence: 0 });
+      expect(events.map((event) => event.sequence)).toEqual(events.map((_, i) => i));
+      const deltas = events.filter((event) => event.__typename === "ChatCompletionDeltaEvent");
+      expect(deltas.length).toBeGreaterThan(0);
+      expect(events.at(-1)).toEqual({
+        __typename: "ChatCompletionDoneEvent",
+        sequence: events.length - 1,
+        completion: { content: deltas.map((delta) => delta.content).join("") },
+      });
+      await vi.waitFor(() =>
+        expect(logs.lines().find((line) => line.operationName === "Lean")).toMatchObject({
+          msg: "graphql operation",
+          transport: "ws",
+          outcome: "ok",
+          events: events.length,
+        }),
+      );
+      await ws.close();
     } finally {
       await harness.close();
     }
