@@ -26,9 +26,12 @@
 import { type ChildProcess, fork } from "node:child_process";
 import { once } from "node:events";
 import { readFileSync } from "node:fs";
+import { mkdtemp } from "node:fs/promises";
 import os from "node:os";
+import nodePath from "node:path";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
+import { summariseFile } from "./cpu-profile.ts";
 import { fixed, loadAverage, mib, percentiles, ratio, table } from "./measure.ts";
 import { type ServerProcess, stopAll } from "./processes.ts";
 import { count, numberList, readSettings, runIfMain } from "./settings.ts";
@@ -64,6 +67,8 @@ const SETTINGS = z
     LATENCY_MS: count(0, 10_000).default(20), // upstream, before the first event
     CONNECT_TIMEOUT_MS: count(100, 120_000).default(10_000), // per client connection
     BASELINE_REF: z.string().min(1).optional(), // also relay through gateways from these commits (a,b,…)
+    CPU_PROF: z.string().default(""), // profile this tree's gateway over each of its rows; prints the top entries
+    CPU_PROF_DIR: z.string().optional(), // where the .cpuprofile files go (default: a temp dir)
     ...TREE_SETTINGS, // GATEWAY_ENV, GATEWAY_NODE_FLAGS: for this tree's gateway only
   })
   .strict();
@@ -191,17 +196,33 @@ async function runRow(
     deadlineMs,
     connectTimeoutMs: s.CONNECT_TIMEOUT_MS,
   }));
+  const profiled =
+    path.ownTree === true && s.CPU_PROF !== "" && s.CPU_PROF !== "false" ? gateway : undefined;
   try {
     let before: { relay?: number; upstream: number } = { upstream: 0 };
     const dropsBefore = listenOverflows();
     const started = performance.now();
     const clients = await runClients(plans, deadlineMs, async () => {
+      await profiled?.startProfile();
       before = {
         relay: (await gateway?.stats({ resetLag: true }))?.cpuMs,
         upstream: (await upstream.stats()).cpuMs,
       };
     });
     const elapsedMs = performance.now() - started;
+    if (profiled) {
+      const dir =
+        s.CPU_PROF_DIR ?? (await mkdtemp(nodePath.join(os.tmpdir(), "aisearch-bench-prof-")));
+      const file = nodePath.join(
+        dir,
+        `streams-${level}-${path.transport}-${Date.now()}.cpuprofile`,
+      );
+      await profiled.stopProfile(file);
+      console.log(
+        `\nCPU profile of ${path.label} at ${level} streams (the row's CPU includes the profiler): ${file}`,
+      );
+      await summariseFile(file);
+    }
     const after = await gateway?.stats();
     const relay = after
       ? {
