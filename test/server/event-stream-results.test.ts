@@ -128,13 +128,19 @@ describe("useEventStreamResults", () => {
     await yogas.close();
   });
 
-  it("writes the bytes and headers Yoga's SSE processor writes, an event with errors included", async () => {
-    const query = "subscription { ticks(count: 5, pad: 3, failAt: 2) { n pad } }";
+  /** The same subscription from both servers: responses, then whole bodies. */
+  const sideBySide = async (query: string) => {
     const [mine, theirs] = await Promise.all([
       subscribe(ours.url, query),
       subscribe(yogas.url, query),
     ]);
     const [body, expected] = await Promise.all([readAll(mine), readAll(theirs)]);
+    return { mine, theirs, body, expected };
+  };
+
+  it("writes the bytes and headers Yoga's SSE processor writes, an event with errors included", async () => {
+    const query = "subscription { ticks(count: 5, pad: 3, failAt: 2) { n pad } }";
+    const { mine, theirs, body, expected } = await sideBySide(query);
     expect(withoutLaterPings(body)).toEqual(withoutLaterPings(expected));
     expect(
       body.startsWith(':\n\nevent: next\ndata: {"data":{"ticks":{"n":0,"pad":"xxx"}}}\n\n'),
@@ -153,11 +159,7 @@ describe("useEventStreamResults", () => {
 
   it("leaves a single result answered as an event stream to Yoga: status and body as before", async () => {
     const query = "subscription { nope }";
-    const [mine, theirs] = await Promise.all([
-      subscribe(ours.url, query),
-      subscribe(yogas.url, query),
-    ]);
-    const [body, expected] = await Promise.all([readAll(mine), readAll(theirs)]);
+    const { mine, theirs, body, expected } = await sideBySide(query);
     expect(mine.statusCode).toBe(theirs.statusCode);
     expect(withoutLaterPings(body)).toEqual(withoutLaterPings(expected));
     expect(body).toContain('event: next\ndata: {"errors":[');
