@@ -25,6 +25,7 @@ import { useCompiledExecution } from "./plugins/useCompiledExecution.ts";
 import { useCors } from "./plugins/useCors.ts";
 import { useCsrfPrevention } from "./plugins/useCsrfPrevention.ts";
 import { useDisableIntrospection } from "./plugins/useDisableIntrospection.ts";
+import { useEventStreamResults } from "./plugins/useEventStreamResults.ts";
 import { useExecutionStart } from "./plugins/useExecutionStart.ts";
 import { useGracefulShutdown } from "./plugins/useGracefulShutdown.ts";
 import { useHealth } from "./plugins/useHealth.ts";
@@ -203,6 +204,9 @@ export function createGatewayYoga(
     // Only how an operation that passed everything above runs (a subscription: each event):
     // compiled, not walked.
     useCompiledExecution(),
+    // How a streamed result is written as SSE; it takes over from the processor Yoga's own
+    // content negotiation picked, so it runs after it, whatever the order of the others.
+    useEventStreamResults(),
   ];
   const yoga = createYoga<ServerContext, Context>({
     schema,
