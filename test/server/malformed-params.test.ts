@@ -13,7 +13,7 @@ const ask = (init: RequestInit, query = "") =>
 const QUERY = "query ($n: Boolean = true) { __typename @include(if: $n) }";
 
 describe("parameters that are not JSON", () => {
-  it.each([
+  it.each<{ via: string; query: string; init: RequestInit }>([
     {
       via: "a GET query string",
       query: `?query=${encodeURIComponent(QUERY)}&variables=%7Bnot-json`,
