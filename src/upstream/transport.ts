@@ -132,9 +132,12 @@ export class Transport {
   caller(binding: { credentials?: Credentials; requestId?: string; signal?: AbortSignal }): Caller {
     const { signal, requestId } = binding;
     try {
-      const { auth, key } = binding.credentials
-        ? this.#authOf(binding.credentials)
-        : (this.#defaultAuth ??= this.#authOf(this.#defaultCredentials));
+      let checked = binding.credentials ? this.#authOf(binding.credentials) : this.#defaultAuth;
+      if (!checked) {
+        checked = this.#authOf(this.#defaultCredentials);
+        this.#defaultAuth = checked;
+      }
+      const { auth, key } = checked;
       if (requestId !== undefined) assertRequestId(requestId);
       return { auth, credentialsKey: key, requestId, signal };
     } catch (error) {
