@@ -52,105 +52,155 @@ export type LoaderBatchObserver = (loader: keyof Loaders, size: number) => void;
 /**
  * Per-operation loaders over the operation's bound client. Created with the context, so their
  * caches live exactly as long as one operation and never mix callers (who may carry different
- * upstream credentials).
+ * upstream credentials). Each loader is made on its first use: most operations (a chat
+ * completion, a stream) use none, and six loaders per operation were six maps and closures
+ * for the garbage collector.
  */
 export function createLoaders(
   upstream: BoundAiSearchClient,
   onBatch?: LoaderBatchObserver,
 ): Loaders {
-  const loader = <K, V, C = K>(
+  return new OperationLoaders(upstream, onBatch);
+}
+
+/** Keys and cache keys of the item-like loaders: one read per distinct key (no batch endpoint). */
+type RecordLoader<V> = DataLoader<RecordKey, V | null, string>;
+
+class OperationLoaders implements Loaders {
+  readonly #upstream: BoundAiSearchClient;
+  readonly #onBatch: LoaderBatchObserver | undefined;
+  // One listing per namespace per operation, however many batches ask for instances of it.
+  #listings: Map<string, Promise<Map<string, InstanceRecord> | null>> | undefined;
+  #namespace: Loaders["namespace"] | undefined;
+  #instance: Loaders["instance"] | undefined;
+  #instanceStats: Loaders["instanceStats"] | undefined;
+  #item: Loaders["item"] | undefined;
+  #itemByKey: Loaders["itemByKey"] | undefined;
+  #job: Loaders["job"] | undefined;
+
+  constructor(upstream: BoundAiSearchClient, onBatch: LoaderBatchObserver | undefined) {
+    this.#upstream = upstream;
+    this.#onBatch = onBatch;
+  }
+
+  #loader<K, V, C = K>(
     name: keyof Loaders,
     batch: DataLoader.BatchLoadFn<K, V>,
     options?: DataLoader.Options<K, V, C>,
-  ) => {
+  ): DataLoader<K, V, C> {
+    const onBatch = this.#onBatch;
     const observed: DataLoader.BatchLoadFn<K, V> = (keys) => {
       onBatch?.(name, keys.length);
       return batch(keys);
     };
     return new DataLoader<K, V, C>(observed, options);
-  };
+  }
 
-  // One listing per namespace per operation, however many batches ask for instances of it.
-  const listings = new Map<string, Promise<Map<string, InstanceRecord> | null>>();
-
-  const listNamespace = (namespace: string) => {
-    let listing = listings.get(namespace);
+  #listNamespace(namespace: string) {
+    this.#listings ??= new Map();
+    let listing = this.#listings.get(namespace);
     if (!listing) {
-      listing = listAllInstances(upstream, namespace);
-      listings.set(namespace, listing);
+      listing = listAllInstances(this.#upstream, namespace);
+      this.#listings.set(namespace, listing);
     }
     return listing;
-  };
+  }
 
-  const instance = loader<InstanceKey, InstanceRecord | null, string>(
-    "instance",
-    async (keys) => {
-      const byNamespace = new Map<string, Promise<Map<string, InstanceRecord> | null>>();
-      for (const key of keys) byNamespace.set(key.namespace, listNamespace(key.namespace));
-      const settled = new Map<string, Map<string, InstanceRecord> | null | Error>();
-      await Promise.all(
-        [...byNamespace].map(async ([namespace, listing]) => {
-          settled.set(namespace, await listing.catch((error: Error) => error));
-        }),
-      );
-      return keys.map((key) => {
-        const found = settled.get(key.namespace);
-        if (found instanceof Error) return found;
-        return found?.get(key.id) ?? null;
-      });
-    },
-    { cacheKeyFn: instanceCacheKey },
-  );
+  get instance(): Loaders["instance"] {
+    this.#instance ??= this.#loader<InstanceKey, InstanceRecord | null, string>(
+      "instance",
+      async (keys) => {
+        const byNamespace = new Map<string, Promise<Map<string, InstanceRecord> | null>>();
+        for (const key of keys) byNamespace.set(key.namespace, this.#listNamespace(key.namespace));
+        const settled = new Map<string, Map<string, InstanceRecord> | null | Error>();
+        await Promise.all(
+          [...byNamespace].map(async ([namespace, listing]) => {
+            settled.set(namespace, await listing.catch((error: Error) => error));
+          }),
+        );
+        return keys.map((key) => {
+          const found = settled.get(key.namespace);
+          if (found instanceof Error) return found;
+          return found?.get(key.id) ?? null;
+        });
+      },
+      { cacheKeyFn: instanceCacheKey },
+    );
+    return this.#instance;
+  }
 
-  const namespace = loader<string, Namespace | null>("namespace", (names) =>
-    Promise.all(names.map((name) => upstream.getNamespace(name).catch(notFoundAsNull))),
-  );
+  get namespace(): Loaders["namespace"] {
+    const upstream = this.#upstream;
+    this.#namespace ??= this.#loader<string, Namespace | null>("namespace", (names) =>
+      Promise.all(names.map((name) => upstream.getNamespace(name).catch(notFoundAsNull))),
+    );
+    return this.#namespace;
+  }
 
-  const instanceStats = loader<InstanceKey, InstanceStats | null, string>(
-    "instanceStats",
-    (keys) =>
-      Promise.all(
-        keys.map((key) => upstream.getInstanceStats(key.namespace, key.id).catch(notFoundAsNull)),
-      ),
-    { cacheKeyFn: instanceCacheKey },
-  );
+  get instanceStats(): Loaders["instanceStats"] {
+    const upstream = this.#upstream;
+    this.#instanceStats ??= this.#loader<InstanceKey, InstanceStats | null, string>(
+      "instanceStats",
+      (keys) =>
+        Promise.all(
+          keys.map((key) => upstream.getInstanceStats(key.namespace, key.id).catch(notFoundAsNull)),
+        ),
+      { cacheKeyFn: instanceCacheKey },
+    );
+    return this.#instanceStats;
+  }
 
   /**
    * Items and jobs have no batch endpoint: a batch is one read per distinct key, sent together,
    * and identical reads in flight are shared by the client's coalescing anyway.
    */
-  const perKey = <V>(
+  #perKey<V>(
     name: "item" | "itemByKey" | "job",
     read: (key: RecordKey) => Promise<V | null>,
-  ) =>
-    loader<RecordKey, V | null, string>(
+  ): RecordLoader<V> {
+    return this.#loader<RecordKey, V | null, string>(
       name,
       (keys) => Promise.all(keys.map((key) => read(key).catch(notFoundAsNull))),
       { cacheKeyFn: recordCacheKey },
     );
-  const owned = <T>(key: RecordKey, value: T) => ({
-    ...value,
-    namespace: key.namespace,
-    instanceId: key.instanceId,
-  });
+  }
 
-  const item = perKey<ItemRecord>("item", async (key) =>
-    owned(key, await upstream.getItem(key.namespace, key.instanceId, key.id)),
-  );
-  const itemByKey = perKey<ItemRecord>("itemByKey", async (key) => {
-    const page = await upstream.listItems(key.namespace, key.instanceId, {
-      key: key.id,
-      perPage: 1,
+  get item(): Loaders["item"] {
+    const upstream = this.#upstream;
+    this.#item ??= this.#perKey<ItemRecord>("item", async (key) =>
+      owned(key, await upstream.getItem(key.namespace, key.instanceId, key.id)),
+    );
+    return this.#item;
+  }
+
+  get itemByKey(): Loaders["itemByKey"] {
+    const upstream = this.#upstream;
+    this.#itemByKey ??= this.#perKey<ItemRecord>("itemByKey", async (key) => {
+      const page = await upstream.listItems(key.namespace, key.instanceId, {
+        key: key.id,
+        perPage: 1,
+      });
+      const found = page.items[0];
+      return found ? owned(key, found) : null;
     });
-    const found = page.items[0];
-    return found ? owned(key, found) : null;
-  });
-  const job = perKey<JobRecord>("job", async (key) =>
-    owned(key, await upstream.getJob(key.namespace, key.instanceId, key.id)),
-  );
+    return this.#itemByKey;
+  }
 
-  return { namespace, instance, instanceStats, item, itemByKey, job };
+  get job(): Loaders["job"] {
+    const upstream = this.#upstream;
+    this.#job ??= this.#perKey<JobRecord>("job", async (key) =>
+      owned(key, await upstream.getJob(key.namespace, key.instanceId, key.id)),
+    );
+    return this.#job;
+  }
 }
+
+/** A record read by `key`, with the namespace and instance it was read under. */
+const owned = <T>(key: RecordKey, value: T) => ({
+  ...value,
+  namespace: key.namespace,
+  instanceId: key.instanceId,
+});
 
 async function listAllInstances(
   upstream: BoundAiSearchClient,

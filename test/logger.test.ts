@@ -24,6 +24,7 @@ describe("StdoutSink", () => {
     const recovered = vi.fn();
     sink.onRecovered = recovered;
     for (let i = 0; i < 20; i++) sink.write(`${"x".repeat(19)}\n`);
+    await new Promise((resolve) => setImmediate(resolve));
     // 100 bytes may wait: five lines, and the one that crossed the bound.
     expect(stream.writableLength).toBe(120);
     expect(recovered).not.toHaveBeenCalled();
@@ -44,6 +45,46 @@ describe("StdoutSink", () => {
     sink.write("second\n");
     expect(write).toHaveBeenCalledTimes(1);
     await sink.drain(60_000);
+  });
+
+  it("writes the lines of one turn in one write, in order, at the end of the turn", async () => {
+    const writes: string[] = [];
+    const stream = new Writable({
+      write(chunk, _encoding, callback) {
+        writes.push(String(chunk));
+        callback();
+      },
+    });
+    const sink = new StdoutSink(stream);
+    sink.write("one\n");
+    sink.write("two\n");
+    sink.write("three\n");
+    expect(writes).toEqual([]);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(writes).toEqual(["one\ntwo\nthree\n"]);
+    sink.write("four\n");
+    // drain() hands over what the turn has so far, without waiting for the turn to end.
+    await sink.drain(60_000);
+    expect(writes).toEqual(["one\ntwo\nthree\n", "four\n"]);
+  });
+
+  it("writes the lines still pending when the process exits", async () => {
+    const { execFileSync } = await import("node:child_process");
+    const script = [
+      `import { StdoutSink } from ${JSON.stringify(new URL("../src/logger.ts", import.meta.url).href)};`,
+      "const sink = new StdoutSink(process.stdout);",
+      'sink.write("last words\\n");',
+      "process.exit(3);",
+    ].join("\n");
+    let output = "";
+    try {
+      execFileSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], {
+        encoding: "utf8",
+      });
+    } catch (error) {
+      output = (error as { stdout: string }).stdout;
+    }
+    expect(output).toBe("last words\n");
   });
 
   it("drain() waits for the queue to empty, at most its timeout", async () => {

@@ -19,6 +19,7 @@ import type { GatewayMetrics } from "./observability/metrics.ts";
 import { metricsSink } from "./observability/metrics-sink.ts";
 import { type OperationSink, useOperationObserver } from "./observability/operation-observer.ts";
 import { traceSink } from "./observability/trace-sink.ts";
+import { onePassPerPhase } from "./plugins/onePassPerPhase.ts";
 import { useBodyCaps } from "./plugins/useBodyCaps.ts";
 import { clientOf, useClientAuth } from "./plugins/useClientAuth.ts";
 import { useCompiledExecution } from "./plugins/useCompiledExecution.ts";
@@ -223,7 +224,8 @@ export function createGatewayYoga(
     multipart: false,
     maskedErrors: { maskError },
     logging: false,
-    plugins,
+    // The same plugins in the same order, with one Yoga hook per HTTP phase for all of them.
+    plugins: onePassPerPhase(plugins),
     // Every transport's operation has a `Request` by now, vetted by the plugins above.
     context: ({ request }) => {
       const credentials = callerCredentialsOf(request);

@@ -86,6 +86,12 @@ export class Transport {
   readonly #circuit: UpstreamCircuit | undefined;
   readonly #inFlight: InFlightReads | undefined;
   readonly #hooks: ClientHooks;
+  /**
+   * The client's own credentials checked and hashed once, not per binding: most bindings (one
+   * per operation) carry none of their own. Unset until first used, or while they are invalid
+   * (each binding then fails with its own error, as before).
+   */
+  #defaultAuth: { auth: AuthHeaders; key: string } | undefined;
 
   constructor(options: AiSearchClientOptions) {
     const base = parseBaseUrl(options.baseUrl ?? DEFAULT_CLIENT_OPTIONS.baseUrl);
@@ -126,13 +132,24 @@ export class Transport {
   caller(binding: { credentials?: Credentials; requestId?: string; signal?: AbortSignal }): Caller {
     const { signal, requestId } = binding;
     try {
-      const auth = authHeaders(binding.credentials ?? this.#defaultCredentials);
+      let checked = binding.credentials ? this.#authOf(binding.credentials) : this.#defaultAuth;
+      if (!checked) {
+        checked = this.#authOf(this.#defaultCredentials);
+        this.#defaultAuth = checked;
+      }
+      const { auth, key } = checked;
       if (requestId !== undefined) assertRequestId(requestId);
-      return { auth, credentialsKey: credentialsKey(auth), requestId, signal };
+      return { auth, credentialsKey: key, requestId, signal };
     } catch (error) {
       if (!(error instanceof UpstreamError)) throw error;
       return { refusal: error, auth: NO_AUTH, credentialsKey: "", signal };
     }
+  }
+
+  /** Headers and coalescing key of `credentials`; throws an `UpstreamError` for bad ones. */
+  #authOf(credentials: Credentials | undefined): { auth: AuthHeaders; key: string } {
+    const auth = authHeaders(credentials);
+    return { auth, key: credentialsKey(auth) };
   }
 
   get circuitState(): CircuitState {

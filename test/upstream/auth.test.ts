@@ -74,3 +74,38 @@ describe("authHeaders", () => {
     expect(error.cause).toBeUndefined();
   });
 });
+
+describe("Transport.caller", () => {
+  it("checks the client's own credentials once, and each binding still carries them", async () => {
+    const { Transport } = await import("../../src/upstream/transport.ts");
+    const transport = new Transport({
+      accountId: "acct",
+      credentials: { kind: "token", token: SECRET },
+    } as ConstructorParameters<typeof Transport>[0]);
+    const first = transport.caller({ requestId: "one" });
+    const second = transport.caller({ requestId: "two" });
+    expect(first.auth).toEqual({ authorization: `Bearer ${SECRET}` });
+    expect(second.auth).toBe(first.auth);
+    expect(second.credentialsKey).toBe(first.credentialsKey);
+    expect([first.requestId, second.requestId]).toEqual(["one", "two"]);
+    // A binding's own credentials are its own, with their own coalescing key.
+    const other = transport.caller({ credentials: { kind: "token", token: `${SECRET}-2` } });
+    expect(other.auth).toEqual({ authorization: `Bearer ${SECRET}-2` });
+    expect(other.credentialsKey).not.toBe(first.credentialsKey);
+    await transport.close();
+  });
+
+  it("fails every binding of a client with bad credentials, each with the error", async () => {
+    const { Transport } = await import("../../src/upstream/transport.ts");
+    const transport = new Transport({
+      accountId: "acct",
+      credentials: { kind: "token", token: "" },
+    } as ConstructorParameters<typeof Transport>[0]);
+    for (const requestId of ["one", "two"]) {
+      const caller = transport.caller({ requestId });
+      expect(caller.refusal).toBeInstanceOf(InvalidCredentialsError);
+      expect((caller.refusal as InvalidCredentialsError).field).toBe("token");
+    }
+    await transport.close();
+  });
+});

@@ -235,12 +235,11 @@ export function useOperationObserver(
 
   /** `wrapped` inside every sink's `around`, first sink outermost. */
   const within = <T>(context: unknown, wrapped: () => T): T => {
-    if (around.length === 0) return wrapped();
     const { operation } = stateOf(context as object);
     return around.reduceRight<() => T>((inner, hook) => () => hook(operation, inner), wrapped)();
   };
 
-  return {
+  const plugin: Plugin = {
     onRequest({ request }) {
       arrivals.set(request, performance.now());
     },
@@ -295,11 +294,16 @@ export function useOperationObserver(
       const requestId = requestIdOf(request);
       for (const hook of onRefused) hook(request, response, requestId);
     },
-    // Resolvers, loaders and a subscription's setup run inside these, so async context carries
-    // whatever the sinks set up (the operation's span) to every upstream call they make.
-    instrumentation: {
+  };
+  // Resolvers, loaders and a subscription's setup run inside these, so async context carries
+  // whatever the sinks set up (the operation's span) to every upstream call they make. Only
+  // when a sink has an `around` (tracing): each instrumentation wraps every execution in one
+  // more layer of closures and promises, for nothing otherwise.
+  if (around.length > 0) {
+    plugin.instrumentation = {
       execute: ({ context }, wrapped) => within(context, wrapped),
       subscribe: ({ context }, wrapped) => within(context, wrapped),
-    },
-  };
+    };
+  }
+  return plugin;
 }

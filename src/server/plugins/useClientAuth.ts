@@ -51,26 +51,35 @@ export function useClientAuth(options: ClientAuthOptions): Plugin {
   const publicPaths = new Set(options.publicPaths ?? ["/healthz", "/readyz", "/metrics"]);
   const identify = (request: Request, context: unknown) =>
     authenticateHeaders(options.verifier, request.headers, remoteAddressOf(context));
+  /**
+   * `then` on an outcome that may be a promise: only a JWT is waited for. A hook returning a
+   * promise makes Yoga run every later hook of its kind through promise chains, so a request
+   * with an API key (or none) must get none from here.
+   */
+  const settle = (outcome: AuthOutcome | Promise<AuthOutcome>, on: (o: AuthOutcome) => void) =>
+    outcome instanceof Promise ? outcome.then(on) : on(outcome);
   return {
-    async onRequest({ request, url, serverContext, endResponse }) {
+    onRequest({ request, url, serverContext, endResponse }) {
       // CORS preflights never carry credentials and never run an operation.
       if (request.method === "OPTIONS" || publicPaths.has(url.pathname)) {
         clients.set(request, anonymousClient(remoteAddressOf(serverContext)));
         return;
       }
-      const outcome = await identify(request, serverContext);
-      if (outcome.ok) clients.set(request, outcome.client);
-      else endResponse(refusalResponse(outcome));
+      return settle(identify(request, serverContext), (outcome) => {
+        if (outcome.ok) clients.set(request, outcome.client);
+        else endResponse(refusalResponse(outcome));
+      });
     },
-    async onParams({ request, context }) {
+    onParams({ request, context }) {
       if (clients.has(request)) return;
-      const outcome = await identify(request, context);
-      if (!outcome.ok) {
-        throw createGraphQLError(AUTH_MESSAGES[outcome.reason], {
-          extensions: { code: ErrorCode.UNAUTHENTICATED },
-        });
-      }
-      clients.set(request, outcome.client);
+      return settle(identify(request, context), (outcome) => {
+        if (!outcome.ok) {
+          throw createGraphQLError(AUTH_MESSAGES[outcome.reason], {
+            extensions: { code: ErrorCode.UNAUTHENTICATED },
+          });
+        }
+        clients.set(request, outcome.client);
+      });
     },
   };
 }

@@ -70,16 +70,21 @@ export function useHealth(options: HealthOptions): Plugin {
     onYogaInit() {
       if (options.probeAtStart ?? true) void probe();
     },
-    async onRequest({ url, endResponse }) {
+    // Not `async`: only the probes' paths may wait (for a probe of the upstream), and a promise
+    // for every other request would make the rest of Yoga's `onRequest` hooks chain on it.
+    onRequest({ url, endResponse }) {
       if (url.pathname === healthPath) {
         endResponse(json(200, { status: "ok" }));
       } else if (url.pathname === readyPath) {
-        if (!ready && Date.now() - lastProbe >= interval) await probe();
-        if (!ready) endResponse(json(503, { status: "starting" }));
-        else if (!available()) endResponse(json(503, { status: "upstream-unavailable" }));
-        else if (options.redisUp) {
-          endResponse(json(200, { status: "ready", redis: options.redisUp() ? "up" : "down" }));
-        } else endResponse(json(200, { status: "ready" }));
+        const answer = () => {
+          if (!ready) endResponse(json(503, { status: "starting" }));
+          else if (!available()) endResponse(json(503, { status: "upstream-unavailable" }));
+          else if (options.redisUp) {
+            endResponse(json(200, { status: "ready", redis: options.redisUp() ? "up" : "down" }));
+          } else endResponse(json(200, { status: "ready" }));
+        };
+        if (!ready && Date.now() - lastProbe >= interval) return probe().then(answer);
+        answer();
       }
     },
   };

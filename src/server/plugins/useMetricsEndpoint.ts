@@ -16,18 +16,21 @@ export function useMetricsEndpoint(options: MetricsEndpointOptions): Plugin {
   const { metrics } = options;
   const path = options.path ?? "/metrics";
   return {
-    async onRequest({ request, url, endResponse }) {
+    // Not `async`: every other request passes through here, and a promise for nothing would
+    // make the rest of Yoga's `onRequest` hooks run through promise chains.
+    onRequest({ request, url, endResponse }) {
       if (url.pathname !== path) return;
       if (request.method !== "GET" && request.method !== "HEAD") {
         endResponse(new Response(null, { status: 405, headers: { allow: "GET, HEAD" } }));
         return;
       }
-      const { body, contentType } = await metrics.expose();
-      endResponse(
-        new Response(request.method === "HEAD" ? null : body, {
-          headers: { "content-type": contentType, "cache-control": "no-store" },
-        }),
-      );
+      return metrics.expose().then(({ body, contentType }) => {
+        endResponse(
+          new Response(request.method === "HEAD" ? null : body, {
+            headers: { "content-type": contentType, "cache-control": "no-store" },
+          }),
+        );
+      });
     },
   };
 }

@@ -83,23 +83,28 @@ export function useRateLimit(options: RateLimitOptions): Plugin {
     return store.consume(key);
   };
 
+  // Neither hook is `async`: one that returns a promise for a request it lets pass untouched
+  // (a probe, a preflight, an HTTP request already counted) would make Yoga run every later
+  // hook of its kind through promise chains.
   return {
-    async onRequest({ request, url, serverContext, endResponse }) {
+    onRequest({ request, url, serverContext, endResponse }) {
       if (request.method === "OPTIONS" || exempt.has(url.pathname)) return;
-      const decision = await consume(request, serverContext);
-      if (!decision.allowed) endResponse(tooManyRequests(decision));
+      return consume(request, serverContext).then((decision) => {
+        if (!decision.allowed) endResponse(tooManyRequests(decision));
+      });
     },
-    async onParams({ request, context }) {
+    onParams({ request, context }) {
       if (counted.has(request)) return;
-      const decision = await consume(request, context);
-      if (!decision.allowed) {
-        throw createGraphQLError(MESSAGE, {
-          extensions: {
-            code: ErrorCode.RATE_LIMITED,
-            retryAfterMs: retryAfterMsFor(decision.resetMs),
-          },
-        });
-      }
+      return consume(request, context).then((decision) => {
+        if (!decision.allowed) {
+          throw createGraphQLError(MESSAGE, {
+            extensions: {
+              code: ErrorCode.RATE_LIMITED,
+              retryAfterMs: retryAfterMsFor(decision.resetMs),
+            },
+          });
+        }
+      });
     },
   };
 }

@@ -4,6 +4,8 @@ import { fileURLToPath } from "node:url";
 import type { GraphiQLOptions, Plugin } from "graphql-yoga";
 import { precompress, respond, type StaticBody } from "./precompressed.ts";
 
+type OnRequest = Parameters<NonNullable<Plugin["onRequest"]>>[0];
+
 export interface StaticPagesOptions {
   /**
    * Serve the chat page (`index.html` of {@link chatPageDir}) at `/`, and its assets.
@@ -66,45 +68,55 @@ export function useStaticPages(options: StaticPagesOptions): Plugin {
       })
     : undefined;
 
-  return {
-    async onRequest({ request, url, endResponse }) {
-      const { pathname } = url;
-      if (graphiqlPage && (pathname === endpoint || pathname === `${endpoint}/`)) {
-        if (wantsHtml(request)) {
-          endResponse(respond(request, await graphiqlPage(), { "cache-control": REVALIDATE }));
-        }
-        return;
-      }
-      if (pathname === "/") {
-        if (chatPage) {
-          endResponse(
-            readOnly(request) ??
-              respond(request, await chatPage.html(), {
-                "cache-control": REVALIDATE,
-                ...pageSecurityHeaders(url),
-              }),
-          );
-        } else if (graphiqlPage) {
-          endResponse(
-            new Response(null, {
-              status: 302,
-              headers: { location: endpoint, "cache-control": REVALIDATE },
-            }),
-          );
-        }
-        return;
-      }
-      if (chatPage && pathname.startsWith("/assets/")) {
-        const asset = chatPage.assets.get(pathname.slice("/assets/".length));
-        if (!asset) return; // Yoga's 404
+  const isGraphiql = (pathname: string) => pathname === endpoint || pathname === `${endpoint}/`;
+  const serve = async ({ request, url, endResponse }: OnRequest) => {
+    const { pathname } = url;
+    if (graphiqlPage && isGraphiql(pathname)) {
+      endResponse(respond(request, await graphiqlPage(), { "cache-control": REVALIDATE }));
+      return;
+    }
+    if (pathname === "/") {
+      if (chatPage) {
         endResponse(
           readOnly(request) ??
-            respond(request, await asset(), {
-              "cache-control": IMMUTABLE,
-              "x-content-type-options": "nosniff",
+            respond(request, await chatPage.html(), {
+              "cache-control": REVALIDATE,
+              ...pageSecurityHeaders(url),
             }),
         );
+      } else if (graphiqlPage) {
+        endResponse(
+          new Response(null, {
+            status: 302,
+            headers: { location: endpoint, "cache-control": REVALIDATE },
+          }),
+        );
       }
+      return;
+    }
+    if (chatPage && pathname.startsWith("/assets/")) {
+      const asset = chatPage.assets.get(pathname.slice("/assets/".length));
+      if (!asset) return; // Yoga's 404
+      endResponse(
+        readOnly(request) ??
+          respond(request, await asset(), {
+            "cache-control": IMMUTABLE,
+            "x-content-type-options": "nosniff",
+          }),
+      );
+    }
+  };
+
+  return {
+    // Not `async`: an operation, which is most requests, must not get a promise from here, or
+    // the rest of Yoga's `onRequest` hooks would run through promise chains for nothing.
+    onRequest(payload) {
+      const { pathname } = payload.url;
+      const ours =
+        pathname === "/" ||
+        (graphiqlPage !== undefined && isGraphiql(pathname) && wantsHtml(payload.request)) ||
+        (chatPage !== undefined && pathname.startsWith("/assets/"));
+      if (ours) return serve(payload);
     },
   };
 }

@@ -45,8 +45,15 @@ export type AuthOutcome =
   | { ok: false; reason: "missing" | "invalid" };
 
 export interface ClientVerifier {
-  /** `anonymous` is who the caller is when it sends nothing and nothing is required. */
-  authenticate(presented: PresentedCredential, anonymous: ClientIdentity): Promise<AuthOutcome>;
+  /**
+   * `anonymous` is who the caller is when it sends nothing and nothing is required. A promise
+   * only when there is something to wait for (a JWT, whose keys may be fetched): API keys and
+   * anonymous callers are answered at once, so the request path takes no promise for them.
+   */
+  authenticate(
+    presented: PresentedCredential,
+    anonymous: ClientIdentity,
+  ): AuthOutcome | Promise<AuthOutcome>;
   /** The trusted router whose key this is (its id and what it may do), if any. */
   router(key: string): { id: string; scopes: ReadonlySet<Scope> } | undefined;
 }
@@ -215,7 +222,7 @@ export function createClientVerifier(
   };
 
   return {
-    async authenticate(presented, anonymous) {
+    authenticate(presented, anonymous) {
       const anonymously = { ...anonymous, scopes: anonymousScopes };
       if (presented.kind === "none") {
         return security.authRequired
@@ -225,18 +232,19 @@ export function createClientVerifier(
       // With nothing to check against and nothing required, credentials meant for some other
       // hop (a proxy, a browser extension) should not break development.
       if (!configured && !security.authRequired) return { ok: true, client: anonymously };
-      if (presented.kind === "malformed") return { ok: false, reason: "invalid" };
-      const client =
-        presented.kind === "bearer" && (secret || jwks) && JWT_SHAPE.test(presented.value)
-          ? await verifyJwt(presented.value)
-          : matchApiKey(presented.value);
-      return client ? { ok: true, client } : { ok: false, reason: "invalid" };
+      if (presented.kind === "malformed") return INVALID;
+      if (presented.kind === "bearer" && (secret || jwks) && JWT_SHAPE.test(presented.value)) {
+        return verifyJwt(presented.value).then(outcomeOf);
+      }
+      return outcomeOf(matchApiKey(presented.value));
     },
     router: (key) => (API_KEY_VALUE.test(key) ? matchKey(routers, key) : undefined),
   };
 }
 
 const INVALID: AuthOutcome = { ok: false, reason: "invalid" };
+const outcomeOf = (client: ClientIdentity | undefined): AuthOutcome =>
+  client ? { ok: true, client } : INVALID;
 
 /**
  * Checks the credentials in `headers`; `remoteAddress` names the caller when it sends none.
@@ -248,11 +256,11 @@ const INVALID: AuthOutcome = { ok: false, reason: "invalid" };
  * a router key that is not one. Without a router key, `x-end-user-id` is ignored: anyone can
  * send the header.
  */
-export async function authenticateHeaders(
+export function authenticateHeaders(
   verifier: ClientVerifier,
   headers: Headers,
   remoteAddress: string | undefined,
-): Promise<AuthOutcome> {
+): AuthOutcome | Promise<AuthOutcome> {
   const presented = presentedCredential(headers.get("authorization"), headers.get("x-api-key"));
   const anonymous = anonymousClient(remoteAddress);
   const routerKey = headers.get(ROUTER_KEY_HEADER);
@@ -263,8 +271,10 @@ export async function authenticateHeaders(
   const endUser = headers.get(END_USER_HEADER);
   if (presented.kind !== "none") {
     if (endUser !== null) return INVALID;
-    const outcome = await verifier.authenticate(presented, anonymous);
-    return outcome.ok ? { ok: true, client: { ...outcome.client, ...via } } : outcome;
+    const viaRouter = (outcome: AuthOutcome): AuthOutcome =>
+      outcome.ok ? { ok: true, client: { ...outcome.client, ...via } } : outcome;
+    const outcome = verifier.authenticate(presented, anonymous);
+    return outcome instanceof Promise ? outcome.then(viaRouter) : viaRouter(outcome);
   }
   const scopes = router.scopes;
   if (endUser === null)
