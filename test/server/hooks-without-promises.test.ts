@@ -5,6 +5,7 @@ import { useClientAuth } from "../../src/server/plugins/useClientAuth.ts";
 import { useHealth } from "../../src/server/plugins/useHealth.ts";
 import { useMetricsEndpoint } from "../../src/server/plugins/useMetricsEndpoint.ts";
 import { useRateLimit } from "../../src/server/plugins/useRateLimit.ts";
+import { useSingleConnectionSse } from "../../src/server/plugins/useSingleConnectionSse.ts";
 import { useStaticPages } from "../../src/server/plugins/useStaticPages.ts";
 import { createClientVerifier } from "../../src/server/policy/client-auth.ts";
 
@@ -43,6 +44,7 @@ describe("hooks that let an operation pass return no promise", () => {
     ],
     ["useStaticPages", useStaticPages({ chatPage: false })],
     ["useClientAuth (an API key)", useClientAuth({ verifier })],
+    ["useSingleConnectionSse (no stream token)", useSingleConnectionSse()],
   ])("%s", (_name, plugin) => {
     const { returned, response } = onRequestOf(plugin, "/graphql", { "x-api-key": KEY });
     expect(returned).toBeUndefined();

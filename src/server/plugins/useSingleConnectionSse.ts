@@ -120,6 +120,55 @@ export function useSingleConnectionSse(options: SingleConnectionSseOptions = {})
     request.headers.get(TOKEN_HEADER) ??
     (request.method === "GET" ? url.searchParams.get(TOKEN_PARAMETER) : null);
 
+  /** One request of a single-connection stream: reserve (PUT), open (GET), operate (POST), release (DELETE). */
+  async function serveStreamRequest(
+    request: Request,
+    token: string | null,
+    serverContext: unknown,
+    endResponse: (response: Response) => void,
+  ): Promise<void> {
+    serverContexts.set(request, serverContext);
+    const client = clientOf(request) ?? anonymousClient(remoteAddressOf(serverContext));
+    if (request.method === "PUT") {
+      const leave = perClient.tryAcquire(client.id);
+      if (!leave) {
+        const message = `Too many event streams for this client (at most ${perClient.limit}).`;
+        endResponse(jsonResponse(429, graphqlErrorBody(ErrorCode.TOO_MANY_SUBSCRIPTIONS, message)));
+        return;
+      }
+      const response = await handler(request);
+      const reserved = response.status === 201 ? await response.clone().text() : undefined;
+      if (!reserved) leave();
+      else {
+        const expiry = setTimeout(() => expire(reserved), reservationTimeoutMs);
+        expiry.unref();
+        reservations.set(reserved, { clientId: client.id, leave, expiry });
+      }
+      endResponse(response);
+      return;
+    }
+    const reservation = token === null ? undefined : reservations.get(token);
+    if (!reservation || reservation.clientId !== client.id) {
+      endResponse(notFound());
+      return;
+    }
+    if (request.method === "GET") {
+      clearTimeout(reservation.expiry);
+      reservation.expiry = undefined;
+      request.signal.addEventListener("abort", () => release(token!), { once: true });
+    }
+    if (request.method === "POST") {
+      const operation = await cappedBody(request, maxBodyBytes);
+      endResponse(
+        "refusal" in operation
+          ? refusedResponse(operation.refusal)
+          : await handler(operation.request),
+      );
+      return;
+    }
+    endResponse(await handler(request));
+  }
+
   return {
     onYogaInit({ yoga: instance }) {
       yoga = instance;
@@ -133,52 +182,13 @@ export function useSingleConnectionSse(options: SingleConnectionSseOptions = {})
         instance.fetchAPI,
       );
     },
-    async onRequest({ request, url, serverContext, endResponse }) {
+    // Not `async`: every other request to the endpoint passes without a promise, which would
+    // make Yoga run the hooks after it through promise chains.
+    onRequest({ request, url, serverContext, endResponse }) {
       if (url.pathname !== endpoint) return;
       const token = tokenOf(request, url);
       if (request.method !== "PUT" && request.method !== "DELETE" && token === null) return;
-      serverContexts.set(request, serverContext);
-      const client = clientOf(request) ?? anonymousClient(remoteAddressOf(serverContext));
-      if (request.method === "PUT") {
-        const leave = perClient.tryAcquire(client.id);
-        if (!leave) {
-          const message = `Too many event streams for this client (at most ${perClient.limit}).`;
-          endResponse(
-            jsonResponse(429, graphqlErrorBody(ErrorCode.TOO_MANY_SUBSCRIPTIONS, message)),
-          );
-          return;
-        }
-        const response = await handler(request);
-        const reserved = response.status === 201 ? await response.clone().text() : undefined;
-        if (!reserved) leave();
-        else {
-          const expiry = setTimeout(() => expire(reserved), reservationTimeoutMs);
-          expiry.unref();
-          reservations.set(reserved, { clientId: client.id, leave, expiry });
-        }
-        endResponse(response);
-        return;
-      }
-      const reservation = token === null ? undefined : reservations.get(token);
-      if (!reservation || reservation.clientId !== client.id) {
-        endResponse(notFound());
-        return;
-      }
-      if (request.method === "GET") {
-        clearTimeout(reservation.expiry);
-        reservation.expiry = undefined;
-        request.signal.addEventListener("abort", () => release(token!), { once: true });
-      }
-      if (request.method === "POST") {
-        const operation = await cappedBody(request, maxBodyBytes);
-        endResponse(
-          "refusal" in operation
-            ? refusedResponse(operation.refusal)
-            : await handler(operation.request),
-        );
-        return;
-      }
-      endResponse(await handler(request));
+      return serveStreamRequest(request, token, serverContext, endResponse);
     },
   };
 }
