@@ -1,4 +1,4 @@
-import { expect, vi } from "vitest";
+import { afterAll, beforeAll, beforeEach, expect, vi } from "vitest";
 import { loadConfig } from "../../src/config.ts";
 import { type LocalAiSearch, startLocalAiSearch } from "../../src/local/server.ts";
 import { createGatewayYoga } from "../../src/server/yoga.ts";
@@ -44,4 +44,33 @@ export async function startInProcessGateway(
     throw error;
   }
   return { local, yoga, graphql: graphqlPoster(fetchIn, "http://gateway.test/graphql"), close };
+}
+
+/**
+ * One in-process gateway for a whole test file: started before its tests, closed after them,
+ * with the local AI Search's request log cleared before each test. The object it returns reads
+ * through to the running gateway, so a file can hold it in a `const`.
+ */
+export function useInProcessGateway(env: Record<string, string> = {}): InProcessGateway {
+  let running: InProcessGateway | undefined;
+  beforeAll(async () => {
+    running = await startInProcessGateway(env);
+  });
+  afterAll(() => running?.close());
+  beforeEach(() => running?.local.resetRequests());
+  const started = (): InProcessGateway => {
+    if (!running) throw new Error("the in-process gateway is used outside a test");
+    return running;
+  };
+  return {
+    get local() {
+      return started().local;
+    },
+    get yoga() {
+      return started().yoga;
+    },
+    graphql: ((...args: Parameters<GraphqlPoster>) =>
+      (started().graphql as (...a: unknown[]) => unknown)(...args)) as GraphqlPoster,
+    close: () => started().close(),
+  };
 }

@@ -6,18 +6,11 @@
  * local AI Search.
  */
 import { encodeGlobalID } from "@pothos/plugin-relay";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { aiSearchRequests } from "../helpers/gateway.ts";
-import { type InProcessGateway, startInProcessGateway } from "../helpers/in-process.ts";
+import { useInProcessGateway } from "../helpers/in-process.ts";
 
-let gateway: InProcessGateway;
-beforeAll(async () => {
-  gateway = await startInProcessGateway();
-});
-afterAll(async () => {
-  await gateway?.close();
-});
-beforeEach(() => gateway.local.resetRequests());
+const gateway = useInProcessGateway();
 
 const instanceId = (local: string) => encodeGlobalID("Instance", local);
 const upstreamCalls = () => aiSearchRequests(gateway.local);

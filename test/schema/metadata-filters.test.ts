@@ -2,19 +2,12 @@
  * Typed metadata filters, `metadataOnly` and `contextExpansion`: what the gateway sends for them,
  * what it refuses before any upstream call, and that the local AI Search honours what it sends.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { toWireFilters } from "../../src/schema/metadata-filters.ts";
 import { aiSearchRequests } from "../helpers/gateway.ts";
-import { type InProcessGateway, startInProcessGateway } from "../helpers/in-process.ts";
+import { useInProcessGateway } from "../helpers/in-process.ts";
 
-let gateway: InProcessGateway;
-beforeAll(async () => {
-  gateway = await startInProcessGateway();
-});
-afterAll(async () => {
-  await gateway?.close();
-});
-beforeEach(() => gateway.local.resetRequests());
+const gateway = useInProcessGateway();
 
 const upstreamCalls = () => aiSearchRequests(gateway.local);
 

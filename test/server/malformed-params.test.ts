@@ -1,11 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type InProcessGateway, startInProcessGateway } from "../helpers/in-process.ts";
+import { describe, expect, it } from "vitest";
+import { useInProcessGateway } from "../helpers/in-process.ts";
 
-let gateway: InProcessGateway;
-beforeAll(async () => {
-  gateway = await startInProcessGateway();
-});
-afterAll(() => gateway?.close());
+const gateway = useInProcessGateway();
 
 const ask = (init: RequestInit, query = "") =>
   Promise.resolve(gateway.yoga.fetch(`http://gateway.test/graphql${query}`, init));
