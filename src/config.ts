@@ -1,5 +1,7 @@
 import { parseArgs } from "node:util";
 import { z } from "zod";
+import { embeddedLocalVariables } from "./local/env.ts";
+import { DEFAULT_STREAM_DELAY_MS } from "./local/server.ts";
 import type { ResumeSettings } from "./streams/hub.ts";
 import type { StreamLimits } from "./streams/relay.ts";
 
@@ -53,9 +55,7 @@ const environment = z.object({
   CLOUDFLARE_API_TOKEN: secret.optional(),
   CLOUDFLARE_API_EMAIL: z.email().optional(),
   CLOUDFLARE_API_KEY: secret.optional(),
-  LOCAL_CORPUS_DIR: z.string().min(1).optional(),
-  LOCAL_STREAM_DELAY_MS: z.coerce.number().int().min(0).max(10_000).default(15),
-  LOCAL_DATA_DIR: z.string().min(1).optional(),
+  ...embeddedLocalVariables,
   GRAPHIQL: flag.optional(),
   CHAT_PAGE: flag.optional(),
   // Security (defaults depend on NODE_ENV; see `loadConfig`).
@@ -374,7 +374,7 @@ function upstreamFrom(e: Environment): UpstreamConfig {
     return {
       kind: "local",
       corpusDir: e.LOCAL_CORPUS_DIR,
-      streamDelayMs: e.LOCAL_STREAM_DELAY_MS,
+      streamDelayMs: e.LOCAL_STREAM_DELAY_MS ?? DEFAULT_STREAM_DELAY_MS,
       dataDir: e.LOCAL_DATA_DIR,
     };
   }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ConfigError, flagsToEnvironment, loadConfig, SETTING_NAMES } from "../src/config.ts";
+import { parseLocalEnv } from "../src/local/env.ts";
 
 describe("flags", () => {
   it("gives every setting a --flag=value form", () => {
@@ -55,5 +56,39 @@ describe("replicas and resumable streams", () => {
     [{ STREAM_RESUME_TTL_MS: "0" }, /^invalid STREAM_RESUME_TTL_MS/],
   ])("refuses %j", (env, message) => {
     expect(() => loadConfig(env)).toThrow(message);
+  });
+});
+
+describe("the embedded local AI Search", () => {
+  const embedded = (env: Record<string, string>) => {
+    const { upstream } = loadConfig(env);
+    if (upstream.kind !== "local") throw new Error("expected the embedded local AI Search");
+    return upstream;
+  };
+
+  // The gateway and `npm run local` read these variables with one definition.
+  it.each([
+    [{}, 15],
+    [{ LOCAL_STREAM_DELAY_MS: "0" }, 0],
+    [{ LOCAL_STREAM_DELAY_MS: "60000" }, 60_000],
+  ])("reads %j as a %i ms stream delay, as npm run local does", (env, delayMs) => {
+    expect(embedded(env).streamDelayMs).toBe(delayMs);
+    expect(parseLocalEnv(env).streamDelayMs).toBe(delayMs);
+  });
+
+  it.each([["60001"], ["1e3"], ["-1"], ["2.5"]])(
+    "refuses LOCAL_STREAM_DELAY_MS=%s, as npm run local does",
+    (value) => {
+      const env = { LOCAL_STREAM_DELAY_MS: value };
+      expect(() => loadConfig(env)).toThrow(/^invalid LOCAL_STREAM_DELAY_MS/);
+      expect(() => parseLocalEnv(env)).toThrow(/^LOCAL_STREAM_DELAY_MS=/);
+    },
+  );
+
+  it("passes the corpus and data directories through", () => {
+    expect(embedded({ LOCAL_CORPUS_DIR: "/c", LOCAL_DATA_DIR: "/d" })).toMatchObject({
+      corpusDir: "/c",
+      dataDir: "/d",
+    });
   });
 });

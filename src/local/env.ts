@@ -5,7 +5,7 @@
 
 import { z } from "zod";
 import type { FaultConfig } from "./faults.ts";
-import type { LocalAiSearchOptions } from "./server.ts";
+import { DEFAULT_STREAM_DELAY_MS, type LocalAiSearchOptions } from "./server.ts";
 import { defaultDataDir } from "./store.ts";
 
 export const DEFAULT_LOCAL_PORT = 8787;
@@ -34,15 +34,23 @@ const durationOrForever = z.union(
   },
 );
 
-const schema = z.object({
-  LOCAL_HOST: z.string().min(1).optional(),
-  LOCAL_PORT: int(0, 65_535).optional(),
+/**
+ * The settings the gateway's embedded local AI Search reads too (src/config.ts spreads these),
+ * so a value means the same, and is refused the same, whichever process reads it.
+ */
+export const embeddedLocalVariables = {
   LOCAL_CORPUS_DIR: z.string().min(1).optional(),
   LOCAL_DATA_DIR: z.string().min(1).optional(),
+  LOCAL_STREAM_DELAY_MS: int(0, 60_000).optional(),
+};
+
+const schema = z.object({
+  ...embeddedLocalVariables,
+  LOCAL_HOST: z.string().min(1).optional(),
+  LOCAL_PORT: int(0, 65_535).optional(),
   LOCAL_INDEXING_STEP_MS: int(0, 60_000).optional(),
   LOCAL_SYNC_COOLDOWN_MS: int(0, 86_400_000).optional(),
   LOCAL_API_TOKEN: z.string().regex(/^\S+$/, "must not contain whitespace").optional(),
-  LOCAL_STREAM_DELAY_MS: int(0, 60_000).optional(),
   LOCAL_LLM_BASE_URL: httpUrl.optional(),
   LOCAL_LLM_MODEL: z.string().min(1).optional(),
   LOCAL_LLM_API_KEY: z.string().min(1).optional(),
@@ -93,7 +101,7 @@ export function parseLocalEnv(env: Record<string, string | undefined>): LocalEnv
     options.syncCooldownMs = vars.LOCAL_SYNC_COOLDOWN_MS;
   if (vars.LOCAL_CORPUS_DIR) options.corpusDir = vars.LOCAL_CORPUS_DIR;
   if (vars.LOCAL_API_TOKEN) options.apiToken = vars.LOCAL_API_TOKEN;
-  if (vars.LOCAL_STREAM_DELAY_MS !== undefined) options.streamDelayMs = vars.LOCAL_STREAM_DELAY_MS;
+  options.streamDelayMs = vars.LOCAL_STREAM_DELAY_MS ?? DEFAULT_STREAM_DELAY_MS;
   const llm = endpoint(
     "LLM",
     vars.LOCAL_LLM_BASE_URL,

@@ -37,7 +37,7 @@ export interface LocalAiSearchOptions {
   host?: string; // @default "127.0.0.1"
   port?: number; // @default 0 (ephemeral)
   apiToken?: string; // when set, only `Bearer <apiToken>` is accepted; otherwise any credentials
-  streamDelayMs?: number; // pause between streamed deltas, @default 10
+  streamDelayMs?: number; // pause between streamed deltas, @default DEFAULT_STREAM_DELAY_MS
   llm?: { baseUrl: string; model: string; apiKey?: string }; // OpenAI-compatible chat endpoint
   embeddings?: { baseUrl: string; model: string; apiKey?: string }; // OpenAI-compatible embeddings
   faults?: FaultConfig;
@@ -77,6 +77,8 @@ export interface LocalAiSearch {
 
 /** Search and chat bodies are small JSON; anything bigger is a client bug or an attack. */
 export const MAX_BODY_BYTES = 1024 * 1024;
+/** Between streamed deltas: slow enough to watch an answer arrive, as Cloudflare's does. */
+export const DEFAULT_STREAM_DELAY_MS = 15;
 const DEFAULT_ABORT_WAIT_MS = 5_000;
 
 interface AbortWaiter {
@@ -94,7 +96,7 @@ export async function startLocalAiSearch(
     dataDir: options.dataDir,
     llm: options.llm,
     embeddings: options.embeddings,
-    streamDelayMs: options.streamDelayMs ?? 10,
+    streamDelayMs: options.streamDelayMs ?? DEFAULT_STREAM_DELAY_MS,
     indexingStepMs: options.indexingStepMs ?? 50,
     syncCooldownMs: options.syncCooldownMs ?? 30_000,
   });

@@ -8,6 +8,7 @@ describe("parseLocalEnv", () => {
       host: "127.0.0.1",
       port: 8787,
       dataDir: "/c/aisearch-graphql-gateway/local-ai-search",
+      streamDelayMs: 15,
     });
     expect(parseLocalEnv({ HOME: "/home/x" }).dataDir).toBe(defaultDataDir({}));
   });
