@@ -5,10 +5,10 @@
  *
  * Yoga's processor encodes four pieces per event with a `TextEncoder`, queues them on a WHATWG
  * `ReadableStream` (a pull, a controller and a promise chain per event), which the node adapter
- * then reads back through an async iterator before it writes to the response. Here each event
- * is one string built once and pushed, as one `Buffer`, onto a Node `Readable`, which the node
- * adapter pipes into the response natively: one `res.write` per event, and the response's own
- * backpressure (a slow reader pauses the pipe, and no further event is pulled until it drains).
+ * then reads back through an async iterator before it writes to the response. Here the body is
+ * a Node `Readable`, which the node adapter pipes into the response, and each event is one
+ * string built once and written straight to the response (see `EventStream`): one `res.write`
+ * per event, and the response's own backpressure (no event is pulled until it drains).
  *
  * Only the hot case is taken over: an async-iterable result that Yoga chose its SSE processor
  * for. Single results (a refusal or a validation error answered as an event stream) stay with
