@@ -217,6 +217,30 @@ describe("useEventStreamResults", () => {
     expect(seen.pulled).toBe(count);
   });
 
+  it("gives the same events to a reader of the fetch Response, outside a node server", async () => {
+    // Not piped into a node response: the body is read as a Readable, which pushes the events.
+    const query = "subscription { ticks(count: 3, pad: 1) { n pad } }";
+    const init = {
+      method: "POST",
+      headers: { "content-type": "application/json", accept: "text/event-stream" },
+      body: JSON.stringify({ query }),
+    };
+    const mine = await createYoga({
+      schema,
+      plugins: [useEventStreamResults({ pingIntervalMs: 60_000 })],
+      logging: false,
+    }).fetch("http://localhost/graphql", init);
+    const theirs = await createYoga({ schema, logging: false }).fetch(
+      "http://localhost/graphql",
+      init,
+    );
+    const [body, expected] = await Promise.all([mine.text(), theirs.text()]);
+    expect(withoutLaterPings(body)).toEqual(withoutLaterPings(expected));
+    expect(body).toBe(
+      `:\n\n${[0, 1, 2].map((n) => `event: next\ndata: {"data":{"ticks":{"n":${n},"pad":"x"}}}\n\n`).join("")}event: complete\ndata:\n\n`,
+    );
+  });
+
   it("ends the subscription when the client goes away mid-stream", async () => {
     seen.returned = 0;
     const response = await subscribe(ours.url, "subscription { held { n } }");
