@@ -187,21 +187,31 @@ export class ChatStreamRelay implements AsyncIterableIterator<RelayedEvent> {
     return this;
   }
 
-  async next(): Promise<IteratorResult<RelayedEvent, undefined>> {
-    if (this.#ended) return END;
-    if (this.#signal.aborted) return this.#end();
-    let result: IteratorResult<StreamEvent>;
+  next(): Promise<IteratorResult<RelayedEvent, undefined>> {
+    if (this.#ended) return Promise.resolve(END);
+    if (this.#signal.aborted) return Promise.resolve(this.#end());
+    let read: Promise<IteratorResult<StreamEvent>>;
     try {
-      result = await this.#upstream.next();
+      read = this.#upstream.next();
     } catch (error) {
-      return this.#end(error);
+      return Promise.resolve(this.#end(error));
     }
+    // Chained with functions bound once, not an async frame and an await per event.
+    return read.then(this.#onRead, this.#onReadFailed);
+  }
+
+  readonly #onRead = (
+    result: IteratorResult<StreamEvent>,
+  ): IteratorResult<RelayedEvent, undefined> => {
     // Cancelled or left while the read was in flight: what it brought is not relayed.
     if (this.#ended) return END;
     if (result.done) return this.#end();
     const event = this.#relay(result.value);
     return event ? { done: false, value: event } : this.#end();
-  }
+  };
+
+  readonly #onReadFailed = (error: unknown): IteratorResult<RelayedEvent, undefined> =>
+    this.#ended ? END : this.#end(error);
 
   /** The subscriber left: close the upstream, send nothing more. */
   async return(): Promise<IteratorReturnResult<undefined>> {

@@ -53,25 +53,26 @@ export function chatStream(
 
   // A hand-written iterator rather than another async generator: one less promise hop per
   // event, and `return()` works even before the first `next()`, when a generator's would not.
+  // Bound once: each read chains these instead of running an async frame and awaits per event.
+  const read = (
+    result: IteratorResult<StreamEvent, void>,
+  ): IteratorResult<StreamEvent, undefined> | Promise<IteratorResult<StreamEvent, undefined>> => {
+    if (result.done) return finish(false).then(() => END);
+    observer?.onStreamEvent?.(result.value);
+    if (result.value.type === "done") return finish(true).then(() => result);
+    return result;
+  };
+  const failed = (thrown: unknown): Promise<never> => {
+    // Classify before finishing: finishing aborts the scope, which would mask the cause.
+    const error = scope.toUpstreamError(thrown) ?? thrown;
+    return finish(false, error).then(() => {
+      throw error;
+    });
+  };
   const iterator: AsyncIterator<StreamEvent, undefined> = {
-    async next() {
-      if (finished) return END;
-      let result: IteratorResult<StreamEvent, void>;
-      try {
-        result = await events.next();
-      } catch (thrown) {
-        // Classify before finishing: finishing aborts the scope, which would mask the cause.
-        const error = scope.toUpstreamError(thrown) ?? thrown;
-        await finish(false, error);
-        throw error;
-      }
-      if (result.done) {
-        await finish(false);
-        return END;
-      }
-      observer?.onStreamEvent?.(result.value);
-      if (result.value.type === "done") await finish(true);
-      return result;
+    next() {
+      if (finished) return Promise.resolve(END);
+      return events.next().then(read, failed);
     },
     async return() {
       await finish(false);

@@ -209,6 +209,13 @@ function coalescingWrites(socket: WebSocket): () => void {
   };
 }
 
+/**
+ * Bytes a socket may hold unsent before its subscriptions wait for their writes: about one
+ * event-loop turn of messages for a socket carrying 100 streams, so a socket that keeps up never
+ * makes a stream wait, and one whose peer stops reading holds at most this much per socket.
+ */
+const SEND_HIGH_WATER_BYTES = 64 * 1024;
+
 /** Serves the graphql-ws protocol on `server`, every operation through `yoga`'s pipeline. */
 export function serveGraphqlWs(
   server: Server,
@@ -355,19 +362,30 @@ export function serveGraphqlWs(
     });
 
     const coalesce = coalescingWrites(socket);
+    const onSent = (error?: Error | null) => {
+      // The peer went away mid-send; its close ends the operation.
+      if (error) logger.debug({ err: error }, "graphql-ws: send failed");
+    };
     const closed = protocol.opened(
       {
         protocol: socket.protocol,
-        send: (data) =>
-          new Promise<void>((resolve) => {
-            if (socket.readyState !== socket.OPEN) return resolve();
-            coalesce();
+        send: (data) => {
+          if (socket.readyState !== socket.OPEN) return;
+          coalesce();
+          // While the socket keeps up, a message is handed over and the stream reads on: no
+          // promise or callback per event. Past the mark the subscription waits for its write,
+          // so a client that stops reading still pauses its streams (and their upstream reads).
+          if (socket.bufferedAmount < SEND_HIGH_WATER_BYTES) {
+            socket.send(data, onSent);
+            return;
+          }
+          return new Promise<void>((resolve) => {
             socket.send(data, (error) => {
-              // The peer went away mid-send; its close ends the operation.
-              if (error) logger.debug({ err: error }, "graphql-ws: send failed");
+              onSent(error);
               resolve();
             });
-          }),
+          });
+        },
         close: (code, reason) => socket.close(code, reason),
         onMessage: (handle) =>
           socket.on("message", (data) => {
