@@ -102,23 +102,20 @@ function flushedAtExit(flush: () => void): void {
  * `maxBufferedBytes`, lines are dropped and counted, and once stdout drains a warning says how
  * many were lost.
  *
- * Lines leave in batches: one write for every line of `flushIntervalMs`, or sooner once
- * `maxBatchBytes` are waiting. A write is a system call (synchronous on a file or terminal);
- * under load one per operation was several percent of the gateway's CPU, and even one per
- * event-loop turn was one per one or two operations. `drain()` writes what is waiting at once,
- * and the lines still pending when the process exits are written then.
+ * Lines written in one turn of the event loop leave in one write, at the end of the turn: a
+ * write is a system call (synchronous on a file or terminal), and under load one per operation
+ * was several percent of the gateway's CPU. Nothing waits longer than that turn, and the lines
+ * still pending when the process exits are written then.
  */
 export class StdoutSink implements DestinationStream {
   readonly #stream: Writable;
   readonly #maxBufferedBytes: number;
   #broken = false;
   #dropped = 0;
-  /** Lines not yet handed to the stream, and their length in characters. */
+  /** Lines of this turn, not yet handed to the stream, and their length in characters. */
   #batch: string[] = [];
   #batchLength = 0;
-  #flushing: NodeJS.Timeout | undefined;
-  readonly #flushIntervalMs: number;
-  readonly #maxBatchBytes: number;
+  #flushing: NodeJS.Immediate | undefined;
   readonly #flush = () => this.#flushNow();
   /** Writes handed to the stream and not yet written out, and who waits for that to be none. */
   #unwritten = 0;
@@ -126,20 +123,8 @@ export class StdoutSink implements DestinationStream {
   /** Called once stdout drains after lines were dropped, with how many. */
   onRecovered?: (dropped: number) => void;
 
-  constructor(
-    stream: Writable = process.stdout,
-    options: {
-      /** @default 4194304 (never below the stream's high-water mark) */
-      maxBufferedBytes?: number;
-      /** Longest a line waits for its batch's write. @default 20 */
-      flushIntervalMs?: number;
-      /** A batch this long is written at once. @default 65536 */
-      maxBatchBytes?: number;
-    } = {},
-  ) {
+  constructor(stream: Writable = process.stdout, options: { maxBufferedBytes?: number } = {}) {
     this.#stream = stream;
-    this.#flushIntervalMs = options.flushIntervalMs ?? 20;
-    this.#maxBatchBytes = options.maxBatchBytes ?? 65_536;
     // Never below the stream's own high-water mark, so that dropping always ends with a `drain`.
     this.#maxBufferedBytes = Math.max(
       options.maxBufferedBytes ?? 4_194_304,
@@ -168,14 +153,12 @@ export class StdoutSink implements DestinationStream {
     }
     this.#batch.push(line);
     this.#batchLength += line.length;
-    if (this.#batchLength >= this.#maxBatchBytes) this.#flushNow();
-    // Unref'd: a timer must not keep the process alive; the exit hook writes what is left.
-    else this.#flushing ??= setTimeout(this.#flush, this.#flushIntervalMs).unref();
+    this.#flushing ??= setImmediate(this.#flush);
   }
 
-  /** Hands the waiting lines to the stream now, in one write. */
+  /** Hands this turn's lines to the stream now, in one write. */
   #flushNow(): void {
-    if (this.#flushing) clearTimeout(this.#flushing);
+    if (this.#flushing) clearImmediate(this.#flushing);
     this.#flushing = undefined;
     if (this.#batch.length === 0) return;
     const text = this.#batch.length === 1 ? this.#batch[0]! : this.#batch.join("");

@@ -84,20 +84,17 @@ function observeAttempt(
       const outcome = outcomeOf(end.error);
       const status = statusLabel(end.status);
       metrics?.observeUpstream(endpoint, outcome, status, end.durationMs / 1000);
-      // Asked first: at info (the default) the line would be built for nothing on every call.
-      if (logger?.isLevelEnabled("debug")) {
-        logger.debug(
-          {
-            requestId,
-            endpoint,
-            retry: attempt.retry,
-            outcome,
-            status,
-            durationMs: round(end.durationMs),
-          },
-          "upstream call",
-        );
-      }
+      logger?.debug(
+        {
+          requestId,
+          endpoint,
+          retry: attempt.retry,
+          outcome,
+          status,
+          durationMs: round(end.durationMs),
+        },
+        "upstream call",
+      );
       if (end.status !== undefined) span?.setAttribute(ATTR_HTTP_RESPONSE_STATUS_CODE, end.status);
       // A stream's span lasts as long as its body; its metric counted the headers above.
       if (!attempt.streaming || end.error !== undefined) endSpan(outcome);
