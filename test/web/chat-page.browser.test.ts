@@ -260,11 +260,11 @@ describe.skipIf(!available)("the chat page in Chromium", () => {
       );
       proxy.dropAll();
       await finished(page, 0);
-      const statuses = await page.evaluate(
-        () => (window as { turnStatuses?: string[] }).turnStatuses ?? [],
-      );
-      expect(statuses).toContain("resuming");
-      expect(statuses.at(-1)).toBe("done");
+      const statuses = () =>
+        page.evaluate(() => (window as { turnStatuses?: string[] }).turnStatuses ?? []);
+      // Sampled on the next frame, which a loaded machine may not have drawn yet.
+      await expect.poll(async () => (await statuses()).at(-1)).toBe("done");
+      expect(await statuses()).toContain("resuming");
       await expect
         .poll(() => turn(page, 0).locator(".outcome.resumed").textContent())
         .toMatch(/^Resumed after a lost connection/);
