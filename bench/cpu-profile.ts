@@ -7,7 +7,8 @@
  * Run on any profile: npx tsx bench/cpu-profile.ts <file.cpuprofile> [--top=20]
  */
 
-import { readFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile } from "node:fs/promises";
+import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { fixed, table } from "./measure.ts";
@@ -119,4 +120,14 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
     console.error("usage: npx tsx bench/cpu-profile.ts <file.cpuprofile> [--top=20]");
     process.exitCode = 1;
   } else await summariseFile(file, top);
+}
+
+/**
+ * Where a bench writes its profiles: `dir`, made if missing (`--cpu-prof-dir` may name a new
+ * one), or else a fresh temporary directory.
+ */
+export async function profileDirectory(dir: string | undefined): Promise<string> {
+  if (dir === undefined) return mkdtemp(path.join(os.tmpdir(), "aisearch-bench-prof-"));
+  await mkdir(dir, { recursive: true });
+  return dir;
 }

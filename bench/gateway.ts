@@ -23,12 +23,11 @@
  * Settings: env BENCH_<NAME> or flags --<name>=value (e.g. --latency-ms=50); see SETTINGS.
  */
 
-import { mkdtemp } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { Agent } from "undici";
 import { z } from "zod";
-import { summariseFile } from "./cpu-profile.ts";
+import { profileDirectory, summariseFile } from "./cpu-profile.ts";
 import { benchFirstEvent } from "./first-event.ts";
 import {
   askOnce,
@@ -295,7 +294,7 @@ async function profileRound(s: Settings, agent: Agent, paths: Path[], upstream: 
         .map((x) => x.key)
         .join(", ")})`,
     );
-  const dir = s.CPU_PROF_DIR ?? (await mkdtemp(path.join(os.tmpdir(), "aisearch-bench-prof-")));
+  const dir = await profileDirectory(s.CPU_PROF_DIR);
   const file = path.join(dir, `${key}-${Date.now()}.cpuprofile`);
   await p.server.startProfile();
   const r = await round(agent, p, upstream, s.DURATION_MS, s.CONCURRENCY);

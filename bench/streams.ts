@@ -26,12 +26,11 @@
 import { type ChildProcess, fork } from "node:child_process";
 import { once } from "node:events";
 import { readFileSync } from "node:fs";
-import { mkdtemp } from "node:fs/promises";
 import os from "node:os";
 import nodePath from "node:path";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
-import { summariseFile } from "./cpu-profile.ts";
+import { profileDirectory, summariseFile } from "./cpu-profile.ts";
 import { fixed, loadAverage, mib, percentiles, ratio, table } from "./measure.ts";
 import { type ServerProcess, stopAll } from "./processes.ts";
 import { count, numberList, readSettings, runIfMain } from "./settings.ts";
@@ -234,7 +233,7 @@ async function runRow(
 
 /** Stops the row's profile, keeps it and prints its top entries. */
 async function profileOf(s: Settings, gateway: ServerProcess, name: string) {
-  const dir = s.CPU_PROF_DIR ?? (await mkdtemp(nodePath.join(os.tmpdir(), "aisearch-bench-prof-")));
+  const dir = await profileDirectory(s.CPU_PROF_DIR);
   const file = nodePath.join(dir, `streams-${name}-${Date.now()}.cpuprofile`);
   await gateway.stopProfile(file);
   console.log(`\nCPU profile of ${name} (this tree's gateway): ${file}`);
