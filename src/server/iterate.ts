@@ -62,7 +62,8 @@ export function onIteratorEnd<T>(
         return iterator.next().then(read, failed);
       } catch (error) {
         // A source whose `next` throws instead of rejecting: the same end, as a rejection.
-        return Promise.reject(error).catch(failed);
+        end(error);
+        return Promise.reject(error);
       }
     },
     async return(value?: unknown) {

@@ -210,8 +210,9 @@ export class ChatStreamRelay implements AsyncIterableIterator<RelayedEvent> {
     return event ? { done: false, value: event } : this.#end();
   };
 
+  // `#end` answers END itself when the stream had already ended.
   readonly #onReadFailed = (error: unknown): IteratorResult<RelayedEvent, undefined> =>
-    this.#ended ? END : this.#end(error);
+    this.#end(error);
 
   /** The subscriber left: close the upstream, send nothing more. */
   async return(): Promise<IteratorReturnResult<undefined>> {
