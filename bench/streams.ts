@@ -4,6 +4,8 @@
  * socket) and over SSE, against the same streams read straight from the upstream's SSE, in
  * one run. Each row (level × path) gets a fresh gateway and fresh client processes
  * (bench/streams-client.ts), so peak RSS and CPU are that row's alone.
+ * With `--baseline-ref`, the trees take turns relaying first (the turn moves with each level
+ * and transport), and the table lists the rows in the order they ran.
  *
  * Reported per row: streams completed, failed and unfinished at the deadline (never a hang:
  * after the ramp, the streams' own length and GRACE_MS, what is still open is abandoned and
@@ -91,6 +93,12 @@ interface RowPath {
   tree?: Tree;
   /** This tree's gateway, which GATEWAY_ENV applies to (not the baseline's). */
   ownTree?: boolean;
+}
+
+/** `list` begun `by` places later, wrapping round. */
+function rotate<T>(list: readonly T[], by: number): T[] {
+  const start = by % list.length;
+  return [...list.slice(start), ...list.slice(0, start)];
 }
 
 const CLIENT = fileURLToPath(new URL("./streams-client.ts", import.meta.url));
@@ -338,20 +346,24 @@ export async function main(argv: readonly string[] = []) {
   const credentials = newCredentials();
   const current = await thisTree();
   const baselines = await treesAt(s.BASELINE_REF);
-  const paths: RowPath[] = [];
-  if (wanted.has("direct")) paths.push({ label: "direct SSE", transport: "direct" });
-  for (const tree of [current, ...baselines]) {
-    const name = baselines.length > 0 ? `gateway ${tree.label}` : "gateway";
-    for (const transport of ["ws", "sse"] as const) {
-      if (wanted.has(transport))
-        paths.push({
-          label: `${name} ${transport === "ws" ? "graphql-ws" : "SSE"}`,
+  const trees = [current, ...baselines];
+  const treeName = (tree: Tree) => (baselines.length > 0 ? `gateway ${tree.label}` : "gateway");
+  // Which tree relays first turns with each level and transport: the first gateway rows of a
+  // run have cost more than later ones (whichever code ran there), so a fixed order would
+  // charge that to the same tree every time.
+  const pathsAt = (levelIndex: number): RowPath[] => [
+    ...(wanted.has("direct") ? [{ label: "direct SSE", transport: "direct" as const }] : []),
+    ...(["ws", "sse"] as const)
+      .filter((transport) => wanted.has(transport))
+      .flatMap((transport, t) =>
+        rotate(trees, levelIndex + t).map((tree) => ({
+          label: `${treeName(tree)} ${transport === "ws" ? "graphql-ws" : "SSE"}`,
           transport,
           tree,
           ownTree: tree === current,
-        });
-    }
-  }
+        })),
+      ),
+  ];
   let upstream: ServerProcess | undefined;
   const rows: Row[] = [];
   try {
@@ -361,8 +373,8 @@ export async function main(argv: readonly string[] = []) {
       streamDelayMs: s.DELTA_MS,
       streamDeltas: s.DELTAS,
     });
-    for (const level of levels) {
-      for (const p of paths) {
+    for (const [levelIndex, level] of levels.entries()) {
+      for (const p of pathsAt(levelIndex)) {
         console.log(`… ${level} streams, ${p.label} (load average ${loadAverage()})`);
         rows.push(await runRow(s, level, p, upstream, credentials));
         // Sockets the row closed linger in TIME_WAIT; give the next row a quiet start.
