@@ -77,6 +77,8 @@ type Settings = z.infer<typeof SETTINGS>;
 
 interface Row {
   level: number;
+  /** Which of `--levels` this row ran for: a level may be listed twice, as a second round. */
+  levelIndex: number;
   path: string;
   clients: ClientResult[];
   relay: { cpuMs: number; peakRssBytes: number; lagP99Ms: number; loopBusy?: number };
@@ -165,7 +167,7 @@ async function runRow(
   path: RowPath,
   upstream: ServerProcess,
   credentials: Credentials,
-): Promise<Row> {
+): Promise<Omit<Row, "levelIndex">> {
   let gateway: ServerProcess | undefined;
   if (path.tree) {
     const { env, nodeFlags } = treeOptions(s, path.ownTree === true);
@@ -254,7 +256,7 @@ function printRows(s: Settings, rows: Row[]) {
     rows
       .filter((r) => r.path === "direct SSE")
       .map((r) => [
-        r.level,
+        r.levelIndex,
         r.relay.cpuMs /
           Math.max(
             1,
@@ -270,7 +272,7 @@ function printRows(s: Settings, rows: Row[]) {
     );
     const deltas = sum(r, (c) => c.deltas);
     const perDelta = r.relay.cpuMs / Math.max(1, deltas);
-    const base = directCpu.get(r.level);
+    const base = directCpu.get(r.levelIndex);
     const errors = new Map<string, number>();
     for (const c of r.clients)
       for (const [k, n] of Object.entries(c.errors)) errors.set(k, (errors.get(k) ?? 0) + n);
@@ -376,7 +378,7 @@ export async function main(argv: readonly string[] = []) {
     for (const [levelIndex, level] of levels.entries()) {
       for (const p of pathsAt(levelIndex)) {
         console.log(`… ${level} streams, ${p.label} (load average ${loadAverage()})`);
-        rows.push(await runRow(s, level, p, upstream, credentials));
+        rows.push({ ...(await runRow(s, level, p, upstream, credentials)), levelIndex });
         // Sockets the row closed linger in TIME_WAIT; give the next row a quiet start.
         await new Promise((resolve) => setTimeout(resolve, 2_000));
       }
