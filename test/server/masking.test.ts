@@ -44,6 +44,13 @@ function progressSource(next: () => Promise<IteratorResult<unknown>>) {
   });
 }
 
+/** The context factory fails: building the operation's upstream binding throws. */
+const contextFactoryThrows = () => {
+  vi.spyOn(AiSearchClient.prototype, "withCall").mockImplementation(() => {
+    throw new Error(SECRET);
+  });
+};
+
 interface Fault {
   name: string;
   operation: string;
@@ -71,18 +78,12 @@ const faults: Fault[] = [
   {
     name: "the context factory (a query)",
     operation: QUERY,
-    arm: () =>
-      vi.spyOn(AiSearchClient.prototype, "withCall").mockImplementation(() => {
-        throw new Error(SECRET);
-      }),
+    arm: contextFactoryThrows,
   },
   {
     name: "the context factory (a subscription)",
     operation: SUBSCRIPTION,
-    arm: () =>
-      vi.spyOn(AiSearchClient.prototype, "withCall").mockImplementation(() => {
-        throw new Error(SECRET);
-      }),
+    arm: contextFactoryThrows,
   },
   {
     name: "a subscription's source, opening",
@@ -130,35 +131,24 @@ const faults: Fault[] = [
   },
 ];
 
+/** A POST of `query` asking for `accept`, read as text. */
+const postAccepting = (accept: string) => async (query: string) => {
+  const response = await fetch(harness.gateway.graphqlUrl, {
+    method: "POST",
+    headers: { "content-type": "application/json", accept },
+    body: JSON.stringify({ query }),
+  });
+  return response.text();
+};
+
 /**
  * What each transport's client is shown for `query`, as text. Subscriptions stream over SSE,
  * graphql-ws and graphql-sse only: JSON and multipart answer them 406.
  */
 const transports: Record<string, (query: string) => Promise<string>> = {
-  async "HTTP JSON"(query) {
-    const response = await fetch(harness.gateway.graphqlUrl, {
-      method: "POST",
-      headers: { "content-type": "application/json", accept: "application/json" },
-      body: JSON.stringify({ query }),
-    });
-    return response.text();
-  },
-  async SSE(query) {
-    const response = await fetch(harness.gateway.graphqlUrl, {
-      method: "POST",
-      headers: { "content-type": "application/json", accept: "text/event-stream" },
-      body: JSON.stringify({ query }),
-    });
-    return response.text();
-  },
-  async multipart(query) {
-    const response = await fetch(harness.gateway.graphqlUrl, {
-      method: "POST",
-      headers: { "content-type": "application/json", accept: "multipart/mixed" },
-      body: JSON.stringify({ query }),
-    });
-    return response.text();
-  },
+  "HTTP JSON": postAccepting("application/json"),
+  SSE: postAccepting("text/event-stream"),
+  multipart: postAccepting("multipart/mixed"),
   async "graphql-ws"(query) {
     const client: WsClient = createWsClient({
       url: harness.gateway.graphqlUrl.replace(/^http/, "ws"),
