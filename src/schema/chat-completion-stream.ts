@@ -122,10 +122,12 @@ builder.subscriptionFields((t) => ({
         drain: context.drainSignal,
         // The stream outlives its request (a dropped connection can resume it), so its upstream
         // call runs under the stream's own signal, with the caller's credentials all the same.
+        // That binding carries the signal already: passed again, it would cost an
+        // `AbortSignal.any` of it twice per stream.
         open: (signal) =>
           onTarget(
             { namespace },
-            context.upstreamUnder(signal).streamChatCompletions(namespace, body, { signal }),
+            context.upstreamUnder(signal).streamChatCompletions(namespace, body),
           ),
         adoptSlot: () => context.subscriptionSlot?.adopt(),
       });

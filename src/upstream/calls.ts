@@ -18,15 +18,10 @@ import {
 import type { ChatStream } from "./stream.ts";
 import { type Caller, type Exchange, exchange, type Transport } from "./transport.ts";
 
-/**
- * The signal a call runs under: the binding's and the call's own, whichever aborts first. A
- * stream's binding (`upstreamUnder(signal)`) is made for the signal its call then passes again:
- * that one signal alone, not an `AbortSignal.any` of it twice (a signal, its source tracking and
- * listeners per stream, for nothing).
- */
+/** The signal a call runs under: the binding's and the call's own, whichever aborts first. */
 function callSignal(caller: Caller, opts: CallOptions | undefined): AbortSignal | undefined {
   const own = opts?.signal;
-  if (!own || own === caller.signal) return caller.signal;
+  if (!own) return caller.signal;
   return caller.signal ? AbortSignal.any([caller.signal, own]) : own;
 }
 
