@@ -44,6 +44,13 @@ function errorCode(error: unknown): string | undefined {
  */
 export class CallScope {
   private readonly controller = new AbortController();
+  /**
+   * The controller's signal and reason, kept here: Node's `AbortController.signal` and
+   * `AbortSignal.aborted`/`reason` are brand-checked getters, read several times per call,
+   * which profiled at ~1% of the gateway's CPU per operation.
+   */
+  readonly signal: AbortSignal = this.controller.signal;
+  #reason: UpstreamError | undefined;
   private readonly timer: NodeJS.Timeout | undefined;
   private readonly deadlineAt: number | undefined;
   private readonly onCallerAbort = () => this.abort(new UpstreamAbortedError());
@@ -68,15 +75,9 @@ export class CallScope {
     }
   }
 
-  get signal(): AbortSignal {
-    return this.controller.signal;
-  }
-
   /** The typed error this scope was aborted with, if it was. */
   get abortError(): UpstreamError | undefined {
-    return this.controller.signal.aborted
-      ? (this.controller.signal.reason as UpstreamError)
-      : undefined;
+    return this.#reason;
   }
 
   remainingMs(): number | undefined {
@@ -84,7 +85,9 @@ export class CallScope {
   }
 
   abort(reason: UpstreamError): void {
-    if (!this.controller.signal.aborted) this.controller.abort(reason);
+    if (this.#reason) return;
+    this.#reason = reason;
+    this.controller.abort(reason);
   }
 
   /** Stops the deadline and forgets the caller's signal (long-lived signals must not leak). */
