@@ -315,6 +315,25 @@ describe("the shared verifier", () => {
     });
   });
 
+  it("remembers presented keys' digests, never a verdict, and only so many", () => {
+    const verifier = createClientVerifier({ authRequired: true, apiKeys: [KEY_A], jwt: undefined });
+    const asKey = (value: string) => verifier.authenticate({ kind: "api-key", value }, anonymous);
+    // An unknown key sent again (its digest remembered now) is refused again.
+    for (let i = 0; i < 3; i++) expect(asKey(KEY_B)).toEqual({ ok: false, reason: "invalid" });
+    for (let i = 0; i < 3; i++) expect(asKey(KEY_A)).toMatchObject({ ok: true });
+    // A key dropped from the configuration (a new verifier) is refused, even if sent before.
+    const revoked = createClientVerifier({ authRequired: true, apiKeys: [KEY_B], jwt: undefined });
+    expect(revoked.authenticate({ kind: "api-key", value: KEY_A }, anonymous)).toEqual({
+      ok: false,
+      reason: "invalid",
+    });
+    // A caller cycling through made-up keys only churns a bounded cache; the key still works.
+    for (let i = 0; i < 3000; i++) asKey(`made-up-key-${i}`);
+    expect(verifier.presentedDigests()).toBe(1024);
+    expect(asKey(KEY_A)).toMatchObject({ ok: true, client: { id: apiKeyClientId(KEY_A) } });
+    expect(asKey("made-up-key-2999")).toEqual({ ok: false, reason: "invalid" });
+  });
+
   it("reads credentials from headers and connection_init payloads", () => {
     // A payload's credentials are moved into the headers an HTTP caller would send them in.
     const presentedInConnectionParams = (payload: Record<string, unknown>) => {
