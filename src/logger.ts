@@ -78,6 +78,25 @@ export function redactor(keys: readonly string[]): <T>(value: T) => T {
     value !== null && typeof value === "object" ? ((visit(value, 0) as T) ?? value) : value;
 }
 
+/**
+ * pino's `isoTime`, `,"time":"<ISO 8601>"`, with the date and time up to the second formatted
+ * once per second: `Date#toISOString` on every line was ~1% of the gateway's CPU per operation.
+ * The same text as pino's for every instant.
+ */
+export function isoTime(): string {
+  const now = Date.now();
+  const ms = now % 1000;
+  const second = now - ms;
+  if (second !== isoSecond) {
+    isoSecond = second;
+    // "2026-12-02T15:56:17." of "2026-12-02T15:56:17.000Z"
+    isoPrefix = `,"time":"${new Date(second).toISOString().slice(0, -4)}`;
+  }
+  return `${isoPrefix}${ms < 10 ? "00" : ms < 100 ? "0" : ""}${ms}Z"`;
+}
+let isoSecond = Number.NaN;
+let isoPrefix = "";
+
 /** The flushes of stdout's sinks, run at exit; one listener for all (tests make many sinks). */
 const atExit = new Set<WeakRef<() => void>>();
 function flushedAtExit(flush: () => void): void {
@@ -226,7 +245,7 @@ export function createLogger(
     {
       level: config.logLevel,
       base: { service: "aisearch-graphql-gateway" },
-      timestamp: pino.stdTimeFunctions.isoTime,
+      timestamp: isoTime,
       formatters: {
         level: (label) => ({ level: label }),
         bindings: redact,

@@ -1,6 +1,7 @@
 import { Writable } from "node:stream";
+import { pino } from "pino";
 import { describe, expect, it, vi } from "vitest";
-import { createLogger, StdoutSink } from "../src/logger.ts";
+import { createLogger, isoTime, StdoutSink } from "../src/logger.ts";
 
 /** A destination that takes writes only when `release()` is called, like a pipe nobody reads. */
 function stalledStream() {
@@ -16,6 +17,22 @@ function stalledStream() {
   };
   return { stream, release };
 }
+
+describe("isoTime", () => {
+  it("writes what pino's isoTime writes, within a second and across seconds", () => {
+    const base = Date.UTC(2026, 11, 31, 23, 59, 58);
+    const instants = [0, 1, 9, 10, 99, 100, 999, 1000, 1001, 1999, 2000, 2042, 86_400_007];
+    const now = vi.spyOn(Date, "now");
+    try {
+      for (const offset of [...instants, ...instants.reverse()]) {
+        now.mockReturnValue(base + offset);
+        expect(isoTime()).toBe(pino.stdTimeFunctions.isoTime());
+      }
+    } finally {
+      now.mockRestore();
+    }
+  });
+});
 
 describe("StdoutSink", () => {
   it("drops what does not fit while stdout is not read, then says how many it dropped", async () => {
