@@ -113,13 +113,11 @@ const isLast = (event: RelayedEvent) => event.kind === "done" || event.kind === 
 /** The streams this replica holds (live, in their grace period, or finished and kept). */
 export class StreamHub {
   readonly #streams = new Map<string, ResumableStream>();
-  readonly #settings: ResumeSettings;
   readonly #sharing: StreamSharing | undefined;
   /** One object for every stream: per stream, closures would be kept for its whole TTL. */
   readonly #hooks: StreamHooks;
 
   constructor(settings: ResumeSettings, sharing?: StreamSharing) {
-    this.#settings = settings;
     this.#sharing = sharing;
     this.#hooks = { settings, sharing, forget: (streamId) => this.#streams.delete(streamId) };
   }

@@ -62,7 +62,8 @@ export class StreamLog {
       case "delta":
         if (!this.#chunks) return false;
         if (event.finishReason !== null) {
-          (this.#reasons ??= new Map()).set(this.#ends.length, event.finishReason);
+          this.#reasons ??= new Map();
+          this.#reasons.set(this.#ends.length, event.finishReason);
         }
         this.#text += event.content;
         this.#ends.push(this.#text.length);
@@ -87,8 +88,9 @@ export class StreamLog {
     const length = this.length;
     if (sequence < 0 || sequence >= length) return undefined;
     if (sequence === length - 1) return this.#latest;
-    if (this.#chunks && sequence === 0) return this.#chunks;
-    return this.#delta(sequence - (this.#chunks ? 1 : 0), sequence);
+    // Before the end, a log holds its chunks event first: deltas never come without it.
+    if (sequence === 0) return this.#chunks;
+    return this.#delta(sequence - 1, sequence);
   }
 
   #delta(index: number, sequence: number): Delta {
