@@ -114,6 +114,9 @@ builder.subscriptionFields((t) => ({
     },
     subscribe: (_root, { input }, context) => {
       const { namespace, body } = toChatCompletionRequest(input);
+      // The closures below live as long as the stream's relay: they take what they need from
+      // the context, not the context (the request, its loaders, its caches) itself.
+      const { upstreamUnder, subscriptionSlot } = context;
       return context.streams.start({
         namespace,
         owner: context.streamOwner,
@@ -125,11 +128,8 @@ builder.subscriptionFields((t) => ({
         // That binding carries the signal already: passed again, it would cost an
         // `AbortSignal.any` of it twice per stream.
         open: (signal) =>
-          onTarget(
-            { namespace },
-            context.upstreamUnder(signal).streamChatCompletions(namespace, body),
-          ),
-        adoptSlot: () => context.subscriptionSlot?.adopt(),
+          onTarget({ namespace }, upstreamUnder(signal).streamChatCompletions(namespace, body)),
+        adoptSlot: () => subscriptionSlot?.adopt(),
       });
     },
     resolve: (event: RelayedEvent) => event,

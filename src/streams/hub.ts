@@ -16,16 +16,19 @@
  * grace and takes the slot over, and a grace that runs out aborts the upstream and forgets the
  * stream. A finished stream (done, failed, cancelled) stays resumable for the TTL.
  *
- * In memory per stream: its events as relayed (the chunks event, one small object per delta,
- * the last event), so at most `STREAM_MAX_CHARS` of text plus the chunks, twice over once the
- * done event holds the assembled answer. No event is copied or serialised per follower, and a
- * stream has at most one timer (its grace or its expiry).
+ * In memory per stream: its replay log (`log.ts`: the chunks event, the answer's text with where
+ * each delta ends, the last event), so at most `STREAM_MAX_CHARS` of text plus the chunks. No
+ * event is copied or serialised per follower, and a stream has at most one timer (its grace or
+ * its expiry). Once it ends, a stream lets go of its relay (and through it the upstream parser,
+ * body and the starting request's context): what thousands of finished streams keep for their
+ * TTL is their logs alone.
  */
 import { createHash, randomUUID } from "node:crypto";
 import { GraphQLError } from "graphql";
 import { ErrorCode } from "../error-codes.ts";
 import type { ChatStream } from "../upstream/stream.ts";
 import { stoppedExplicitly } from "./disconnect.ts";
+import { StreamLog } from "./log.ts";
 import {
   type ChatStreamRelay,
   type RelayedEvent,
@@ -110,12 +113,13 @@ const isLast = (event: RelayedEvent) => event.kind === "done" || event.kind === 
 /** The streams this replica holds (live, in their grace period, or finished and kept). */
 export class StreamHub {
   readonly #streams = new Map<string, ResumableStream>();
-  readonly #settings: ResumeSettings;
   readonly #sharing: StreamSharing | undefined;
+  /** One object for every stream: per stream, closures would be kept for its whole TTL. */
+  readonly #hooks: StreamHooks;
 
   constructor(settings: ResumeSettings, sharing?: StreamSharing) {
-    this.#settings = settings;
     this.#sharing = sharing;
+    this.#hooks = { settings, sharing, forget: (streamId) => this.#streams.delete(streamId) };
   }
 
   /** Streams held here by state, for a gauge. */
@@ -132,9 +136,10 @@ export class StreamHub {
    */
   async start(request: StartRequest): Promise<Following> {
     const streamId = randomUUID();
+    const { signal, owner } = request;
     const opening = new AbortController();
-    const gone = () => opening.abort(request.signal?.reason);
-    request.signal?.addEventListener("abort", gone, { once: true });
+    const gone = () => opening.abort(signal?.reason);
+    signal?.addEventListener("abort", gone, { once: true });
     let relay: ChatStreamRelay;
     try {
       relay = await relayChatStream({
@@ -146,18 +151,14 @@ export class StreamHub {
         open: request.open,
       });
     } finally {
-      request.signal?.removeEventListener("abort", gone);
+      signal?.removeEventListener("abort", gone);
     }
     // Gone while the headers came: the relay ends at its first read, with nothing to keep.
     if (opening.signal.aborted) return relay as Following;
-    const stream = new ResumableStream(streamId, request.owner, relay, this.#settings, {
-      release: request.adoptSlot?.(),
-      sharing: this.#sharing,
-      forget: () => this.#streams.delete(streamId),
-    });
+    const stream = new ResumableStream(streamId, owner, relay, request.adoptSlot?.(), this.#hooks);
     this.#streams.set(streamId, stream);
-    this.#sharing?.open(streamId, request.owner);
-    return stream.follow(-1, request.signal);
+    this.#sharing?.open(streamId, owner);
+    return stream.follow(-1, signal);
   }
 
   /** Follows a stream of `owner`'s after `afterSequence`: held here, or by another replica. */
@@ -193,17 +194,20 @@ export class StreamHub {
   }
 }
 
+/** What every stream of a hub shares. */
 interface StreamHooks {
-  /** The client slot the stream holds until it ends. */
-  release: (() => void) | undefined;
+  settings: ResumeSettings;
   sharing: StreamSharing | undefined;
-  forget(): void;
+  forget(streamId: string): void;
 }
 
 /** One stream: the upstream read, its events so far, and who follows it. */
 class ResumableStream {
-  /** Every event so far, in sequence order (`events[n].sequence === n`). */
-  readonly events: RelayedEvent[] = [];
+  /** Every event so far, for followers from any sequence. */
+  readonly log: StreamLog;
+  /** The upstream read; let go of once the stream ends (see the module comment). */
+  #relay: ChatStreamRelay | undefined;
+  #release: (() => void) | undefined;
   #phase: "live" | "ended" | "abandoned" = "live";
   /** Followers on this replica: they pull the upstream read. */
   #local = 0;
@@ -217,10 +221,15 @@ class ResumableStream {
   constructor(
     readonly id: string,
     readonly owner: string,
-    readonly relay: ChatStreamRelay,
-    readonly settings: ResumeSettings,
+    relay: ChatStreamRelay,
+    /** The client slot the stream holds until it ends. */
+    release: (() => void) | undefined,
     readonly hooks: StreamHooks,
-  ) {}
+  ) {
+    this.log = new StreamLog(id);
+    this.#relay = relay;
+    this.#release = release;
+  }
 
   get ended(): boolean {
     return this.#phase !== "live";
@@ -254,7 +263,7 @@ class ResumableStream {
         this.#abandon();
         return;
       }
-      this.#timer ??= setTimeout(() => this.#abandon(), this.settings.graceMs).unref();
+      this.#timer ??= setTimeout(() => this.#abandon(), this.hooks.settings.graceMs).unref();
     }
     // Nobody here pulls the upstream any more: read on, for the log or for a resume.
     void this.#drive();
@@ -262,7 +271,9 @@ class ResumableStream {
 
   /** Reads one more upstream event into `events`; one read at a time, shared by all. */
   advance(): Promise<void> {
-    this.#reading ??= this.relay.next().then(this.#onRead, this.#onReadFailed);
+    const relay = this.#relay;
+    if (!relay) return Promise.resolve();
+    this.#reading ??= relay.next().then(this.#onRead, this.#onReadFailed);
     return this.#reading;
   }
 
@@ -286,7 +297,7 @@ class ResumableStream {
 
   cancel(): boolean {
     if (this.#phase !== "live") return false;
-    const event = this.relay.cancel();
+    const event = this.#relay?.cancel();
     if (!event) return false;
     this.#append(event);
     this.#end();
@@ -310,26 +321,36 @@ class ResumableStream {
   }
 
   #append(event: RelayedEvent): void {
-    this.events.push(event);
-    this.hooks.sharing?.append(event);
+    // The relay numbers its events itself; one the log refuses (never seen) is not shared.
+    if (this.log.append(event)) this.hooks.sharing?.append(event);
   }
 
   #end(): void {
     this.#phase = "ended";
     clearTimeout(this.#timer);
-    this.hooks.release?.();
-    this.hooks.sharing?.finish(this.id, this.settings.ttlMs);
-    this.#timer = setTimeout(() => this.hooks.forget(), this.settings.ttlMs).unref();
+    this.#letGo();
+    this.hooks.sharing?.finish(this.id, this.hooks.settings.ttlMs);
+    this.#timer = setTimeout(this.#expire, this.hooks.settings.ttlMs).unref();
   }
+
+  readonly #expire = () => this.hooks.forget(this.id);
 
   #abandon(): void {
     this.#phase = "abandoned";
     clearTimeout(this.#timer);
     this.#timer = undefined;
-    void this.relay.return();
-    this.hooks.release?.();
-    this.hooks.forget();
+    void this.#relay?.return();
+    this.#letGo();
+    this.hooks.forget(this.id);
     this.hooks.sharing?.discard(this.id);
+  }
+
+  /** Frees the client slot and drops the relay: the ended stream keeps its log alone. */
+  #letGo(): void {
+    const release = this.#release;
+    this.#release = undefined;
+    this.#relay = undefined;
+    release?.();
   }
 }
 
@@ -354,9 +375,10 @@ class Follower implements Following {
   next(): Promise<IteratorResult<RelayedEvent, undefined>> {
     const stream = this.stream;
     if (this.#left) return Promise.resolve(END);
-    const events = stream.events;
-    if (this.#cursor < events.length) {
-      return Promise.resolve({ done: false, value: events[this.#cursor++]! });
+    const event = stream.log.at(this.#cursor);
+    if (event) {
+      this.#cursor++;
+      return Promise.resolve({ done: false, value: event });
     }
     if (stream.ended) {
       this.#leave(false);

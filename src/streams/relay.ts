@@ -117,10 +117,13 @@ export async function relayChatStream(options: RelayOptions): Promise<ChatStream
     (signal): signal is AbortSignal => signal !== undefined,
   );
   const signal = AbortSignal.any(sources);
+  // Captures the drain signal alone, not `options`: the relay keeps this function as long as
+  // the stream lives, and `options.open` holds the starting request's whole context.
+  const drain = options.drain;
   const reason = (): StopReason => {
     const why: unknown = signal.reason;
     if (why instanceof Stop) return why.reason;
-    return options.drain?.aborted && why === options.drain.reason ? "draining" : "subscriber-gone";
+    return drain?.aborted && why === drain.reason ? "draining" : "subscriber-gone";
   };
   let events: ChatStream;
   try {

@@ -157,13 +157,35 @@ export async function* parseChatStream(
     return false;
   }
 
-  for await (const piece of source) {
+  // Read by hand rather than `for await`: the loop's binding (and its iterator result) would
+  // keep the last read buffer, a slice of the socket's, alive for as long as the generator
+  // waits at a `yield`, per stream. Here the buffer only passes through `feed` and is dropped.
+  const reads = source[Symbol.asyncIterator]();
+  /** Whether the source is to be told to stop when this ends early (as `for await` would). */
+  let open = true;
+  const feed = (read: IteratorResult<Uint8Array | string>): boolean => {
+    if (read.done) {
+      open = false;
+      return false;
+    }
+    const piece = read.value;
     parser.feed(typeof piece === "string" ? piece : decoder.decode(piece, { stream: true }));
-    const done = drain();
-    for (const event of out) yield event;
-    out.length = 0;
-    if (failure) throw failure;
-    if (done) return;
+    return true;
+  };
+  const readFailed = (error: unknown): never => {
+    open = false;
+    throw error;
+  };
+  try {
+    while (await reads.next().then(feed, readFailed)) {
+      const done = drain();
+      for (const event of out) yield event;
+      out.length = 0;
+      if (failure) throw failure;
+      if (done) return;
+    }
+  } finally {
+    if (open) await reads.return?.();
   }
   const tail = decoder.decode();
   if (tail) parser.feed(tail);
