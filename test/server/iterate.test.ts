@@ -62,7 +62,7 @@ describe("onIteratorEnd", () => {
 describe("onIteratorEnd's mapping hooks", () => {
   it("maps each value after the watchers of the source's value have seen it", async () => {
     const onValue = vi.fn();
-    const watched = onIteratorEnd(three(), { onValue, map: (value) => value * 10 });
+    const watched = onIteratorEnd<number>(three(), { onValue, map: (value) => value * 10 });
     const seen: number[] = [];
     for await (const value of watched) seen.push(value);
     expect(seen).toEqual([10, 20, 30]);
@@ -84,7 +84,7 @@ describe("onIteratorEnd's mapping hooks", () => {
   it("joins a second watcher to an unread one instead of wrapping it again", async () => {
     const first = vi.fn();
     const second = vi.fn();
-    const inner = onIteratorEnd(three(), { onValue: first, onEnd: first });
+    const inner = onIteratorEnd<number>(three(), { onValue: first, onEnd: first });
     const outer = onIteratorEnd(inner, { map: (value) => -value, onEnd: second });
     expect(outer).toBe(inner);
     const seen: number[] = [];
@@ -95,7 +95,7 @@ describe("onIteratorEnd's mapping hooks", () => {
   });
 
   it("wraps a watched stream already being read, leaving its reader's values alone", async () => {
-    const inner = onIteratorEnd(three(), {});
+    const inner = onIteratorEnd<number>(three(), {});
     await inner.next();
     const outer = onIteratorEnd(inner, { map: (value) => -value });
     expect(outer).not.toBe(inner);
