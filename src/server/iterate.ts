@@ -19,8 +19,15 @@ export function once<A extends unknown[]>(fn: (...args: A) => void): (...args: A
 export interface IterationHooks<T> {
   /** Each value the source yields, before the consumer sees it. */
   onValue?(value: T): void;
-  /** Exactly once, however iteration ends; `error` is set when the source or `throw()` threw. */
-  onEnd(error?: unknown): void;
+  /**
+   * Each value as the consumer sees it; after `onValue`, so a watcher sees what the source
+   * yielded. Here rather than in one more wrapper: each layer costs every event its promises.
+   */
+  map?(value: T): T;
+  /** What the consumer is thrown instead of `error`, when the source or `throw()` threw. */
+  mapError?(error: unknown): unknown;
+  /** Exactly once, however iteration ends; `error` (as thrown, unmapped) when the source threw. */
+  onEnd?(error?: unknown): void;
 }
 
 /** `return` and `throw` always present: graphql-ws and Yoga's typings ask for both. */
@@ -30,52 +37,93 @@ export type WatchedIterator<T> = AsyncIterableIterator<T> & {
 };
 
 /**
- * `source`, unchanged for the consumer, calling `hooks` per value and when it ends: done, a
- * throw, or the consumer's `return()` — even before the first `next()`, when an async
- * generator's `finally` would never run. Not a generator for a second reason: a generator queues
- * `return()` behind a pending `next()`, while here it reaches the source at once, so an upstream
- * request is aborted when the consumer leaves rather than at its next event.
+ * The hooks of each iterator this module made, until it is first read: a second watcher of the
+ * same stream (the observer, then error masking) joins them instead of wrapping it again.
+ */
+const unread = new WeakMap<object, IterationHooks<unknown>[]>();
+
+/**
+ * `source`, unchanged for the consumer unless a hook maps it, calling `hooks` per value and when
+ * it ends: done, a throw, or the consumer's `return()` — even before the first `next()`, when an
+ * async generator's `finally` would never run. Not a generator for a second reason: a generator
+ * queues `return()` behind a pending `next()`, while here it reaches the source at once, so an
+ * upstream request is aborted when the consumer leaves rather than at its next event.
+ *
+ * When `source` is itself one of these and not read yet, `hooks` join it, after its own, and it
+ * is returned: what nesting would do (inner hooks first), with one layer per event instead of two.
  */
 export function onIteratorEnd<T>(
   source: AsyncIterable<T>,
   hooks: IterationHooks<T>,
 ): WatchedIterator<T> {
-  const iterator = source[Symbol.asyncIterator]();
-  const end = once((error?: unknown) => hooks.onEnd(error));
+  const joined = unread.get(source);
+  if (joined) {
+    joined.push(hooks as IterationHooks<unknown>);
+    return source as WatchedIterator<T>;
+  }
+  const all: IterationHooks<T>[] = [hooks];
+  let iterator: AsyncIterator<T> | undefined;
+  const started = () => {
+    if (iterator) return iterator;
+    unread.delete(watched);
+    iterator = source[Symbol.asyncIterator]();
+    return iterator;
+  };
+  let done = false;
+  const end = (error?: unknown) => {
+    if (done) return;
+    done = true;
+    for (const { onEnd } of all) onEnd?.(error);
+  };
   // Bound once per stream rather than an async `next` per value: on a stream's hot path each
   // layer like this one costs a promise per event, not three.
   const read = (result: IteratorResult<T>) => {
-    if (result.done) end();
-    else hooks.onValue?.(result.value);
-    return result;
+    if (result.done) {
+      end();
+      return result;
+    }
+    let { value } = result;
+    for (const { onValue, map } of all) {
+      onValue?.(value);
+      if (map) value = map(value);
+    }
+    return value === result.value ? result : { done: false as const, value };
+  };
+  const mapped = (error: unknown) => {
+    let thrown = error;
+    for (const { mapError } of all) if (mapError) thrown = mapError(thrown);
+    return thrown;
   };
   const failed = (error: unknown): never => {
     end(error);
-    throw error;
+    throw mapped(error);
   };
-  return {
+  const watched: WatchedIterator<T> = {
     [Symbol.asyncIterator]() {
       return this;
     },
     next() {
       try {
-        return iterator.next().then(read, failed);
+        return started().next().then(read, failed);
       } catch (error) {
         // A source whose `next` throws instead of rejecting: the same end, as a rejection.
         end(error);
-        return Promise.reject(error);
+        return Promise.reject(mapped(error));
       }
     },
     async return(value?: unknown) {
       end();
-      return (await iterator.return?.(value)) ?? { done: true, value: undefined };
+      return (await started().return?.(value)) ?? { done: true, value: undefined };
     },
     async throw(error?: unknown) {
       end(error);
-      if (iterator.throw) return iterator.throw(error);
-      throw error;
+      const own = started();
+      if (own.throw) return own.throw(error).then(read, failed);
+      throw mapped(error);
     },
   };
+  unread.set(watched, all as IterationHooks<unknown>[]);
+  return watched;
 }
 
 /**

@@ -26,6 +26,7 @@ import { useCompiledExecution } from "./plugins/useCompiledExecution.ts";
 import { useCors } from "./plugins/useCors.ts";
 import { useCsrfPrevention } from "./plugins/useCsrfPrevention.ts";
 import { useDisableIntrospection } from "./plugins/useDisableIntrospection.ts";
+import { useErrorMasking } from "./plugins/useErrorMasking.ts";
 import { useEventStreamResults } from "./plugins/useEventStreamResults.ts";
 import { useExecutionStart } from "./plugins/useExecutionStart.ts";
 import { useGracefulShutdown } from "./plugins/useGracefulShutdown.ts";
@@ -208,6 +209,10 @@ export function createGatewayYoga(
     // How a streamed result is written as SSE; it takes over from the processor Yoga's own
     // content negotiation picked, so it runs after it, whatever the order of the others.
     useEventStreamResults(),
+    // Last: it must see every result the plugins above produce (a refusal set by one of them
+    // included) and every stream as they left it, to mask what reaches the client. A stream's
+    // events are masked in the iterator the observer put around it, which it joins.
+    useErrorMasking({ maskError }),
   ];
   const yoga = createYoga<ServerContext, Context>({
     schema,
@@ -222,7 +227,8 @@ export function createGatewayYoga(
     maxRequestBodySize: false,
     // Yoga's multipart parser holds every file in memory; `useUploads` streams them instead.
     multipart: false,
-    maskedErrors: { maskError },
+    // `useErrorMasking` masks instead: Yoga's own masking adds two iterator layers per stream.
+    maskedErrors: false,
     logging: false,
     // The same plugins in the same order, with one Yoga hook per HTTP phase for all of them.
     plugins: onePassPerPhase(plugins),

@@ -58,3 +58,47 @@ describe("onIteratorEnd", () => {
     expect(sourceReturn).toHaveBeenCalledTimes(1);
   });
 });
+
+describe("onIteratorEnd's mapping hooks", () => {
+  it("maps each value after the watchers of the source's value have seen it", async () => {
+    const onValue = vi.fn();
+    const watched = onIteratorEnd<number>(three(), { onValue, map: (value) => value * 10 });
+    const seen: number[] = [];
+    for await (const value of watched) seen.push(value);
+    expect(seen).toEqual([10, 20, 30]);
+    expect(onValue.mock.calls).toEqual([[1], [2], [3]]);
+  });
+
+  it("throws the mapped error, while `onEnd` hears the one the source threw", async () => {
+    const onEnd = vi.fn();
+    const broken = new Error("broken");
+    const shown = new Error("shown");
+    const source: AsyncIterable<number> = {
+      [Symbol.asyncIterator]: () => ({ next: () => Promise.reject(broken) }),
+    };
+    const watched = onIteratorEnd(source, { onEnd, mapError: () => shown });
+    await expect(watched.next()).rejects.toBe(shown);
+    expect(onEnd.mock.calls).toEqual([[broken]]);
+  });
+
+  it("joins a second watcher to an unread one instead of wrapping it again", async () => {
+    const first = vi.fn();
+    const second = vi.fn();
+    const inner = onIteratorEnd<number>(three(), { onValue: first, onEnd: first });
+    const outer = onIteratorEnd(inner, { map: (value) => -value, onEnd: second });
+    expect(outer).toBe(inner);
+    const seen: number[] = [];
+    for await (const value of outer) seen.push(value);
+    expect(seen).toEqual([-1, -2, -3]);
+    expect(first.mock.calls).toEqual([[1], [2], [3], [undefined]]);
+    expect(second.mock.calls).toEqual([[undefined]]);
+  });
+
+  it("wraps a watched stream already being read, leaving its reader's values alone", async () => {
+    const inner = onIteratorEnd<number>(three(), {});
+    await inner.next();
+    const outer = onIteratorEnd(inner, { map: (value) => -value });
+    expect(outer).not.toBe(inner);
+    expect((await outer.next()).value).toBe(-2);
+  });
+});

@@ -125,6 +125,34 @@ const faults: Fault[] = [
       }),
   },
   {
+    name: "the context factory throwing a string",
+    operation: QUERY,
+    arm: () =>
+      vi.spyOn(AiSearchClient.prototype, "withCall").mockImplementation(() => {
+        throw SECRET;
+      }),
+  },
+  {
+    // Yoga's own error handling answers an abort with no error at all; one thrown while the
+    // context is built is the gateway's failure, not the client's leaving.
+    name: "the context factory throwing an abort",
+    operation: SUBSCRIPTION,
+    arm: () =>
+      vi.spyOn(AiSearchClient.prototype, "withCall").mockImplementation(() => {
+        throw new DOMException(SECRET, "AbortError");
+      }),
+  },
+  {
+    // Yoga passes a stream's failure named `AbortError` through unhandled; only a real abort
+    // (a `DOMException`) is one.
+    name: "a subscription's source, next() rejecting with an Error named AbortError",
+    operation: SUBSCRIPTION,
+    arm: () =>
+      progressSource(() =>
+        Promise.reject(Object.assign(new Error(SECRET), { name: "AbortError" })),
+      ),
+  },
+  {
     name: "a subscription's source, next() rejecting with a string",
     operation: SUBSCRIPTION,
     arm: () => progressSource(() => Promise.reject(SECRET)),

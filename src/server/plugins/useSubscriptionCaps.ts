@@ -65,9 +65,9 @@ class HeldSlots implements SubscriptionSlot {
  *
  * A slot is taken while the operation's context is built, after parse and validation and before
  * anything runs, so a refusal (`TOO_MANY_SUBSCRIPTIONS`) is a refusal of the request: an
- * `error` message over graphql-ws, whose socket stays open. The slots are given back in
- * `onExecutionResult`, which every operation reaching context building passes whatever becomes
- * of it (refused later, failed, or a stream, whose end frees them) — except a client slot the
+ * `error` message over graphql-ws, whose socket stays open. The slots are given back when a
+ * subscription's stream ends, or else in `onExecutionResult`, which every operation reaching
+ * context building passes whatever becomes of it (refused later, failed) — except a client slot the
  * operation's stream adopted (`context.subscriptionSlot`): a resumable stream holds it through
  * its grace period, and frees it when it ends.
  */
@@ -141,6 +141,20 @@ export function useSubscriptionCaps(options: SubscriptionCapsOptions = {}): Plug
         throw error;
       });
     },
+    // A stream's slots are given back when it ends, watched from inside Yoga's own stream
+    // handling: there the operation observer's iterator is around it already, and this joins
+    // it rather than costing every event one more layer.
+    onSubscribe({ args }) {
+      return {
+        onSubscribeResult({ result, setResult }) {
+          const slots = held.get(args.contextValue);
+          if (!slots || !isAsyncIterable(result)) return;
+          held.delete(args.contextValue);
+          setResult(onIteratorEnd(result, { onEnd: () => slots.release() }));
+        },
+      };
+    },
+    // Everything else: a result, or a stream `onSubscribeResult` did not see.
     onExecutionResult({ result, context, setResult }) {
       const slots = held.get(context);
       if (!slots) return;
