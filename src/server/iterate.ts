@@ -69,12 +69,9 @@ export function onIteratorEnd<T>(
     iterator = source[Symbol.asyncIterator]();
     return iterator;
   };
-  let done = false;
-  const end = (error?: unknown) => {
-    if (done) return;
-    done = true;
+  const end = once((error?: unknown) => {
     for (const { onEnd } of all) onEnd?.(error);
-  };
+  });
   // Bound once per stream rather than an async `next` per value: on a stream's hot path each
   // layer like this one costs a promise per event, not three.
   const read = (result: IteratorResult<T>) => {

@@ -198,7 +198,8 @@ export class StreamHub {
 interface StreamHooks {
   settings: ResumeSettings;
   sharing: StreamSharing | undefined;
-  forget(streamId: string): void;
+  /** An arrow, not a method: the expiry timer calls it unbound. */
+  forget: (streamId: string) => void;
 }
 
 /** One stream: the upstream read, its events so far, and who follows it. */
@@ -330,10 +331,8 @@ class ResumableStream {
     clearTimeout(this.#timer);
     this.#letGo();
     this.hooks.sharing?.finish(this.id, this.hooks.settings.ttlMs);
-    this.#timer = setTimeout(this.#expire, this.hooks.settings.ttlMs).unref();
+    this.#timer = setTimeout(this.hooks.forget, this.hooks.settings.ttlMs, this.id).unref();
   }
-
-  readonly #expire = () => this.hooks.forget(this.id);
 
   #abandon(): void {
     this.#phase = "abandoned";

@@ -90,14 +90,15 @@ export class StreamLog {
     if (sequence === length - 1) return this.#latest;
     // Before the end, a log holds its chunks event first: deltas never come without it.
     if (sequence === 0) return this.#chunks;
-    return this.#delta(sequence - 1, sequence);
+    return this.#delta(sequence - 1);
   }
 
-  #delta(index: number, sequence: number): Delta {
+  /** The delta at `index` among the deltas: sequence `index + 1`, after the chunks event. */
+  #delta(index: number): Delta {
     const start = index === 0 ? 0 : this.#ends[index - 1]!;
     return {
       streamId: this.streamId,
-      sequence,
+      sequence: index + 1,
       kind: "delta",
       content: this.#text.slice(start, this.#ends[index]),
       finishReason: this.#reasons?.get(index) ?? null,

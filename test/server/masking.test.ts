@@ -143,8 +143,7 @@ const faults: Fault[] = [
       }),
   },
   {
-    // Yoga passes a stream's failure named `AbortError` through unhandled; only a real abort
-    // (a `DOMException`) is one.
+    // A failure that only calls itself an abort is still a failure: masked like any other.
     name: "a subscription's source, next() rejecting with an Error named AbortError",
     operation: SUBSCRIPTION,
     arm: () =>
