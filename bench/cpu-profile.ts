@@ -50,28 +50,39 @@ export interface ProfileSummary {
   owners: { owner: string; ms: number }[];
 }
 
-export function summariseProfile(profile: Profile): ProfileSummary {
-  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+/** Self time of each node, µs: sample i lasts until sample i + 1 (DevTools' reading). */
+export function selfTimes(profile: Profile): Map<number, number> {
   const self = new Map<number, number>();
-  // Sample i lasts until sample i + 1 (DevTools' reading of timeDeltas); µs.
   for (let i = 0; i < profile.samples.length; i++) {
     const duration = profile.timeDeltas[i + 1] ?? 0;
     const id = profile.samples[i]!;
     self.set(id, (self.get(id) ?? 0) + Math.max(0, duration));
   }
+  return self;
+}
+
+/** A frame as the tables name it: function, file and line. */
+export function frameName({ functionName, url, lineNumber }: ProfileNode["callFrame"]): string {
+  const line = lineNumber > 0 ? `:${lineNumber + 1}` : ""; // tsx-compiled files report line 0
+  return `${functionName || "(anonymous)"}${url ? ` ${path.basename(url)}${line}` : ""}`;
+}
+
+export function summariseProfile(profile: Profile): ProfileSummary {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const self = selfTimes(profile);
   const functions = new Map<string, { name: string; owner: string; ms: number }>();
   const owners = new Map<string, number>();
   let busy = 0;
   let gc = 0;
   for (const [id, us] of self) {
-    const { functionName, url, lineNumber } = byId.get(id)!.callFrame;
+    const frame = byId.get(id)!.callFrame;
+    const { functionName, url } = frame;
     if (functionName === "(idle)") continue;
     const ms = us / 1000;
     busy += ms;
     if (functionName === "(garbage collector)") gc += ms;
     const owner = ownerOf(url, functionName);
-    const line = lineNumber > 0 ? `:${lineNumber + 1}` : ""; // tsx-compiled files report line 0
-    const name = `${functionName || "(anonymous)"}${url ? ` ${path.basename(url)}${line}` : ""}`;
+    const name = frameName(frame);
     const entry = functions.get(name) ?? { name, owner, ms: 0 };
     entry.ms += ms;
     functions.set(name, entry);

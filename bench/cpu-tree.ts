@@ -13,19 +13,14 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import type { Profile, ProfileNode } from "./cpu-profile.ts";
+import { parseArgs } from "node:util";
+import { frameName, type Profile, selfTimes } from "./cpu-profile.ts";
 import { fixed } from "./measure.ts";
 
 export interface CallTreeEntry {
   name: string;
   ms: number;
   calls: CallTreeEntry[];
-}
-
-function frameName(node: ProfileNode): string {
-  const { functionName, url, lineNumber } = node.callFrame;
-  const line = lineNumber > 0 ? `:${lineNumber + 1}` : "";
-  return `${functionName || "(anonymous)"}${url ? ` ${path.basename(url)}${line}` : ""}`;
 }
 
 /** The calls below every frame named `root`, `depth` levels deep, those under `minMs` left out. */
@@ -36,13 +31,10 @@ export function callTree(
   minMs: number,
 ): { ms: number; calls: CallTreeEntry[] } {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
-  const self = new Map<number, number>();
-  // The same reading of timeDeltas as `summariseProfile`: sample i lasts until sample i + 1.
-  for (let i = 0; i < profile.samples.length; i++) {
-    const id = profile.samples[i]!;
-    if (byId.get(id)?.callFrame.functionName === "(idle)") continue;
-    self.set(id, (self.get(id) ?? 0) + Math.max(0, profile.timeDeltas[i + 1] ?? 0));
-  }
+  const self = selfTimes(profile);
+  // Idle is not time on CPU, not even below "(root)".
+  for (const id of self.keys())
+    if (byId.get(id)?.callFrame.functionName === "(idle)") self.delete(id);
   const inclusive = new Map<number, number>();
   const total = (id: number): number => {
     let us = inclusive.get(id);
@@ -56,7 +48,7 @@ export function callTree(
     const byName = new Map<string, number[]>();
     for (const id of ids) {
       for (const child of byId.get(id)?.children ?? []) {
-        const name = frameName(byId.get(child)!);
+        const name = frameName(byId.get(child)!.callFrame);
         byName.set(name, [...(byName.get(name) ?? []), child]);
       }
     }
@@ -96,11 +88,14 @@ function printTree(entries: CallTreeEntry[], indent = ""): void {
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const [file, root, ...rest] = process.argv.slice(2);
-  const flag = (name: string, fallback: number) =>
-    Number(
-      rest.map((arg) => new RegExp(`^--${name}=(\\d+)$`).exec(arg)?.[1]).find(Boolean) ?? fallback,
-    );
+  const { values, positionals } = parseArgs({
+    options: {
+      depth: { type: "string", default: "6" },
+      "min-ms": { type: "string", default: "50" },
+    },
+    allowPositionals: true,
+  });
+  const [file, root] = positionals;
   if (!file || !root) {
     console.error(
       "usage: npx tsx bench/cpu-tree.ts <file.cpuprofile> <functionName> [--depth=6] [--min-ms=50]",
@@ -108,7 +103,7 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
     process.exitCode = 1;
   } else {
     const profile = JSON.parse(await readFile(file, "utf8")) as Profile;
-    const tree = callTree(profile, root, flag("depth", 6), flag("min-ms", 50));
+    const tree = callTree(profile, root, Number(values.depth), Number(values["min-ms"]));
     console.log(`${fixed(tree.ms, 0)} ms on CPU in and below ${root}`);
     printTree(tree.calls);
   }
