@@ -103,6 +103,11 @@ export interface RelayOptions {
   subscriber?: AbortSignal;
   /** The gateway's drain signal: aborted when shutdown begins. */
   drain?: AbortSignal;
+  /**
+   * Heeded only until the upstream answers: aborted by then, the upstream call is abandoned as
+   * if the subscriber had left. A resumable stream's starting request, which it outlives.
+   */
+  opening?: AbortSignal;
   /** Opens the upstream stream; it must run under `signal`. */
   open(signal: AbortSignal): Promise<ChatStream>;
 }
@@ -113,18 +118,21 @@ export interface RelayOptions {
  */
 export async function relayChatStream(options: RelayOptions): Promise<ChatStreamRelay> {
   const own = new AbortController();
-  const sources = [own.signal, options.subscriber, options.drain].filter(
+  // Captures the drain signal alone, not `options`: the relay keeps `reason` as long as the
+  // stream lives, and `options.open` holds the starting request's whole context.
+  const { subscriber, drain, opening } = options;
+  const sources = [own.signal, subscriber, drain].filter(
     (signal): signal is AbortSignal => signal !== undefined,
   );
   const signal = AbortSignal.any(sources);
-  // Captures the drain signal alone, not `options`: the relay keeps this function as long as
-  // the stream lives, and `options.open` holds the starting request's whole context.
-  const drain = options.drain;
   const reason = (): StopReason => {
     const why: unknown = signal.reason;
     if (why instanceof Stop) return why.reason;
     return drain?.aborted && why === drain.reason ? "draining" : "subscriber-gone";
   };
+  // A listener for the opening alone, not a source of `signal`: no controller of its own.
+  const gone = () => own.abort(new Stop("subscriber-gone"));
+  opening?.addEventListener("abort", gone, { once: true });
   let events: ChatStream;
   try {
     events = await options.open(signal);
@@ -135,6 +143,8 @@ export async function relayChatStream(options: RelayOptions): Promise<ChatStream
       throw new GraphQLError(message, { extensions: { code, retryable } });
     }
     throw error;
+  } finally {
+    opening?.removeEventListener("abort", gone);
   }
   return new ChatStreamRelay(options, events, signal, own, reason);
 }
