@@ -209,3 +209,28 @@ describe("the opening signal", () => {
     expect(all.at(-1)?.kind).toBe("done");
   });
 });
+
+describe("one drain signal for many relays", () => {
+  it("stops every relay still running, and none that has ended", async () => {
+    upstream.local.setFaults({ endlessStream: true, match: CHAT });
+    const drain = new AbortController();
+    const ended = await relay({ drain: drain.signal });
+    await take(ended, 1);
+    await ended.return();
+    const live = [await relay({ drain: drain.signal }), await relay({ drain: drain.signal })];
+    for (const events of live) await take(events, 2);
+    drain.abort();
+    for (const events of live) {
+      expect(await rest(events)).toEqual([expect.objectContaining({ code: "SHUTTING_DOWN" })]);
+    }
+    expect(await rest(ended)).toEqual([]);
+  });
+
+  it("a relay opened after the drain began is refused with SHUTTING_DOWN", async () => {
+    const drain = new AbortController();
+    drain.abort();
+    await expect(relay({ drain: drain.signal })).rejects.toMatchObject({
+      extensions: { code: "SHUTTING_DOWN", retryable: true },
+    });
+  });
+});
