@@ -137,24 +137,20 @@ export class StreamHub {
   async start(request: StartRequest): Promise<Following> {
     const streamId = randomUUID();
     const { signal, owner } = request;
-    const opening = new AbortController();
-    const gone = () => opening.abort(signal?.reason);
-    signal?.addEventListener("abort", gone, { once: true });
-    let relay: ChatStreamRelay;
-    try {
-      relay = await relayChatStream({
-        streamId,
-        namespace: request.namespace,
-        limits: request.limits,
-        subscriber: opening.signal,
-        drain: request.drain,
-        open: request.open,
-      });
-    } finally {
-      signal?.removeEventListener("abort", gone);
+    // The request as the relay's `opening`, not its `subscriber`: the stream outlives it.
+    const relay = await relayChatStream({
+      streamId,
+      namespace: request.namespace,
+      limits: request.limits,
+      opening: signal,
+      drain: request.drain,
+      open: request.open,
+    });
+    // Gone while the headers came: the relay ends at once, with nothing to keep.
+    if (signal?.aborted) {
+      void relay.return();
+      return relay as Following;
     }
-    // Gone while the headers came: the relay ends at its first read, with nothing to keep.
-    if (opening.signal.aborted) return relay as Following;
     const stream = new ResumableStream(streamId, owner, relay, request.adoptSlot?.(), this.#hooks);
     this.#streams.set(streamId, stream);
     this.#sharing?.open(streamId, owner);

@@ -1,4 +1,4 @@
-import { GraphQLError, getNamedType, isUnionType, print } from "graphql";
+import { GraphQLError, GraphQLScalarType, getNamedType, isUnionType, print } from "graphql";
 import { compileQuery, isCompiledQuery } from "graphql-jit";
 import { createSchema, createYoga, type Plugin } from "graphql-yoga";
 import { describe, expect, it, vi } from "vitest";
@@ -20,6 +20,8 @@ import { sseSubscribe } from "../helpers/streams.ts";
 
 /** Calls of the subscription resolver that gives no stream. */
 const streamless = vi.fn();
+/** Coercions of a `Counted` variable. */
+const coerced = vi.fn();
 
 /**
  * A schema with a query, a mutation, an enum argument and subscriptions: one of strings, one of
@@ -29,6 +31,7 @@ const streamless = vi.fn();
 const schema = createSchema({
   typeDefs: /* GraphQL */ `
     enum Role { USER ASSISTANT }
+    scalar Counted
     type Query { echo(role: Role!): String! other: Int! }
     type Mutation { bump: Int! }
     type Tick { n: Int! label(upper: Boolean!): String! coded: String unexpected: String }
@@ -40,10 +43,18 @@ const schema = createSchema({
       echoes(role: Role!, count: Int!): String!
       refused: Beat
       streamless: Beat
+      counted(value: Counted!): String!
     }
   `,
   resolvers: {
     Role: { USER: "user", ASSISTANT: "assistant" },
+    Counted: new GraphQLScalarType({
+      name: "Counted",
+      parseValue: (value) => {
+        coerced();
+        return `counted ${String(value)}`;
+      },
+    }),
     Query: { echo: (_: unknown, { role }: { role: string }) => role, other: () => 7 },
     Mutation: { bump: () => 1 },
     Beat: { __resolveType: ({ n }: { n: number }) => (n % 2 === 0 ? "Tick" : "Tock") },
@@ -81,6 +92,11 @@ const schema = createSchema({
         subscribe: () => {
           streamless();
           return "not a stream";
+        },
+      },
+      counted: {
+        async *subscribe(_: unknown, { value }: { value: string }) {
+          yield { counted: value };
         },
       },
       refused: {
@@ -174,6 +190,21 @@ describe("useCompiledExecution", () => {
     expect(print(compile.mock.calls[0]![1])).toBe("subscription {\n  ticks\n}");
     // Every event of both streams went through the compiled function, none through graphql-js.
     expect(runs).toHaveBeenCalledTimes(6);
+  });
+
+  it("coerces a subscription's variables once, as graphql-js alone does", async () => {
+    const body = {
+      query: "subscription($v: Counted!) { counted(value: $v) }",
+      variables: { v: 1 },
+    };
+    for (const compiled of [true, false]) {
+      coerced.mockClear();
+      expect(await yogaCountingCompilations(compiled).subscribe(body)).toEqual({
+        status: 200,
+        events: [{ data: { counted: "counted 1" } }],
+      });
+      expect(coerced).toHaveBeenCalledTimes(1);
+    }
   });
 
   it("asks a resolver that gives no stream once, and fails the operation unexpectedly", async () => {

@@ -17,13 +17,19 @@ const ROOMY: StreamLimits = { maxChars: 1e12, maxDurationMs: 60_000 };
 
 const upstream = useLocalUpstream(TOKEN);
 
-function relay(options: { limits?: StreamLimits; subscriber?: AbortSignal; drain?: AbortSignal }) {
+function relay(options: {
+  limits?: StreamLimits;
+  subscriber?: AbortSignal;
+  drain?: AbortSignal;
+  opening?: AbortSignal;
+}) {
   return relayChatStream({
     streamId: STREAM_ID,
     namespace: "default",
     limits: options.limits ?? ROOMY,
     subscriber: options.subscriber,
     drain: options.drain,
+    opening: options.opening,
     open: (signal) => upstream.client().streamChatCompletions("default", body, { signal }),
   });
 }
@@ -177,5 +183,54 @@ describe("one reason", () => {
       extensions: { code: "SHUTTING_DOWN", retryable: true },
     });
     await upstream.local.waitForAbort(CHAT);
+  });
+});
+
+describe("the opening signal", () => {
+  it("aborted while the headers are coming: the upstream call is abandoned", async () => {
+    upstream.local.setFaults({ stallBeforeHeadersMs: Number.POSITIVE_INFINITY, match: CHAT });
+    const opening = new AbortController();
+    const opened = relay({ opening: opening.signal });
+    await vi.waitFor(() =>
+      expect(upstream.local.requests.some((r) => r.path.endsWith(CHAT))).toBe(true),
+    );
+    const aborted = upstream.local.waitForAbort(CHAT);
+    opening.abort();
+    await expect(opened).rejects.toBeDefined();
+    expect((await aborted).aborted).toBe(true);
+  });
+
+  it("aborted once the upstream answered: ignored, the stream runs to its end", async () => {
+    const opening = new AbortController();
+    const events = await relay({ opening: opening.signal });
+    opening.abort();
+    const all = await rest(events);
+    expect(all[0]?.kind).toBe("chunks");
+    expect(all.at(-1)?.kind).toBe("done");
+  });
+});
+
+describe("one drain signal for many relays", () => {
+  it("stops every relay still running, and none that has ended", async () => {
+    upstream.local.setFaults({ endlessStream: true, match: CHAT });
+    const drain = new AbortController();
+    const ended = await relay({ drain: drain.signal });
+    await take(ended, 1);
+    await ended.return();
+    const live = [await relay({ drain: drain.signal }), await relay({ drain: drain.signal })];
+    for (const events of live) await take(events, 2);
+    drain.abort();
+    for (const events of live) {
+      expect(await rest(events)).toEqual([expect.objectContaining({ code: "SHUTTING_DOWN" })]);
+    }
+    expect(await rest(ended)).toEqual([]);
+  });
+
+  it("a relay opened after the drain began is refused with SHUTTING_DOWN", async () => {
+    const drain = new AbortController();
+    drain.abort();
+    await expect(relay({ drain: drain.signal })).rejects.toMatchObject({
+      extensions: { code: "SHUTTING_DOWN", retryable: true },
+    });
   });
 });

@@ -35,7 +35,7 @@ type Compiled<T> = Map<string, T | undefined>;
  * subscription, on every event of its stream.
  *
  * A subscription's source stream is still opened by graphql-js (`createSourceEventStream`: the
- * variables coerced once, the root field's `subscribe` called, its failures located), and only
+ * root field's `subscribe` called, its failures located), and only
  * each event runs compiled, given the request's own variables: jit's own `subscribe` hands its
  * already coerced variables to every event, which coerces them again and refuses enum values
  * (`got invalid value "user"; Expected type ChatRole`). Unions reached by events need their own
@@ -169,7 +169,12 @@ type Subscribe = (args: ExecutionArgs) => unknown;
 interface EventPlan {
   query: CompiledQuery;
   /** Set when the root field's arguments come with each event: that field. */
-  lifted?: { field: GraphQLField<unknown, unknown>; node: FieldNode };
+  lifted?: {
+    field: GraphQLField<unknown, unknown>;
+    node: FieldNode;
+    /** The operation without its variables and root arguments, against `eventSchemaOf`. */
+    document: DocumentNode;
+  };
 }
 
 /** An event's root value under a lifted plan. */
@@ -190,15 +195,9 @@ function planEvents(
   const root = liftableRootField(document, operation);
   const field = root && schema.getSubscriptionType()?.getFields()[root.name.value];
   if (root && field) {
-    const query = compiledOrNone(
-      compile(
-        eventSchemaOf(schema),
-        eventDocument(document, operation, root),
-        name,
-        COMPILE_OPTIONS,
-      ),
-    );
-    if (query) return { query, lifted: { field, node: root } };
+    const lifted = eventDocument(document, operation, root);
+    const query = compiledOrNone(compile(eventSchemaOf(schema), lifted, name, COMPILE_OPTIONS));
+    if (query) return { query, lifted: { field, node: root, document: lifted } };
   }
   const query = compiledOrNone(compile(schema, document, name, COMPILE_OPTIONS));
   return query && { query };
@@ -302,7 +301,7 @@ async function compiledSubscribe(
     return refuse(call);
   }
   try {
-    source = await createSourceEventStream(call);
+    source = await createSourceEventStream(lifted ? liftedCall(call, lifted, args!) : call);
   } catch (error) {
     // graphql-js throws only for a root field whose resolver gave no stream: it has run, so it
     // is not asked again; the operation fails at that field.
@@ -318,6 +317,30 @@ async function compiledSubscribe(
       ? result.then((done) => eventResult(done, call, payload))
       : eventResult(result, call, payload);
   });
+}
+
+/**
+ * The call that opens a lifted subscription's source stream with the arguments coerced above:
+ * graphql-js would coerce every variable again (the whole input, ~10% of a stream's setup), so
+ * it runs the lifted operation, which has none, and its root field's own `subscribe` gets them.
+ * graphql-js still builds the field's `info` and locates its failures, from the same nodes. Only
+ * that `info` differs: it comes from the lifted operation and schema (`eventSchemaOf`), as the
+ * events' resolvers' does.
+ */
+function liftedCall(
+  call: ExecutionArgs,
+  lifted: NonNullable<EventPlan["lifted"]>,
+  args: Record<string, unknown>,
+): ExecutionArgs {
+  const subscribe = lifted.field.subscribe ?? call.subscribeFieldResolver ?? defaultFieldResolver;
+  return {
+    ...call,
+    schema: eventSchemaOf(call.schema),
+    document: lifted.document,
+    variableValues: NO_VARIABLES,
+    // The lifted field has no `subscribe`, so graphql-js calls this.
+    subscribeFieldResolver: (root, _none, context, info) => subscribe(root, args, context, info),
+  };
 }
 
 const isPromise = <T>(value: T | Promise<T>): value is Promise<T> =>
