@@ -1,7 +1,8 @@
 import { parseArgs } from "node:util";
 import { z } from "zod";
-import { embeddedLocalVariables } from "./local/env.ts";
-import { DEFAULT_STREAM_DELAY_MS } from "./local/server.ts";
+// env.ts only: the embedded local AI Search itself (src/local/server.ts and everything it
+// serves with) is imported by the app only when it is the upstream.
+import { DEFAULT_STREAM_DELAY_MS, embeddedLocalVariables } from "./local/env.ts";
 import type { ResumeSettings } from "./streams/hub.ts";
 import type { StreamLimits } from "./streams/relay.ts";
 

@@ -5,10 +5,15 @@
 
 import { z } from "zod";
 import type { FaultConfig } from "./faults.ts";
-import { DEFAULT_STREAM_DELAY_MS, type LocalAiSearchOptions } from "./server.ts";
+import type { LocalAiSearchOptions } from "./server.ts";
 import { defaultDataDir } from "./store.ts";
 
 export const DEFAULT_LOCAL_PORT = 8787;
+/**
+ * Between streamed deltas: slow enough to watch an answer arrive, as Cloudflare's does. Here,
+ * not in server.ts, so the gateway's configuration can name it without loading the server.
+ */
+export const DEFAULT_STREAM_DELAY_MS = 15;
 
 /** A configuration mistake, reported as one line without a stack. */
 export class EnvError extends Error {}

@@ -13,6 +13,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo, Socket } from "node:net";
 import type { RequestContext } from "./context.ts";
 import { defaultCorpusDir } from "./corpus.ts";
+import { DEFAULT_STREAM_DELAY_MS } from "./env.ts";
 import { applyPreResponseFaults, type FaultConfig, FaultController } from "./faults.ts";
 import {
   ApiError,
@@ -77,8 +78,6 @@ export interface LocalAiSearch {
 
 /** Search and chat bodies are small JSON; anything bigger is a client bug or an attack. */
 export const MAX_BODY_BYTES = 1024 * 1024;
-/** Between streamed deltas: slow enough to watch an answer arrive, as Cloudflare's does. */
-export const DEFAULT_STREAM_DELAY_MS = 15;
 const DEFAULT_ABORT_WAIT_MS = 5_000;
 
 interface AbortWaiter {

@@ -2,10 +2,8 @@ import { randomBytes } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import type { SpanProcessor } from "@opentelemetry/sdk-trace-base";
 import type { GatewayConfig } from "../config.ts";
-import { defaultDataDir, type LocalAiSearch, startLocalAiSearch } from "../local/server.ts";
+import type { LocalAiSearch } from "../local/server.ts";
 import { createLogger, type Logger } from "../logger.ts";
-import { SharedRedis } from "../redis/connection.ts";
-import { RedisSlotStore } from "../redis/slots.ts";
 import { createTracing } from "../tracing.ts";
 import { AiSearchClient } from "../upstream/client.ts";
 import type { ClientHooks } from "../upstream/hooks.ts";
@@ -86,6 +84,9 @@ async function connectUpstream(config: GatewayConfig, hooks: ClientHooks) {
       local: undefined,
     };
   }
+  // Imported only here: a gateway in front of Cloudflare never loads the embedded server, its
+  // indexes and its dependencies (~30 modules and their heap).
+  const { defaultDataDir, startLocalAiSearch } = await import("../local/server.ts");
   // A per-run secret keeps other local processes from using the embedded upstream by accident.
   const token = randomBytes(18).toString("base64url");
   const local: LocalAiSearch = await startLocalAiSearch({
@@ -138,17 +139,12 @@ export function buildApp(config: GatewayConfig, options: AppOptions = {}): App {
       const drain = new Drain();
       const client = upstream.client;
       metrics?.watchCircuit(() => client.circuitState);
+      // Imported only with REDIS_URL set: ioredis and the Redis-backed stores load with it.
       const redis = config.redis
-        ? new SharedRedis(config.redis, {
-            logger,
-            onFallback: (piece) => metrics?.redisFallbacks.inc({ piece }),
-          })
+        ? await import("./redis-shared.ts").then(({ connectRedisShared }) =>
+            connectRedisShared(config.redis!, config.limits, { logger, metrics }),
+          )
         : undefined;
-      if (redis) {
-        // Not waited for beyond its connect timeout: without Redis the gateway still serves.
-        await redis.connect();
-        metrics?.watchRedis(() => redis.up);
-      }
       const { yoga, webSocket, streams } = createGatewayYoga(
         config,
         client,
@@ -165,9 +161,7 @@ export function buildApp(config: GatewayConfig, options: AppOptions = {}): App {
         maxPayload: config.limits.wsMaxPayloadBytes,
         connectionInitWaitTimeout: config.limits.wsConnectionInitTimeoutMs,
         maxConnectionsPerClient: config.limits.maxConnectionsPerClient,
-        connectionStore: redis
-          ? new RedisSlotStore(redis, "connections", config.limits.maxConnectionsPerClient)
-          : undefined,
+        connectionStore: redis?.connectionSlots,
         allowedOrigins: config.security.corsOrigins,
       });
       drain.trackServer(server);
@@ -192,7 +186,7 @@ export function buildApp(config: GatewayConfig, options: AppOptions = {}): App {
           await drainServer({ drain, server, webSockets: ws, deadline, logger });
           // Streams still held (finished, kept for resume) hold timers and nothing else.
           streams.close();
-          await redis?.close();
+          await redis?.connection.close();
           await closeUpstream(client, deadline);
           await tracing?.shutdown().catch((error: unknown) => {
             logger.warn({ err: error }, "shutdown: could not export the last spans");

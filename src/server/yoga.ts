@@ -3,10 +3,6 @@ import type { GatewayConfig } from "../config.ts";
 import { type Context, createContext } from "../context.ts";
 import type { Logger } from "../logger.ts";
 import { ProgressHub } from "../progress/hub.ts";
-import type { SharedRedis } from "../redis/connection.ts";
-import { redisRateLimitStore } from "../redis/rate-limit.ts";
-import { RedisSlotStore } from "../redis/slots.ts";
-import { RedisStreamSharing } from "../redis/streams.ts";
 import { schema } from "../schema/index.ts";
 import { StreamHub, streamOwner } from "../streams/hub.ts";
 import type { Tracing } from "../tracing.ts";
@@ -53,6 +49,7 @@ import {
   authenticateHeaders,
   createClientVerifier,
 } from "./policy/client-auth.ts";
+import type { RedisShared } from "./redis-shared.ts";
 import { remoteAddressOf, type ServerContext } from "./server-context.ts";
 import type { ConnectionAdmission } from "./transports/graphql-ws.ts";
 import type { Drain } from "./transports/shutdown.ts";
@@ -69,8 +66,11 @@ export interface Observability {
 
 /** State shared with other replicas; each part unset runs in process. */
 export interface Shared {
-  /** Set with `REDIS_URL`: rate limits, subscription caps and streams shared through Redis. */
-  redis?: SharedRedis;
+  /**
+   * Set with `REDIS_URL`: rate limits, subscription caps and streams shared through Redis (see
+   * `connectRedisShared`, which the app imports only then).
+   */
+  redis?: RedisShared;
 }
 
 /** The observer's sinks for `observability`: one state machine per operation feeds them all. */
@@ -111,7 +111,7 @@ export function createGatewayYoga(
   const passThroughHeader = security.passThroughCredentials
     ? security.passThroughHeader
     : undefined;
-  const sharing = redis ? new RedisStreamSharing(redis) : undefined;
+  const sharing = redis?.streamSharing;
   const streams = new StreamHub(limits.resume, sharing);
   void sharing?.serve(streams.control);
   observability.metrics?.watchStreams(() => streams.counts());
@@ -135,7 +135,7 @@ export function createGatewayYoga(
         await upstream.listNamespaces({ perPage: 1 });
       },
       upstreamAvailable: () => upstream.circuitState !== "open",
-      redisUp: redis ? () => redis.up : undefined,
+      redisUp: redis ? () => redis.connection.up : undefined,
     }),
     // Public pages (chat page at `/`, its assets, GraphiQL), answered before auth and rate
     // limits like the probes: they hold no data, and the operations they send are checked.
@@ -153,9 +153,7 @@ export function createGatewayYoga(
     // before anything that reads the body or the document, which a refused client should not cost.
     useRateLimit({
       limit: limits.rateLimitPerMinute,
-      store: redis
-        ? redisRateLimitStore(redis, { limit: limits.rateLimitPerMinute, windowMs: 60_000 })
-        : undefined,
+      store: redis?.rateLimits,
       key: ({ request, remoteAddress }) => clientOf(request)?.id ?? remoteAddress,
     }),
     // graphql-sse's single connection mode: its requests have passed the gates above (each is
@@ -197,9 +195,7 @@ export function createGatewayYoga(
     useSubscriptionCaps({
       perClient: limits.maxSubscriptionsPerClient,
       perConnection: limits.maxSubscriptionsPerConnection,
-      store: redis
-        ? new RedisSlotStore(redis, "subscriptions", limits.maxSubscriptionsPerClient)
-        : undefined,
+      store: redis?.subscriptionSlots,
       // A resume follows a stream that holds its client's slot already, and takes it over.
       slotFree: new Set(["resumeChatCompletionStream"]),
     }),

@@ -27,6 +27,12 @@ describe("onePassPerPhase", () => {
     const b: Plugin = { onRequest() {}, onResponse() {}, onParse() {} };
     const [merged, ...rest] = onePassPerPhase([a, b]);
     expect(Object.keys(merged!).sort()).toEqual(["onParams", "onRequest", "onResponse"]);
+    const c: Plugin = { onResultProcess() {} };
+    expect(Object.keys(onePassPerPhase([a, c])[0]!).sort()).toEqual([
+      "onParams",
+      "onRequest",
+      "onResultProcess",
+    ]);
     expect(rest.map((plugin) => Object.keys(plugin))).toEqual([["onExecute"], ["onParse"]]);
   });
 
@@ -81,6 +87,14 @@ describe("onePassPerPhase", () => {
         onExecutionResult({ result, setResult }) {
           setResult({ ...(result as object), extensions: { first: true } });
         },
+        onResultProcess({ result, setResult, resultProcessor, setResultProcessor }) {
+          setResult({ ...(result as object), extensions: { first: true, processed: true } });
+          const processor = resultProcessor!;
+          setResultProcessor(
+            (processed, fetchAPI, accepted) => processor(processed, fetchAPI, accepted),
+            "application/json",
+          );
+        },
         onResponse({ response, setResponse }) {
           const replaced = new Response(response.body, response);
           replaced.headers.set("x-first", "1");
@@ -102,6 +116,10 @@ describe("onePassPerPhase", () => {
         onExecutionResult({ result }) {
           seen.result = (result as { extensions?: object }).extensions;
         },
+        onResultProcess({ result, resultProcessor }) {
+          seen.processed = (result as { extensions?: object }).extensions;
+          seen.processorReplaced = resultProcessor?.toString().includes("processor(processed");
+        },
         onResponse({ response }) {
           seen.header = response.headers.get("x-first");
         },
@@ -110,7 +128,7 @@ describe("onePassPerPhase", () => {
     const response = await post(yoga, { query: "query ($name: String) { hello(name: $name) }" });
     expect(await response.json()).toEqual({
       data: { hello: "hi from done and params" },
-      extensions: { first: true },
+      extensions: { first: true, processed: true },
     });
     expect(response.headers.get("x-first")).toBe("1");
     expect(seen).toEqual({
@@ -122,6 +140,8 @@ describe("onePassPerPhase", () => {
       },
       params: { name: "from done and params" },
       result: { first: true },
+      processed: { first: true, processed: true },
+      processorReplaced: true,
       header: "1",
     });
   });

@@ -12,6 +12,7 @@ const PHASES = [
   "onRequestParse",
   "onParams",
   "onExecutionResult",
+  "onResultProcess",
   "onResponse",
 ] as const;
 type Phase = (typeof PHASES)[number];
@@ -192,6 +193,26 @@ export function onePassPerPhase(plugins: readonly Plugin[]): Plugin[] {
         },
       };
       return runInOrder(list, own, never) as ReturnType<NonNullable<Plugin["onExecutionResult"]>>;
+    };
+  }
+
+  if (hooks.onResultProcess.length > 0) {
+    const list = hooks.onResultProcess;
+    // Yoga hands each hook the result and processor as the hooks before it left them, and so
+    // does this one payload: each setter updates it as well as Yoga's state.
+    merged.onResultProcess = (payload) => {
+      const own: PayloadOf<"onResultProcess"> = {
+        ...payload,
+        setResult(result) {
+          payload.setResult(result);
+          own.result = result;
+        },
+        setResultProcessor(processor, acceptedMediaType) {
+          payload.setResultProcessor(processor, acceptedMediaType);
+          own.resultProcessor = processor;
+        },
+      };
+      return runInOrder(list, own, never) as ReturnType<NonNullable<Plugin["onResultProcess"]>>;
     };
   }
 
