@@ -92,26 +92,37 @@ class Stops {
   constructor(subscriber: AbortSignal | undefined, drain: AbortSignal | undefined) {
     this.#subscriber = subscriber;
     this.#drained = drain && relaysOf(drain);
-    // A source aborted already wins, the subscriber's first (as `AbortSignal.any` took them).
+    // A source aborted already wins, the subscriber's first (as `AbortSignal.any` took them);
+    // stopped at once, the relay listens to neither.
     if (subscriber?.aborted) this.stop("subscriber-gone");
     else if (drain?.aborted) this.stop("draining");
-    subscriber?.addEventListener("abort", this.subscriberGone, { once: true });
-    this.#drained?.add(this);
+    else {
+      subscriber?.addEventListener("abort", this.#subscriberGone, { once: true });
+      this.#drained?.add(this);
+    }
   }
 
-  readonly subscriberGone = (): void => this.stop("subscriber-gone");
+  readonly #subscriberGone = (): void => this.stop("subscriber-gone");
 
   stop(reason: StopReason): void {
     if (this.reason) return;
     this.reason = reason;
+    // Stopped, it needs no other stop: let go of the subscriber's signal and the drain's set
+    // now, not when someone next reads (a stream stopped by its deadline may never be read).
+    this.release();
     this.#controller.abort();
   }
 
-  /** The relay ended: nothing is to stop it any more, and nothing keeps it. */
+  /** The relay ended or stopped: nothing is to stop it any more, and nothing keeps it. */
   release(): void {
-    this.#subscriber?.removeEventListener("abort", this.subscriberGone);
+    this.#subscriber?.removeEventListener("abort", this.#subscriberGone);
     this.#drained?.delete(this);
   }
+}
+
+/** How many relays `drain` would stop now: those still running. For tests of what is held. */
+export function relaysHeldBy(drain: AbortSignal): number {
+  return drained.get(drain)?.size ?? 0;
 }
 
 /** For the deadline's timer: no closure per stream. */
@@ -176,9 +187,13 @@ export interface RelayOptions {
  */
 export async function relayChatStream(options: RelayOptions): Promise<ChatStreamRelay> {
   const stops = new Stops(options.subscriber, options.drain);
-  // A listener for the opening alone, not a source of the relay's signal.
+  // A listener of the opening's own, not a source of the relay's signal, and not the
+  // subscriber's listener: the same function added for both signals would be removed from the
+  // subscriber's with the opening's (a caller may pass one signal as both).
   const { opening } = options;
-  opening?.addEventListener("abort", stops.subscriberGone, { once: true });
+  const openingGone = opening && (() => stops.stop("subscriber-gone"));
+  if (opening?.aborted) stops.stop("subscriber-gone");
+  else if (openingGone) opening?.addEventListener("abort", openingGone, { once: true });
   let events: ChatStream;
   try {
     events = await options.open(stops.signal);
@@ -191,7 +206,7 @@ export async function relayChatStream(options: RelayOptions): Promise<ChatStream
     }
     throw error;
   } finally {
-    opening?.removeEventListener("abort", stops.subscriberGone);
+    if (openingGone) opening?.removeEventListener("abort", openingGone);
   }
   return new ChatStreamRelay(options, events, stops);
 }

@@ -3,7 +3,13 @@
  * reason ends a stream, and that the first reason wins.
  */
 import { describe, expect, it, vi } from "vitest";
-import { type RelayedEvent, relayChatStream, type StreamLimits } from "../../src/streams/relay.ts";
+import {
+  type RelayedEvent,
+  relayChatStream,
+  relaysHeldBy,
+  type StreamLimits,
+} from "../../src/streams/relay.ts";
+import { UpstreamAbortedError } from "../../src/upstream/errors.ts";
 import { useLocalUpstream } from "../upstream/local-upstream.ts";
 
 const TOKEN = "relay-unit-token";
@@ -196,7 +202,28 @@ describe("the opening signal", () => {
     );
     const aborted = upstream.local.waitForAbort(CHAT);
     opening.abort();
-    await expect(opened).rejects.toBeDefined();
+    // The caller's abort, not a drain's refusal or a failure of the upstream's.
+    await expect(opened).rejects.toBeInstanceOf(UpstreamAbortedError);
+    expect((await aborted).aborted).toBe(true);
+  });
+
+  it("aborted before the relay began: the upstream is never called", async () => {
+    const before = upstream.local.requests.length;
+    await expect(relay({ opening: AbortSignal.abort() })).rejects.toBeInstanceOf(
+      UpstreamAbortedError,
+    );
+    expect(upstream.local.requests.length).toBe(before);
+  });
+
+  it("the same signal as opening and subscriber: still heeded as the subscriber's", async () => {
+    upstream.local.setFaults({ endlessStream: true, match: CHAT });
+    const both = new AbortController();
+    const events = await relay({ opening: both.signal, subscriber: both.signal });
+    await take(events, 2);
+    const aborted = upstream.local.waitForAbort(CHAT);
+    both.abort();
+    // The subscriber left: no last event for it, and the upstream is closed.
+    expect(await rest(events)).toEqual([]);
     expect((await aborted).aborted).toBe(true);
   });
 
@@ -217,13 +244,28 @@ describe("one drain signal for many relays", () => {
     const ended = await relay({ drain: drain.signal });
     await take(ended, 1);
     await ended.return();
+    expect(relaysHeldBy(drain.signal)).toBe(0);
     const live = [await relay({ drain: drain.signal }), await relay({ drain: drain.signal })];
     for (const events of live) await take(events, 2);
+    expect(relaysHeldBy(drain.signal)).toBe(2);
     drain.abort();
+    expect(relaysHeldBy(drain.signal)).toBe(0);
     for (const events of live) {
       expect(await rest(events)).toEqual([expect.objectContaining({ code: "SHUTTING_DOWN" })]);
     }
     expect(await rest(ended)).toEqual([]);
+  });
+
+  it("a relay stopped by its deadline lets go of the drain before anyone reads again", async () => {
+    upstream.local.setFaults({ endlessStream: true, match: CHAT });
+    const drain = new AbortController();
+    const limits = { maxChars: 1e12, maxDurationMs: 1_000 };
+    const events = await relay({ drain: drain.signal, limits });
+    expect(relaysHeldBy(drain.signal)).toBe(1);
+    await vi.waitFor(() => expect(relaysHeldBy(drain.signal)).toBe(0), { timeout: 10_000 });
+    expect(await rest(events)).toEqual([
+      expect.objectContaining({ kind: "failed", code: "STREAM_LIMIT_EXCEEDED" }),
+    ]);
   });
 
   it("a relay opened after the drain began is refused with SHUTTING_DOWN", async () => {
