@@ -48,7 +48,7 @@ describe("modules loaded at start-up", () => {
     expect(loads(scripts, LOCAL_SERVER)).toBe(true);
   });
 
-  it("loads ioredis with REDIS_URL, and serves while Redis is unreachable", async () => {
+  it("loads ioredis with REDIS_URL, and starts and stops cleanly while Redis is unreachable", async () => {
     const scripts = await scriptsLoaded({ ...CLOUDFLARE, REDIS_URL: "redis://127.0.0.1:9" });
     expect(loads(scripts, IOREDIS)).toBe(true);
   });

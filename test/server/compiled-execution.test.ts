@@ -192,7 +192,7 @@ describe("useCompiledExecution", () => {
     expect(runs).toHaveBeenCalledTimes(6);
   });
 
-  it("coerces a subscription's variables once, as graphql-js alone does", async () => {
+  it("coerces a lifted subscription's variables once (nothing below its root field reads one), as graphql-js alone does", async () => {
     const body = {
       query: "subscription($v: Counted!) { counted(value: $v) }",
       variables: { v: 1 },

@@ -90,10 +90,12 @@ describe("onePassPerPhase", () => {
         onResultProcess({ result, setResult, resultProcessor, setResultProcessor }) {
           setResult({ ...(result as object), extensions: { first: true, processed: true } });
           const processor = resultProcessor!;
-          setResultProcessor(
-            (processed, fetchAPI, accepted) => processor(processed, fetchAPI, accepted),
-            "application/json",
-          );
+          // Marks what it answers, so the response shows the replacement reached Yoga.
+          setResultProcessor(async (processed, fetchAPI, accepted) => {
+            const answered = await processor(processed, fetchAPI, accepted);
+            answered.headers.set("x-processor", `replaced for ${accepted}`);
+            return answered;
+          }, "application/json");
         },
         onResponse({ response, setResponse }) {
           const replaced = new Response(response.body, response);
@@ -118,7 +120,7 @@ describe("onePassPerPhase", () => {
         },
         onResultProcess({ result, resultProcessor }) {
           seen.processed = (result as { extensions?: object }).extensions;
-          seen.processorReplaced = resultProcessor?.toString().includes("processor(processed");
+          seen.processorReplaced = resultProcessor?.toString().includes("x-processor");
         },
         onResponse({ response }) {
           seen.header = response.headers.get("x-first");
@@ -131,6 +133,7 @@ describe("onePassPerPhase", () => {
       extensions: { first: true, processed: true },
     });
     expect(response.headers.get("x-first")).toBe("1");
+    expect(response.headers.get("x-processor")).toBe("replaced for application/json");
     expect(seen).toEqual({
       parserReplaced: true,
       done: {

@@ -23,7 +23,8 @@ export class Drain {
   #operations = 0;
   readonly #waiters = new Set<() => void>();
 
-  // Every live stream listens to the signal; thousands of listeners are expected, not a leak.
+  // Stream relays share one listener (src/streams/relay.ts), but every indexing-progress watch
+  // and remote follower adds its own; thousands of them are expected, not a leak.
   constructor() {
     setMaxListeners(0, this.#controller.signal);
   }
