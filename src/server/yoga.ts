@@ -51,7 +51,7 @@ import {
 } from "./policy/client-auth.ts";
 import type { RedisShared } from "./redis-shared.ts";
 import { remoteAddressOf, type ServerContext } from "./server-context.ts";
-import type { ConnectionAdmission } from "./transports/graphql-ws.ts";
+import type { ConnectionAdmission } from "./transports/connection-admission.ts";
 import type { Drain } from "./transports/shutdown.ts";
 
 /** What one app observes itself with, and its shutdown state; each part is optional. */

@@ -8,7 +8,7 @@ import { request } from "node:http";
 import { print } from "graphql";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { AskDocument, type ChatCompletionInput } from "../../operations/generated/graphql.ts";
-import { originAllowed } from "../../src/server/transports/graphql-ws.ts";
+import { originAllowed } from "../../src/server/transports/connection-admission.ts";
 import { type GatewayHarness, startGateway } from "../helpers/gateway.ts";
 import { closeAfterEach, openAcknowledged, openRawSocket } from "../helpers/raw-ws.ts";
 

@@ -9,23 +9,15 @@
  * `connection-init.ts`), with a signal of its own, goes through `getResultForParams`, so each
  * per-operation rule (identity, pass-through, rate limit, subscription caps, trusted documents,
  * draining, limits, masking, observation) is the plugin HTTP requests pass through.
+ *
+ * Who is let in (the admission types, the origin check) is in `connection-admission.ts`, Yoga's
+ * answer in graphql-ws' terms in `operation-answers.ts`, how a socket's messages are written in
+ * `socket-writes.ts`.
  */
 import type { IncomingMessage, Server } from "node:http";
-import type { Socket } from "node:net";
-import {
-  type DocumentNode,
-  type ExecutionArgs,
-  type GraphQLError,
-  Kind,
-  OperationTypeNode,
-} from "graphql";
+import type { GraphQLError } from "graphql";
 import { CloseCode, handleProtocols, makeServer, type SubscribePayload } from "graphql-ws";
-import {
-  createGraphQLError,
-  type GraphQLParams,
-  isAsyncIterable,
-  type YogaServerInstance,
-} from "graphql-yoga";
+import { type GraphQLParams, isAsyncIterable, type YogaServerInstance } from "graphql-yoga";
 import { type WebSocket, WebSocketServer } from "ws";
 import { ErrorCode } from "../../error-codes.ts";
 import type { Logger } from "../../logger.ts";
@@ -34,19 +26,10 @@ import { maskError } from "../errors.ts";
 import { executionStarted } from "../plugins/useExecutionStart.ts";
 import { type Release, type SlotStore, SubscriptionCounter } from "../policy/subscription-caps.ts";
 import type { ServerContext } from "../server-context.ts";
+import { type ConnectionAdmission, originAllowed } from "./connection-admission.ts";
 import { connectionHeaders, routedOperationHeaders } from "./connection-init.ts";
-
-export type Admission =
-  /** `router`: a trusted router's connection, which may name an end user per operation. */
-  { ok: true; clientId: string; router?: boolean } | { ok: false; reason: "missing" | "invalid" };
-
-/** How a connection is let in; `createGatewayYoga` builds it from the pipeline's own checks. */
-export interface ConnectionAdmission {
-  /** The pass-through header `cloudflareApiToken` is moved to; unset when pass-through is off. */
-  passThroughHeader?: string;
-  /** Who the connection is, from its normalised headers, or why it is refused (4401, 4403). */
-  admit(headers: Headers, context: ServerContext): Promise<Admission>;
-}
+import { ANSWERED, type Answer, resultOf, toSocketErrors } from "./operation-answers.ts";
+import { coalescingWrites, SEND_HIGH_WATER_BYTES } from "./socket-writes.ts";
 
 export interface GraphqlWsOptions {
   /** Where graphql-ws errors and refused frames are reported; nothing goes to the console. */
@@ -97,75 +80,12 @@ export interface GraphqlWsOptions {
   keepAliveMs?: number;
 }
 
-/**
- * Whether a page at `origin` may open a socket on a server reached as `host`: same-origin, or
- * listed. Only host and port are compared, since behind a TLS proxy the page is `https:` while
- * the request reaching us is plain; the page's scheme reads `host` so default ports match.
- */
-export function originAllowed(
-  origin: string | undefined,
-  host: string | undefined,
-  allowed: ReadonlySet<string>,
-): boolean {
-  if (origin === undefined) return true;
-  if (allowed.has(origin)) return true;
-  if (host === undefined) return false;
-  try {
-    const page = new URL(origin);
-    if (page.protocol !== "http:" && page.protocol !== "https:") return false;
-    return new URL(`${page.protocol}//${host}`).host === page.host;
-  } catch {
-    // `null` (sandboxed frames, files), joined repeats and other junk: not an origin we know.
-    return false;
-  }
-}
-
 const anyone: ConnectionAdmission = {
   admit: async (_headers, context) => ({
     ok: true,
     clientId: `ip:${context.req?.socket.remoteAddress ?? "unknown"}`,
   }),
 };
-
-/**
- * What graphql-ws is told to run once Yoga has answered: one anonymous operation, whose result
- * is the one held in `rootValue` (see `resultOf`). graphql-ws only reads the document to pick
- * `execute` or `subscribe`, which here do the same.
- */
-const ANSWERED: DocumentNode = {
-  kind: Kind.DOCUMENT,
-  definitions: [
-    {
-      kind: Kind.OPERATION_DEFINITION,
-      operation: OperationTypeNode.QUERY,
-      selectionSet: { kind: Kind.SELECTION_SET, selections: [] },
-    },
-  ],
-};
-
-type Answer = NonNullable<
-  Awaited<ReturnType<YogaServerInstance<object, object>["getResultForParams"]>>
->;
-const resultOf = (args: ExecutionArgs) => (args.rootValue as { answer: Answer }).answer as never;
-
-/**
- * Errors as graphql-ws sends them in an `error` message: created by Yoga's factory, since
- * graphql-ws accepts only errors of the graphql build it imports itself, and without
- * `extensions.http`, Yoga's status hint, meaningless on a socket.
- */
-function toSocketErrors(errors: readonly unknown[]): GraphQLError[] {
-  return errors.map((raw) => {
-    const error = raw as GraphQLError;
-    const { http: _http, ...extensions } = error.extensions ?? {};
-    return createGraphQLError(error.message, {
-      nodes: error.nodes,
-      source: error.source,
-      positions: error.positions,
-      path: error.path,
-      extensions,
-    });
-  });
-}
 
 const isComplete = (value: unknown): value is { id: string } =>
   typeof value === "object" &&
@@ -183,38 +103,6 @@ interface Operation {
   /** Tells this operation from a later one reusing its id once it is completed. */
   payload: SubscribePayload;
 }
-
-/**
- * Holds a socket's writes until the event loop's current turn ends, so the messages of its many
- * subscriptions that are ready in one turn (deltas of different streams, read from upstream in
- * the same poll) leave in one `writev` instead of one system call each: on a socket with 100
- * live streams, the write calls were a quarter of the gateway's CPU. The delay is at most that
- * turn; nothing waits for more messages. ws corks its own header and payload writes the same
- * way, so a frame is never split by this.
- */
-function coalescingWrites(socket: WebSocket): () => void {
-  // ws keeps the TCP socket as `_socket`; without one (a future ws), writes go out as before.
-  const tcp = (socket as unknown as { _socket?: Socket })._socket;
-  if (typeof tcp?.cork !== "function") return () => {};
-  let held = false;
-  const release = () => {
-    held = false;
-    if (!tcp.destroyed) tcp.uncork();
-  };
-  return () => {
-    if (held) return;
-    held = true;
-    tcp.cork();
-    setImmediate(release);
-  };
-}
-
-/**
- * Bytes a socket may hold unsent before its subscriptions wait for their writes: about one
- * event-loop turn of messages for a socket carrying 100 streams, so a socket that keeps up never
- * makes a stream wait, and one whose peer stops reading holds at most this much per socket.
- */
-const SEND_HIGH_WATER_BYTES = 64 * 1024;
 
 /** Serves the graphql-ws protocol on `server`, every operation through `yoga`'s pipeline. */
 export function serveGraphqlWs(
