@@ -3,8 +3,8 @@ import { z } from "zod";
 // env.ts only: the embedded local AI Search itself (src/local/server.ts and everything it
 // serves with) is imported by the app only when it is the upstream.
 import { DEFAULT_STREAM_DELAY_MS, embeddedLocalVariables } from "./local/env.ts";
-import type { ResumeSettings } from "./streams/hub.ts";
 import type { StreamLimits } from "./streams/relay.ts";
+import type { ResumeSettings } from "./streams/resumable-stream.ts";
 
 /**
  * Gateway configuration, read from the environment (and `--flag=value` CLI arguments, which win).

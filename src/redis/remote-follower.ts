@@ -5,8 +5,8 @@
  */
 import { ErrorCode } from "../error-codes.ts";
 import { stoppedExplicitly } from "../streams/disconnect.ts";
-import type { Following, FollowRequest } from "../streams/hub.ts";
 import type { RelayedEvent } from "../streams/relay.ts";
+import type { Following, FollowRequest } from "../streams/sharing.ts";
 
 /** What followers tell the replica holding a stream, on its control channel. */
 export type ControlMessage =

@@ -25,8 +25,8 @@
  */
 import { GraphQLError } from "graphql";
 import { ErrorCode } from "../error-codes.ts";
-import type { Following, FollowRequest, StreamControl, StreamSharing } from "../streams/hub.ts";
 import type { RelayedEvent } from "../streams/relay.ts";
+import type { Following, FollowRequest, StreamControl, StreamSharing } from "../streams/sharing.ts";
 import type { SharedRedis } from "./connection.ts";
 import { type ControlMessage, type FollowedLog, RemoteFollower } from "./remote-follower.ts";
 
