@@ -6,18 +6,20 @@
  * reports its own CPU time, peak RSS and event-loop delay, which show if they were.
  *
  * Transports: `direct` (the upstream's SSE, read the way a relay reads it), `sse` (the
- * gateway's subscription over SSE, one HTTP connection per stream) and `ws` (graphql-ws, many
- * subscriptions per socket).
+ * gateway's subscription over SSE, one HTTP connection per stream), `sse-single` (graphql-sse's
+ * single connection mode: many subscriptions share one event stream, each started by its own
+ * `POST`) and `ws` (graphql-ws, many subscriptions per socket).
  */
 
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { createParser } from "eventsource-parser";
+import { createClient as createSseClient, type Client as SseClient } from "graphql-sse";
 import type { Client } from "graphql-ws";
 import { Agent } from "undici";
 import { wsClient } from "./first-event.ts";
 import { deltaIndex, INPUT, STREAM, streamEvent } from "./workload.ts";
 
-export type Transport = "direct" | "sse" | "ws";
+export type Transport = "direct" | "sse" | "sse-single" | "ws";
 
 export interface Plan {
   transport: Transport;
@@ -31,6 +33,7 @@ export interface Plan {
   total: number;
   rampMs: number;
   deltas: number;
+  /** Subscriptions per graphql-ws socket or single-connection event stream. */
   perSocket: number;
   /** From go, when every stream still open is abandoned and counted unfinished. */
   deadlineMs: number;
@@ -121,6 +124,7 @@ function run(plan: Plan, go: number): Promise<ClientResult> {
   const tracks: Track[] = [];
   const aborts: AbortController[] = [];
   const sockets: Client[] = [];
+  const eventStreams: SseClient<true>[] = [];
   const result: ClientResult = {
     firstEvent: [],
     completed: 0,
@@ -195,6 +199,13 @@ function run(plan: Plan, go: number): Promise<ClientResult> {
     }
   };
 
+  /** Where a graphql-ws or graphql-sse client delivers one stream's results. */
+  const sinkOf = (t: Track) => ({
+    next: (payload: unknown) => onGraphqlEvent(t, payload),
+    error: (error: unknown) => t.fail(errorKind(error)),
+    complete: () => t.fail("completed without done"),
+  });
+
   const subscription = JSON.stringify({ query: STREAM, variables: { input: INPUT } });
   const start = (j: number) => {
     const t = new Track(plan.deltas, onEnd);
@@ -212,17 +223,19 @@ function run(plan: Plan, go: number): Promise<ClientResult> {
         if (event === "next") onGraphqlEvent(t, JSON.parse(data));
         else if (event === "complete") t.fail("completed without done");
       });
+    } else if (plan.transport === "sse-single") {
+      const stream = Math.floor(j / plan.perSocket);
+      eventStreams[stream] ??= createSseClient({
+        url: plan.url,
+        singleConnection: true,
+        headers: plan.headers,
+        retryAttempts: 0,
+      });
+      eventStreams[stream].subscribe({ query: STREAM, variables: { input: INPUT } }, sinkOf(t));
     } else {
       const socket = Math.floor(j / plan.perSocket);
       sockets[socket] ??= wsClient(plan.url, plan.headers);
-      sockets[socket].subscribe(
-        { query: STREAM, variables: { input: INPUT } },
-        {
-          next: (payload) => onGraphqlEvent(t, payload),
-          error: (error) => t.fail(errorKind(error)),
-          complete: () => t.fail("completed without done"),
-        },
-      );
+      sockets[socket].subscribe({ query: STREAM, variables: { input: INPUT } }, sinkOf(t));
     }
   };
 
@@ -242,7 +255,8 @@ function run(plan: Plan, go: number): Promise<ClientResult> {
       else if (t.state === "failed") result.failed++;
       else {
         result.unfinished++;
-        if (plan.transport !== "ws" && !t.answered) result.unanswered++;
+        if ((plan.transport === "sse" || plan.transport === "direct") && !t.answered)
+          result.unanswered++;
       }
     }
     // Never started (the deadline came first): no first event either.
@@ -252,6 +266,7 @@ function run(plan: Plan, go: number): Promise<ClientResult> {
     result.peakRssBytes = process.resourceUsage().maxRSS * 1024;
     result.lagP99Ms = Math.max(0, lag.percentile(99) / 1e6 - 10);
     for (const abort of aborts) abort.abort();
+    for (const stream of eventStreams) stream.dispose();
     await Promise.allSettled(sockets.map((s) => s.dispose()));
     await agent.destroy();
     return result;

@@ -1,7 +1,8 @@
 /**
  * Streams at scale: many slow streamed answers at once (DELTAS deltas, one every DELTA_MS,
  * opened over RAMP_MS), relayed by the gateway over graphql-ws (PER_SOCKET subscriptions per
- * socket) and over SSE, against the same streams read straight from the upstream's SSE, in
+ * socket), over SSE (one connection per stream) and over graphql-sse's single connection mode
+ * (PER_SOCKET subscriptions per event stream; path `sse-single`), against the same streams read straight from the upstream's SSE, in
  * one run. Each row (level × path) gets a fresh gateway and fresh client processes
  * (bench/streams-client.ts), so peak RSS and CPU are that row's alone.
  * With `--baseline-ref`, the trees take turns relaying first (the turn moves with each level
@@ -55,14 +56,17 @@ const SETTINGS = z
       .regex(/^\d+(,\d+)*$/, "a comma-separated list of stream counts, e.g. 1000,5000")
       .refine((list) => numberList(list).every((n) => n >= 1 && n <= 20_000), "each 1 to 20000")
       .default("1000"),
-    PATHS: z // which of direct, ws (graphql-ws), sse
+    PATHS: z // which of direct, ws (graphql-ws), sse, sse-single
       .string()
-      .regex(/^(direct|ws|sse)(,(direct|ws|sse))*$/, "a comma-separated list of direct, ws, sse")
+      .regex(
+        /^(direct|ws|sse|sse-single)(,(direct|ws|sse|sse-single))*$/,
+        "a comma-separated list of direct, ws, sse, sse-single",
+      )
       .default("direct,ws,sse"),
     DELTAS: count(1, 10_000).default(40), // per stream
     DELTA_MS: count(0, 60_000).default(500), // between deltas
     RAMP_MS: count(0, 600_000).default(8_000), // all streams are opened within this
-    PER_SOCKET: count(1, 10_000).default(100), // graphql-ws subscriptions per socket
+    PER_SOCKET: count(1, 10_000).default(100), // subscriptions per graphql-ws socket or single-connection stream
     CLIENTS: count(1, 16).default(2), // load-generating processes
     GRACE_MS: count(0, 600_000).default(15_000), // waited beyond the last stream's own end
     LATENCY_MS: count(0, 10_000).default(20), // upstream, before the first event
@@ -102,6 +106,12 @@ function rotate<T>(list: readonly T[], by: number): T[] {
   const start = by % list.length;
   return [...list.slice(start), ...list.slice(0, start)];
 }
+
+const TRANSPORT_LABELS = {
+  ws: "graphql-ws",
+  sse: "SSE",
+  "sse-single": "SSE, one connection",
+} as const;
 
 const CLIENT = fileURLToPath(new URL("./streams-client.ts", import.meta.url));
 
@@ -355,11 +365,11 @@ export async function main(argv: readonly string[] = []) {
   // charge that to the same tree every time.
   const pathsAt = (levelIndex: number): RowPath[] => [
     ...(wanted.has("direct") ? [{ label: "direct SSE", transport: "direct" as const }] : []),
-    ...(["ws", "sse"] as const)
+    ...(["ws", "sse", "sse-single"] as const)
       .filter((transport) => wanted.has(transport))
       .flatMap((transport, t) =>
         rotate(trees, levelIndex + t).map((tree) => ({
-          label: `${treeName(tree)} ${transport === "ws" ? "graphql-ws" : "SSE"}`,
+          label: `${treeName(tree)} ${TRANSPORT_LABELS[transport]}`,
           transport,
           tree,
           ownTree: tree === current,
