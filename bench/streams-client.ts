@@ -228,7 +228,9 @@ function run(plan: Plan, go: number): Promise<ClientResult> {
       eventStreams[stream] ??= createSseClient({
         url: plan.url,
         singleConnection: true,
-        headers: plan.headers,
+        // A copy each: the client writes its stream's token into the object it is given, so
+        // clients sharing one would post their operations to each other's streams.
+        headers: { ...plan.headers },
         retryAttempts: 0,
       });
       eventStreams[stream].subscribe({ query: STREAM, variables: { input: INPUT } }, sinkOf(t));
