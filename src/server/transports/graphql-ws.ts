@@ -29,7 +29,7 @@ import type { ServerContext } from "../server-context.ts";
 import { type ConnectionAdmission, originAllowed } from "./connection-admission.ts";
 import { connectionHeaders, routedOperationHeaders } from "./connection-init.ts";
 import { ANSWERED, type Answer, resultOf, toSocketErrors } from "./operation-answers.ts";
-import { coalescingWrites, SEND_HIGH_WATER_BYTES } from "./socket-writes.ts";
+import { coalescingWrites, SEND_HIGH_WATER_BYTES, tcpOf } from "./socket-writes.ts";
 
 export interface GraphqlWsOptions {
   /** Where graphql-ws errors and refused frames are reported; nothing goes to the console. */
@@ -249,7 +249,7 @@ export function serveGraphqlWs(
       subscribe: resultOf,
     });
 
-    const coalesce = coalescingWrites(socket);
+    const coalesce = coalescingWrites(tcpOf(socket));
     const onSent = (error?: Error | null) => {
       // The peer went away mid-send; its close ends the operation.
       if (error) logger.debug({ err: error }, "graphql-ws: send failed");
