@@ -165,7 +165,11 @@ export function useSingleConnectionSse(options: SingleConnectionSseOptions = {})
     }
     if (request.method === "POST") {
       const operation = await cappedBody(request, maxBodyBytes);
-      if (!("refusal" in operation)) streamOf.set(operation.request, reservation);
+      if (!("refusal" in operation)) {
+        streamOf.set(operation.request, reservation);
+        // A chunked body was read into a new request: it runs with the same connection (peer).
+        serverContexts.set(operation.request, serverContext);
+      }
       endResponse(
         "refusal" in operation
           ? refusedResponse(operation.refusal)
