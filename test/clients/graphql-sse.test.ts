@@ -184,44 +184,6 @@ describe("the single connection", () => {
 });
 
 describe("the single connection's operation bodies", () => {
-  it("run as the client that posted them, whether sent with a Content-Length or chunked", async () => {
-    const url = harness.gateway.graphqlUrl;
-    const reserve = await fetch(url, { method: "PUT", headers: { "x-api-key": KEY_B } });
-    const token = await reserve.text();
-    const headers = {
-      "x-api-key": KEY_B,
-      "x-graphql-event-stream-token": token,
-      "content-type": "application/json",
-    };
-    const operation = (operationId: string) =>
-      JSON.stringify({ query: ASK, variables: askInput(), extensions: { operationId } });
-    const before = logs.lines().length;
-    const declared = await fetch(url, { method: "POST", headers, body: operation("declared") });
-    const chunked = await fetch(url, {
-      method: "POST",
-      headers,
-      body: new ReadableStream<Uint8Array>({
-        start(controller) {
-          controller.enqueue(new TextEncoder().encode(operation("chunked")));
-          controller.close();
-        },
-      }),
-      duplex: "half",
-    } as RequestInit);
-    expect([declared.status, chunked.status]).toEqual([202, 202]);
-    await vi.waitFor(() => {
-      const clients = logs
-        .lines()
-        .slice(before)
-        .filter((l: LogLine) => l.msg === "graphql operation" && l.operationName === "Ask")
-        .map((l) => l.client);
-      expect(clients).toHaveLength(2);
-      expect(clients[0]).toMatch(/^key:/);
-      expect(clients[1]).toBe(clients[0]);
-    });
-    await fetch(url, { method: "DELETE", headers });
-  });
-
   // graphql-sse reads these bodies itself, outside Yoga's parsing: the cap must still hold.
   const oversized = JSON.stringify({
     query: ASK,

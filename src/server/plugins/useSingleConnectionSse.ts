@@ -118,6 +118,8 @@ export function useSingleConnectionSse(options: SingleConnectionSseOptions = {})
     if (!reservation) return;
     reservations.delete(token);
     clearTimeout(reservation.expiry);
+    // A late result must not hold a socket that keep-alive may have given to another response.
+    reservation.holdWrites = undefined;
     reservation.leave();
   };
 
@@ -161,7 +163,8 @@ export function useSingleConnectionSse(options: SingleConnectionSseOptions = {})
       clearTimeout(reservation.expiry);
       reservation.expiry = undefined;
       request.signal.addEventListener("abort", () => release(token!), { once: true });
-      reservation.holdWrites = coalescingWrites((serverContext as ServerContext).req?.socket);
+      // Only the first GET: graphql-sse answers a second one for an open stream with 409.
+      reservation.holdWrites ??= coalescingWrites((serverContext as ServerContext).req?.socket);
     }
     if (request.method === "POST") {
       const operation = await cappedBody(request, maxBodyBytes);
