@@ -186,24 +186,20 @@ export class Transport {
     }
   }
 
-  /** The stream pool with the fewest streams open (the first of those when several tie). */
-  #quietestStreamPool(): number {
+  /**
+   * A stream's request, on the pool with the fewest streams open (the first of those when
+   * several tie), counted there until its body closes or the request fails.
+   */
+  async #streamRequest(options: Dispatcher.RequestOptions): Promise<Dispatcher.ResponseData> {
     const open = this.#streamsOn;
-    let quietest = 0;
-    for (let i = 1; i < open.length; i++) if (open[i]! < open[quietest]!) quietest = i;
-    return quietest;
-  }
-
-  /** Counts a stream as open on its pool until its body closes, or its request fails. */
-  async #counted(
-    request: Promise<Dispatcher.ResponseData>,
-    pool: number,
-  ): Promise<Dispatcher.ResponseData> {
+    let pool = 0;
+    for (let i = 1; i < open.length; i++) if (open[i]! < open[pool]!) pool = i;
+    open[pool]!++;
     const closed = () => {
-      this.#streamsOn[pool]!--;
+      open[pool]!--;
     };
     try {
-      const res = await request;
+      const res = await this.#streamDispatchers[pool]!.request(options);
       res.body.once("close", closed);
       return res;
     } catch (error) {
@@ -335,11 +331,7 @@ export class Transport {
       try {
         const aborted = scope.abortError;
         if (aborted) throw aborted;
-        const streamPool = deadlineMs === undefined ? this.#quietestStreamPool() : undefined;
-        const dispatcher =
-          streamPool === undefined ? this.#dispatcher : this.#streamDispatchers[streamPool]!;
-        if (streamPool !== undefined) this.#streamsOn[streamPool]!++;
-        const request = dispatcher.request({
+        const options: Dispatcher.RequestOptions = {
           origin: this.#origin,
           method: exchange.method,
           path: exchange.path,
@@ -351,9 +343,10 @@ export class Transport {
           signal: scope.signal,
           headersTimeout: this.#timeouts.headersMs,
           bodyTimeout: this.#timeouts.idleMs,
-        });
-        const res =
-          streamPool === undefined ? await request : await this.#counted(request, streamPool);
+        };
+        const res = await (deadlineMs === undefined
+          ? this.#streamRequest(options)
+          : this.#dispatcher.request(options));
         status = res.statusCode;
         if (status < 200 || status >= 300) {
           const failure = await httpError(status, res.headers, res.body);
