@@ -123,6 +123,19 @@ export function useSingleConnectionSse(options: SingleConnectionSseOptions = {})
     reservation.leave();
   };
 
+  /** The stream's GET was answered with the stream: it lives until that request ends. */
+  const opened = (token: string, reservation: Reservation, request: Request) => {
+    clearTimeout(reservation.expiry);
+    reservation.expiry = undefined;
+    if (request.signal.aborted) {
+      release(token);
+      return;
+    }
+    request.signal.addEventListener("abort", () => release(token), { once: true });
+    const context = serverContexts.get(request) as ServerContext | undefined;
+    reservation.holdWrites = coalescingWrites(context?.req?.socket);
+  };
+
   const tokenOf = (request: Request, url: URL) =>
     request.headers.get(TOKEN_HEADER) ??
     (request.method === "GET" ? url.searchParams.get(TOKEN_PARAMETER) : null);
@@ -160,11 +173,12 @@ export function useSingleConnectionSse(options: SingleConnectionSseOptions = {})
       return;
     }
     if (request.method === "GET") {
-      clearTimeout(reservation.expiry);
-      reservation.expiry = undefined;
-      request.signal.addEventListener("abort", () => release(token!), { once: true });
-      // Only the first GET: graphql-sse answers a second one for an open stream with 409.
-      reservation.holdWrites ??= coalescingWrites((serverContext as ServerContext).req?.socket);
+      const response = await handler(request);
+      // Only the GET that opened the stream owns its life and its connection: graphql-sse
+      // answers another with 409, and that one's end must not release the open stream.
+      if (response.ok && reservation.expiry !== undefined) opened(token!, reservation, request);
+      endResponse(response);
+      return;
     }
     if (request.method === "POST") {
       const operation = await cappedBody(request, maxBodyBytes);
