@@ -35,11 +35,13 @@ export function ownerOf(url: string, functionName: string): string {
     return scope?.startsWith("@") ? `${scope}/${name}` : (scope ?? "?");
   }
   if (url.startsWith("node:")) return "node:internal";
-  // Our own code, by folder (`src/server`, `src/upstream`…), from this tree or another.
-  const source = /\/(src|bench)\/(.+)$/.exec(url);
+  // Our own code, by folder (`src/server`, `src/upstream`…), from this tree or another; a
+  // gateway runs its build, whose `dist/` mirrors `src/`.
+  const source = /\/(src|dist|bench)\/(.+)$/.exec(url);
   if (!source) return url;
+  const top = source[1] === "dist" ? "src" : source[1]!;
   const folders = source[2]!.split("/");
-  return folders.length > 1 ? `${source[1]}/${folders[0]}` : source[1]!;
+  return folders.length > 1 ? `${top}/${folders[0]}` : top;
 }
 
 export interface ProfileSummary {
