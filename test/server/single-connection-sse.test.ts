@@ -76,7 +76,8 @@ async function resultOf(stream: Response, operationId: string): Promise<unknown>
     const { value, done } = await reader.read();
     if (done) throw new Error(`the stream ended before ${operationId}'s result`);
     text += value;
-    for (const event of text.split("\n\n")) {
+    // Only complete events: the last piece may still be arriving.
+    for (const event of text.split("\n\n").slice(0, -1)) {
       const data = event.match(/^data: (.*)$/m)?.[1];
       if (!data) continue;
       const parsed = JSON.parse(data) as { id: string; payload: unknown };
@@ -106,6 +107,38 @@ describe("a single-connection event stream", () => {
     expect(await resultOf(stream, "after")).toEqual({ data: { caller: `ip:${PEER}` } });
     expect((await yoga.fetch(URL_, { method: "PUT" }, fromPeer())).status).toBe(429);
     await stream.body!.cancel();
+  });
+
+  it("frees its client's slot when the GET that opened it ends", async () => {
+    const yoga = gateway();
+    const token = await reserve(yoga);
+    const opener = new AbortController();
+    const stream = await open(yoga, token, opener.signal);
+    expect(stream.status).toBe(200);
+    expect((await yoga.fetch(URL_, { method: "PUT" }, fromPeer())).status).toBe(429);
+    opener.abort();
+    expect((await yoga.fetch(URL_, { method: "PUT" }, fromPeer())).status).toBe(201);
+  });
+
+  it("is owned by its event stream, not by a GET that ran an operation before it opened", async () => {
+    const yoga = gateway();
+    const token = await reserve(yoga);
+    // graphql-sse runs an operation sent as a GET on the stream, and answers it 202.
+    const operation = new URLSearchParams({
+      query: "{ caller }",
+      extensions: JSON.stringify({ operationId: "early" }),
+    });
+    const early = await yoga.fetch(
+      `${URL_}?${operation}`,
+      { headers: { accept: "application/json", [TOKEN_HEADER]: token } },
+      fromPeer(),
+    );
+    expect(early.status).toBe(202);
+    const opener = new AbortController();
+    const stream = await open(yoga, token, opener.signal);
+    expect(stream.status).toBe(200);
+    opener.abort();
+    expect((await yoga.fetch(URL_, { method: "PUT" }, fromPeer())).status).toBe(201);
   });
 
   it("runs a chunked operation body as the peer that sent it", async () => {

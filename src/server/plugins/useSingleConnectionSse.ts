@@ -174,9 +174,15 @@ export function useSingleConnectionSse(options: SingleConnectionSseOptions = {})
     }
     if (request.method === "GET") {
       const response = await handler(request);
-      // Only the GET that opened the stream owns its life and its connection: graphql-sse
-      // answers another with 409, and that one's end must not release the open stream.
-      if (response.ok && reservation.expiry !== undefined) opened(token!, reservation, request);
+      // Only the GET answered with the stream owns its life and its connection. graphql-sse
+      // answers another GET for an open stream with 409, and runs a GET that carries an
+      // operation (202): neither one's end may release the stream, nor its socket hold writes.
+      const isStream =
+        response.status === 200 &&
+        (response.headers.get("content-type") ?? "").startsWith("text/event-stream");
+      if (isStream && reservations.get(token!) === reservation && reservation.expiry) {
+        opened(token!, reservation, request);
+      }
       endResponse(response);
       return;
     }
