@@ -148,7 +148,7 @@ async function startPaths(
     },
   ];
   try {
-    // One at a time: start-ups compile with tsx and would otherwise slow each other down.
+    // One at a time: start-ups compile (tsc, tsx) and would otherwise slow each other down.
     const yoga = await startMinimalYoga(credentials, upstream);
     paths.push({
       key: "yoga",

@@ -20,7 +20,7 @@ import type { ProbeReply, ProbeRequest, ProbeStats } from "./probe.ts";
 
 const run = promisify(execFile);
 const PROBE = pathToFileURL(fileURLToPath(new URL("./probe.ts", import.meta.url))).href;
-/** How long a server may take to start: tsx compiles on the fly, and the machine is shared. */
+/** How long a server may take to start: tsx compiles bench servers on the fly, and the machine is shared. */
 const START_TIMEOUT_MS = 90_000;
 
 export interface ServerProcess {
@@ -229,18 +229,30 @@ export async function startEntry(root: string): Promise<{ script: string; nodeFl
   return { script: path.join(root, "dist", "main.js"), nodeFlags };
 }
 
-/** One build per tree and bench run (tsc builds incrementally: seconds when little changed). */
+/**
+ * One build per tree and bench run. tsc builds incrementally (seconds when little changed), but
+ * trusts its build info: an output deleted since is not written again, so a missing entry means
+ * a full build.
+ */
 const builds = new Map<string, Promise<void>>();
 function built(root: string): Promise<void> {
   let build = builds.get(root);
   if (!build) {
     const tsc = path.join(root, "node_modules", ".bin", "tsc");
-    build = run(tsc, ["-p", "tsconfig.build.json"], { cwd: root, maxBuffer: 16 * 1024 * 1024 })
-      .then(() => undefined)
-      .catch((error: { stdout?: string }) => {
-        throw new Error(
-          `${root}: npm run build failed:\n${String(error.stdout ?? error).slice(-4_000)}`,
-        );
+    const compile = (...extra: string[]) =>
+      run(tsc, ["-p", "tsconfig.build.json", ...extra], {
+        cwd: root,
+        maxBuffer: 16 * 1024 * 1024,
+      });
+    build = compile()
+      .then(async () => {
+        if (!existsSync(path.join(root, "dist", "main.js")))
+          await compile("--incremental", "false");
+      })
+      .catch((error: { stdout?: string; stderr?: string; message?: string }) => {
+        // tsc reports type errors on stdout; a missing or crashing tsc, on stderr or not at all.
+        const output = error.stdout || error.stderr || error.message || String(error);
+        throw new Error(`${root}: tsc -p tsconfig.build.json failed:\n${output.slice(-4_000)}`);
       });
     builds.set(root, build);
   }

@@ -15,7 +15,7 @@ import { monitorEventLoopDelay } from "node:perf_hooks";
 import { createParser } from "eventsource-parser";
 import { createClient as createSseClient, type Client as SseClient } from "graphql-sse";
 import type { Client } from "graphql-ws";
-import { Agent, fetch as undiciFetch } from "undici";
+import { Agent, type RequestInit as UndiciRequestInit, fetch as undiciFetch } from "undici";
 import { wsClient } from "./first-event.ts";
 import { deltaIndex, INPUT, STREAM, streamEvent } from "./workload.ts";
 
@@ -234,8 +234,8 @@ function run(plan: Plan, go: number): Promise<ClientResult> {
         retryAttempts: 0,
         // Through this client's agent, as the other transports: its connect timeout applies,
         // and the global fetch's pool is not shared with anything else in the process.
-        fetchFn: (input: RequestInfo | URL, init?: RequestInit) =>
-          undiciFetch(input as string, { ...(init as object), dispatcher: agent }),
+        fetchFn: (url: string, init: UndiciRequestInit) =>
+          undiciFetch(url, { ...init, dispatcher: agent }),
       });
       eventStreams[stream].subscribe({ query: STREAM, variables: { input: INPUT } }, sinkOf(t));
     } else {
