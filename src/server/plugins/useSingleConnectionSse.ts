@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import type { Socket } from "node:net";
 import type { ExecutionResult, GraphQLError } from "graphql";
 import type { RequestParams } from "graphql-sse";
 import { createHandler } from "graphql-sse/lib/use/fetch";
@@ -44,7 +45,7 @@ const TOKEN_PARAMETER = "token";
 interface Reservation {
   clientId: string;
   leave: () => void;
-  /** Set until the stream is opened. */
+  /** Set while the stream is reserved: unset once it is opened or released. */
   expiry?: NodeJS.Timeout;
   /** Once it is open: holds its connection's writes to the end of this event-loop turn. */
   holdWrites?: () => void;
@@ -118,13 +119,14 @@ export function useSingleConnectionSse(options: SingleConnectionSseOptions = {})
     if (!reservation) return;
     reservations.delete(token);
     clearTimeout(reservation.expiry);
+    reservation.expiry = undefined;
     // A late result must not hold a socket that keep-alive may have given to another response.
     reservation.holdWrites = undefined;
     reservation.leave();
   };
 
   /** The stream's GET was answered with the stream: it lives until that request ends. */
-  const opened = (token: string, reservation: Reservation, request: Request) => {
+  const opened = (token: string, reservation: Reservation, request: Request, tcp?: Socket) => {
     clearTimeout(reservation.expiry);
     reservation.expiry = undefined;
     if (request.signal.aborted) {
@@ -132,8 +134,7 @@ export function useSingleConnectionSse(options: SingleConnectionSseOptions = {})
       return;
     }
     request.signal.addEventListener("abort", () => release(token), { once: true });
-    const context = serverContexts.get(request) as ServerContext | undefined;
-    reservation.holdWrites = coalescingWrites(context?.req?.socket);
+    reservation.holdWrites = coalescingWrites(tcp);
   };
 
   const tokenOf = (request: Request, url: URL) =>
@@ -180,8 +181,9 @@ export function useSingleConnectionSse(options: SingleConnectionSseOptions = {})
       const isStream =
         response.status === 200 &&
         (response.headers.get("content-type") ?? "").startsWith("text/event-stream");
-      if (isStream && reservations.get(token!) === reservation && reservation.expiry) {
-        opened(token!, reservation, request);
+      // Still reserved: not opened by another GET, nor released while this one was answered.
+      if (isStream && reservation.expiry) {
+        opened(token!, reservation, request, (serverContext as ServerContext).req?.socket);
       }
       endResponse(response);
       return;
