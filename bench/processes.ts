@@ -16,10 +16,11 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { promisify } from "node:util";
+import { compiledBenchModule } from "./compiled.ts";
 import type { ProbeReply, ProbeRequest, ProbeStats } from "./probe.ts";
 
 const run = promisify(execFile);
-const PROBE = pathToFileURL(fileURLToPath(new URL("./probe.ts", import.meta.url))).href;
+const PROBE_SOURCE = pathToFileURL(fileURLToPath(new URL("./probe.ts", import.meta.url))).href;
 /** How long a server may take to start: tsx compiles bench servers on the fly, and the machine is shared. */
 const START_TIMEOUT_MS = 90_000;
 
@@ -83,6 +84,33 @@ function ask(child: ChildProcess, name: string, request: ProbeRequest): Promise<
   });
 }
 
+/**
+ * A JavaScript entry (a gateway's build, the compiled minimal Yoga server, Mesh) runs as
+ * production would, on plain node with the compiled probe: no tsx and its module-hooks thread
+ * in the process measured (see compiled.ts). It keeps the bench's other node flags (soak.ts's
+ * `--expose-gc`). A TypeScript one (the stub upstream, an older tree's source entry) runs
+ * under the bench's own loader (tsx), then the probe's source.
+ */
+function execArgv(options: StartOptions): string[] {
+  const flags = options.nodeFlags ?? [];
+  if (/\.m?js$/.test(options.entry)) {
+    const probe = pathToFileURL(compiledBenchModule("probe.ts")).href;
+    return [...withoutLoaders(process.execArgv), ...flags, "--import", probe];
+  }
+  return [...process.execArgv, ...flags, "--import", PROBE_SOURCE];
+}
+
+const LOADER = /^--(import|require|loader|experimental-loader)(=|$)/;
+
+/** Node flags without the modules they preload: `--import tsx`, `--require=…`. */
+function withoutLoaders(words: string[]): string[] {
+  return words.filter(
+    (word, i) =>
+      !LOADER.test(word) &&
+      !/^--(import|require|loader|experimental-loader)$/.test(words[i - 1] ?? ""),
+  );
+}
+
 export async function startProcess(options: StartOptions): Promise<ServerProcess> {
   // Stdout (the gateway's log lines) goes to a file: written like any log sink, counted by its
   // size, and never broken. A pipe read by the bench breaks when the bench dies, and a logger
@@ -93,8 +121,7 @@ export async function startProcess(options: StartOptions): Promise<ServerProcess
   const child = fork(options.entry, [], {
     cwd: options.cwd,
     env: options.env,
-    // The bench's own loader (tsx) first, then the probe.
-    execArgv: [...process.execArgv, ...(options.nodeFlags ?? []), "--import", PROBE],
+    execArgv: execArgv(options),
     stdio: ["ignore", stdout, "pipe", "ipc"],
   });
   rmSync(logDir, { recursive: true, force: true });
@@ -216,12 +243,7 @@ export async function startEntry(root: string): Promise<{ script: string; nodeFl
   const script = /(\S+\.(?:ts|js|mjs))\b/.exec(start)?.[1];
   if (!script) throw new Error(`${root}: no script found in package.json "start"`);
   const words = start.slice(0, start.indexOf(script)).split(/\s+/);
-  const nodeFlags = words.filter(
-    (word, i) =>
-      word.startsWith("--") &&
-      !/^--(import|require|loader)\b/.test(word) &&
-      !/^--(import|require|loader)$/.test(words[i - 1] ?? ""),
-  );
+  const nodeFlags = withoutLoaders(words).filter((word) => word.startsWith("--"));
   if (!existsSync(path.join(root, "tsconfig.build.json"))) {
     return { script: path.resolve(root, script), nodeFlags };
   }

@@ -8,6 +8,7 @@
 
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
+import { compiledBenchModule } from "./compiled.ts";
 import {
   baseEnv,
   freePort,
@@ -63,7 +64,8 @@ export function startUpstream(credentials: Credentials, o: UpstreamOptions) {
 export function startMinimalYoga(credentials: Credentials, upstream: ServerProcess) {
   return startProcess({
     name: "minimal Yoga",
-    entry: here("./minimal-yoga.ts"),
+    // Compiled like the gateway's build, so neither carries tsx (see compiled.ts).
+    entry: compiledBenchModule("minimal-yoga.ts"),
     env: {
       ...baseEnv(),
       NODE_ENV: "production",
