@@ -1,7 +1,8 @@
 import DataLoader from "dataloader";
 import type { BoundAiSearchClient } from "./upstream/client.ts";
 import { UpstreamError } from "./upstream/errors.ts";
-import type { Instance, InstanceStats, Item, Job, Namespace } from "./upstream/types.ts";
+import type { Item, Job } from "./upstream/management-types.ts";
+import type { Instance, InstanceStats, Namespace } from "./upstream/types.ts";
 
 /** An instance as the graph sees it: always knows the namespace it was read from. */
 export type InstanceRecord = Instance & { namespace: string };

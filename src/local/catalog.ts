@@ -9,19 +9,16 @@
  */
 
 import type {
-  Instance,
   InstanceSettingsRequest,
-  InstanceStats,
   Item,
   ItemLog,
   ItemNextAction,
   ItemStatus,
   Job,
   JobLog,
-  Namespace,
   PublicEndpointParams,
-  ResultInfo,
-} from "../upstream/types.ts";
+} from "../upstream/management-types.ts";
+import type { Instance, InstanceStats, Namespace, ResultInfo } from "../upstream/types.ts";
 import { type InstanceSettings, SLUG } from "./corpus.ts";
 import { type CorpusDocument, type MetadataValue, metadataFieldsOf } from "./documents.ts";
 import { EXTRACTIVE_MODEL } from "./generation.ts";

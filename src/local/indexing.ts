@@ -12,7 +12,7 @@
 import { randomBytes } from "node:crypto";
 import { stat } from "node:fs/promises";
 import path from "node:path";
-import type { ItemStatus } from "../upstream/types.ts";
+import type { ItemStatus } from "../upstream/management-types.ts";
 import type { ItemRecord, JobRecord, LiveInstance } from "./catalog.ts";
 import { filesBelow } from "./corpus.ts";
 import { buildDocument, type CorpusDocument, isIndexable, MAX_ITEM_BYTES } from "./documents.ts";

@@ -13,7 +13,7 @@ import { stat } from "node:fs/promises";
 import path from "node:path";
 import { pipeline } from "node:stream/promises";
 import { z } from "zod";
-import type { ItemChunk, ItemDeleteResult, ItemStatus } from "../upstream/types.ts";
+import type { ItemChunk, ItemDeleteResult, ItemStatus } from "../upstream/management-types.ts";
 import { BUILTIN_SOURCE, type ItemRecord, type LiveInstance, paginate, toItem } from "./catalog.ts";
 import {
   parseBody,

@@ -5,7 +5,7 @@
  */
 
 import { z } from "zod";
-import type { Job } from "../upstream/types.ts";
+import type { Job } from "../upstream/management-types.ts";
 import { paginate } from "./catalog.ts";
 import {
   parseBody,

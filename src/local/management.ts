@@ -10,7 +10,7 @@
 
 import { randomBytes } from "node:crypto";
 import { z } from "zod";
-import type { PublicEndpointParams } from "../upstream/types.ts";
+import type { PublicEndpointParams } from "../upstream/management-types.ts";
 import {
   type InstanceOverrides,
   type LiveInstance,

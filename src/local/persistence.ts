@@ -9,7 +9,7 @@
  * were still waiting or running when the process stopped are queued again.
  */
 
-import type { Job } from "../upstream/types.ts";
+import type { Job } from "../upstream/management-types.ts";
 import {
   BUILTIN_SOURCE,
   type Catalog,

@@ -19,7 +19,7 @@ import { randomUUID } from "node:crypto";
 import { mkdir, mkdtemp, open, readdir, readFile, rename, rm, unlink } from "node:fs/promises";
 import { homedir, tmpdir } from "node:os";
 import path from "node:path";
-import type { ItemLog, ItemStatus, Job, JobLog } from "../upstream/types.ts";
+import type { ItemLog, ItemStatus, Job, JobLog } from "../upstream/management-types.ts";
 import type { InstanceOverrides, NamespaceOverrides } from "./catalog.ts";
 import type { MetadataValue } from "./documents.ts";
 

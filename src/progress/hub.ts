@@ -16,7 +16,8 @@ import { ErrorCode } from "../error-codes.ts";
 import { describeError } from "../graphql-errors.ts";
 import type { BoundAiSearchClient } from "../upstream/client.ts";
 import { UpstreamError } from "../upstream/errors.ts";
-import type { InstanceStats, Job } from "../upstream/types.ts";
+import type { Job } from "../upstream/management-types.ts";
+import type { InstanceStats } from "../upstream/types.ts";
 
 export interface ProgressSnapshot {
   namespace: string;

@@ -2,7 +2,7 @@ import { encodeGlobalID } from "@pothos/plugin-relay";
 import { builder } from "../builder.ts";
 import { badUserInput, notFound } from "../graphql-errors.ts";
 import type { InstanceRecord } from "../loaders.ts";
-import type { InstanceSettingsRequest } from "../upstream/types.ts";
+import type { InstanceSettingsRequest } from "../upstream/management-types.ts";
 import { CacheThreshold, FusionMethod } from "./enums.ts";
 import { instanceLocalId } from "./global-ids.ts";
 import { validateInstanceId, validateNamespace } from "./names.ts";

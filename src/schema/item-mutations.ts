@@ -6,7 +6,7 @@ import { ErrorCode } from "../error-codes.ts";
 import { badUserInput, notFound } from "../graphql-errors.ts";
 import type { ItemRecord } from "../loaders.ts";
 import { UploadError, type UploadedFile } from "../uploads/file.ts";
-import type { ItemUploadWarning } from "../upstream/types.ts";
+import type { ItemUploadWarning } from "../upstream/management-types.ts";
 import { recordLocalId } from "./global-ids.ts";
 import { ItemRef, validateItemKey } from "./item.ts";
 import { validateInstanceId, validateNamespace } from "./names.ts";

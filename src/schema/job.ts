@@ -1,6 +1,6 @@
 import { builder } from "../builder.ts";
 import type { JobRecord } from "../loaders.ts";
-import type { Job, JobLog } from "../upstream/types.ts";
+import type { Job, JobLog } from "../upstream/management-types.ts";
 import { knownOrNull } from "./enums.ts";
 import { recordLocalId } from "./global-ids.ts";
 import { parseRecordGlobalId } from "./item.ts";

@@ -1,7 +1,8 @@
 import { encodeGlobalID } from "@pothos/plugin-relay";
 import { builder } from "../builder.ts";
 import { badUserInput } from "../graphql-errors.ts";
-import type { Namespace, PublicEndpointParams } from "../upstream/types.ts";
+import type { PublicEndpointParams } from "../upstream/management-types.ts";
+import type { Namespace } from "../upstream/types.ts";
 import { validateInstanceId, validateNamespace } from "./names.ts";
 import { NamespaceRef } from "./refs.ts";
 import { type UserErrorRecord, UserErrorRef, withUserErrors } from "./user-errors.ts";

@@ -11,9 +11,6 @@ import { randomBytes } from "node:crypto";
 import { Readable } from "node:stream";
 import { InvalidArgumentError } from "./errors.ts";
 import { ManagementCalls } from "./management.ts";
-import { assertItemId, assertItemKey, assertPage, assertSearch, segment } from "./names.ts";
-import { type CallOptions, isObject, type Json, type Page } from "./options.ts";
-import { exchange } from "./transport.ts";
 import type {
   Item,
   ItemChunk,
@@ -21,7 +18,10 @@ import type {
   ItemLog,
   ItemStatus,
   ItemUploadResult,
-} from "./types.ts";
+} from "./management-types.ts";
+import { assertItemId, assertItemKey, assertPage, assertSearch, segment } from "./names.ts";
+import { type CallOptions, isObject, type Json, type Page } from "./options.ts";
+import { exchange } from "./transport.ts";
 
 export const ITEM_STATUSES: readonly ItemStatus[] = [
   "queued",

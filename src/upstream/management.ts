@@ -9,18 +9,17 @@
  */
 import { BoundCalls } from "./calls.ts";
 import { InvalidArgumentError } from "./errors.ts";
-import { assertInstanceId, assertJobId, assertNamespaceName, segment } from "./names.ts";
-import { type CallOptions, type ListParams, listQuery, type Page } from "./options.ts";
 import type {
-  Instance,
   InstanceCreateRequest,
   InstanceUpdateRequest,
   Job,
   JobLog,
-  Namespace,
   NamespaceCreateRequest,
   NamespaceUpdateRequest,
-} from "./types.ts";
+} from "./management-types.ts";
+import { assertInstanceId, assertJobId, assertNamespaceName, segment } from "./names.ts";
+import { type CallOptions, type ListParams, listQuery, type Page } from "./options.ts";
+import type { Instance, Namespace } from "./types.ts";
 
 /** Page parameters of the lists that take no search (jobs, job logs). */
 export type PageParams = Pick<ListParams, "page" | "perPage">;

@@ -7,7 +7,8 @@ import {
   type LocalAiSearchOptions,
   startLocalAiSearch,
 } from "../../src/local/server.ts";
-import type { Chunk, Envelope, Item, ItemStatus } from "../../src/upstream/types.ts";
+import type { Item, ItemStatus } from "../../src/upstream/management-types.ts";
+import type { Chunk, Envelope } from "../../src/upstream/types.ts";
 
 export const ACCOUNT = "test-account";
 export const AUTH = { authorization: "Bearer test-token" };

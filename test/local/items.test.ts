@@ -5,13 +5,11 @@
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LocalAiSearch } from "../../src/local/server.ts";
+import type { Item, ItemChunk, ItemLog } from "../../src/upstream/management-types.ts";
 import type {
   ChatCompletionResponse,
   Envelope,
   InstanceStats,
-  Item,
-  ItemChunk,
-  ItemLog,
   SearchResult,
 } from "../../src/upstream/types.ts";
 import {

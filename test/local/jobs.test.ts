@@ -7,7 +7,8 @@ import { rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { LocalAiSearch } from "../../src/local/server.ts";
-import type { Envelope, Item, Job, JobLog, SearchResult } from "../../src/upstream/types.ts";
+import type { Item, Job, JobLog } from "../../src/upstream/management-types.ts";
+import type { Envelope, SearchResult } from "../../src/upstream/types.ts";
 import { callJson, result, startSmallLocal, uploadItem, WAIT, waitForItem } from "./helpers.ts";
 
 const BETA = "/namespaces/default/instances/beta";

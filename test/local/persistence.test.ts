@@ -14,7 +14,8 @@ import {
   type LocalAiSearchOptions,
   startLocalAiSearch,
 } from "../../src/local/server.ts";
-import type { Instance, Item, Job, Namespace, SearchResult } from "../../src/upstream/types.ts";
+import type { Item, Job } from "../../src/upstream/management-types.ts";
+import type { Instance, Namespace, SearchResult } from "../../src/upstream/types.ts";
 import {
   ACCOUNT,
   removeDir,
