@@ -28,8 +28,9 @@ import {
   SearchDocument,
 } from "../operations/generated/graphql.ts";
 import { flagsToEnvironment } from "../src/config.ts";
-import { type ProcessStats, startBenchServers } from "./gateway-servers.ts";
-import { fixed, percentiles, table } from "./measure.ts";
+import { startBenchServers } from "./gateway-servers.ts";
+import { fixed } from "./measure.ts";
+import { fail, inMiB, printReport, type StreamTally, streamTally, tally } from "./soak-report.ts";
 
 const count = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const SETTINGS = z
@@ -105,31 +106,6 @@ function pickOperation() {
   }
   return OPERATIONS[0]!;
 }
-
-interface Tally {
-  latencies: number[];
-  errors: Map<string, number>;
-}
-const tally = (): Tally => ({ latencies: [], errors: new Map() });
-const fail = (t: Tally, why: string) => t.errors.set(why, (t.errors.get(why) ?? 0) + 1);
-const errorCount = (t: Tally) => [...t.errors.values()].reduce((a, b) => a + b, 0);
-
-interface StreamTally {
-  started: number;
-  completed: number;
-  cancelled: number;
-  failures: Map<string, number>;
-  firstEvent: number[];
-  events: number;
-}
-const streamTally = (): StreamTally => ({
-  started: 0,
-  completed: 0,
-  cancelled: 0,
-  failures: new Map(),
-  firstEvent: [],
-  events: 0,
-});
 
 type StreamOutcome = { kind: "completed" | "cancelled" } | { kind: "failed"; why: string };
 /** The typename of a subscription result, or why it is not a usable event. */
@@ -297,7 +273,6 @@ async function main(): Promise<void> {
   const started = performance.now();
   const deadline = started + s.DURATION_S * 1000;
   const running = () => performance.now() < deadline;
-  const mib = (bytes: number) => `${fixed(bytes / 1024 / 1024)} MiB`;
   // The gateway's memory every 10 s: a leak climbs steadily, a warming heap levels off.
   const progress = setInterval(async () => {
     const done = [...requests.values()].reduce((n, t) => n + t.latencies.length, 0);
@@ -309,7 +284,7 @@ async function main(): Promise<void> {
     );
     if (!gateway) return;
     console.log(
-      `  ${fixed(elapsed, 0)} s: ${done} requests, ${streamed} streams started; gateway RSS ${mib(gateway.rssBytes)}, heap ${mib(gateway.heapUsedBytes)}`,
+      `  ${fixed(elapsed, 0)} s: ${done} requests, ${streamed} streams started; gateway RSS ${inMiB(gateway.rssBytes)}, heap ${inMiB(gateway.heapUsedBytes)}`,
     );
   }, 10_000);
 
@@ -366,101 +341,20 @@ async function main(): Promise<void> {
   await servers.close();
   const stopMs = performance.now() - stopStarted;
 
-  // ---- report ----
-  const rows = [["operation", "count", "ops/s", "p50 ms", "p99 ms", "errors"]];
-  const all = tally();
-  for (const [name, t] of requests) {
-    const p = percentiles(t.latencies);
-    rows.push([
-      name,
-      String(t.latencies.length),
-      fixed(t.latencies.length / elapsedS),
-      fixed(p.p50),
-      fixed(p.p99),
-      String(errorCount(t)),
-    ]);
-    all.latencies.push(...t.latencies);
-    for (const [why, n] of t.errors) all.errors.set(why, (all.errors.get(why) ?? 0) + n);
-  }
-  const p = percentiles(all.latencies);
-  rows.push([
-    "all requests",
-    String(all.latencies.length),
-    fixed(all.latencies.length / elapsedS),
-    fixed(p.p50),
-    fixed(p.p99),
-    String(errorCount(all)),
-  ]);
-  console.log(`\nrequests (${fixed(elapsedS)} s${finished === "capped" ? ", CAPPED" : ""})`);
-  console.log(table(rows));
-  if (all.errors.size > 0) console.log("errors:", Object.fromEntries(all.errors));
-
-  const streamRows = [
-    [
-      "streams",
-      "started",
-      "completed",
-      "cancelled",
-      "failed",
-      "streams/s",
-      "first event p50 ms",
-      "p99 ms",
-      "events",
-    ],
-  ];
-  for (const [name, t] of [
-    ["SSE", streams.sse],
-    ["graphql-ws", streams.ws],
-  ] as const) {
-    const f = percentiles(t.firstEvent);
-    const failed = [...t.failures.values()].reduce((a, b) => a + b, 0);
-    streamRows.push([
-      name,
-      String(t.started),
-      String(t.completed),
-      String(t.cancelled),
-      String(failed),
-      fixed(t.started / elapsedS),
-      fixed(f.p50),
-      fixed(f.p99),
-      String(t.events),
-    ]);
-    if (failed > 0) console.log(`${name} failures:`, Object.fromEntries(t.failures));
-  }
-  console.log(`\n${table(streamRows)}`);
-
-  const sockets = (stats: ProcessStats) => stats.resources.TCPSocketWrap ?? 0;
-  const resources = (stats: ProcessStats) =>
-    Object.values(stats.resources).reduce((a, b) => a + b, 0);
-  console.log(
-    `\ngateway CPU ${fixed((cpuAfter.gateway - cpuBefore.gateway) / 1000)} s, upstream CPU ${fixed((cpuAfter.upstream - cpuBefore.upstream) / 1000)} s over ${fixed(elapsedS)} s`,
-  );
-  console.log(
-    `gateway RSS: start ${mib(before.gateway.rssBytes)}, end of load ${mib(end.gateway.rssBytes)}, settled ${mib(settled.gateway.rssBytes)}`,
-  );
-  console.log(
-    `gateway heap used after a full GC: start ${mib(before.gateway.heapUsedBytes)}, settled ${mib(settled.gateway.heapUsedBytes)} (end of load, before GC: ${mib(end.gateway.heapUsedBytes)})`,
-  );
-  console.log(
-    `upstream RSS: start ${mib(before.upstream.rssBytes)}, end ${mib(settled.upstream.rssBytes)}`,
-  );
-  console.log("\nleaks, once the load stopped:");
-  console.log(
-    `  gateway_active_subscriptions: sse ${sample('gateway_active_subscriptions{transport="sse"}')}, ws ${sample('gateway_active_subscriptions{transport="ws"}')} (0 expected)`,
-  );
-  console.log(
-    `  upstream open connections: right after the load ${end.upstream.openConnections}, after ${s.SETTLE_MS} ms ${settled.upstream.openConnections} (0 expected: idle keep-alive sockets expire after 4 s)`,
-  );
-  console.log(
-    `  gateway sockets (TCPSocketWrap): before ${sockets(before.gateway)}, after the load ${sockets(end.gateway)}, settled with clients gone ${sockets(settled.gateway)}`,
-  );
-  console.log(
-    `  gateway libuv resources: before ${resources(before.gateway)} ${JSON.stringify(before.gateway.resources)}`,
-  );
-  console.log(
-    `                           settled ${resources(settled.gateway)} ${JSON.stringify(settled.gateway.resources)}`,
-  );
-  console.log(`graceful stop of both servers: ${fixed(stopMs, 0)} ms`);
+  printReport({
+    elapsedS,
+    capped: finished === "capped",
+    settleMs: s.SETTLE_MS,
+    requests,
+    streams,
+    cpuBefore,
+    cpuAfter,
+    before,
+    end,
+    settled,
+    sample,
+    stopMs,
+  });
 }
 
 // Heap figures mean something only after a full collection, which needs --expose-gc; the
