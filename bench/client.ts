@@ -17,9 +17,10 @@ import { once } from "node:events";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
-import { createParser } from "eventsource-parser";
 import { Pool } from "undici";
 import { AiSearchClient } from "../src/upstream/client.ts";
+import { type Target, targets } from "./client-targets.ts";
+import { percentiles, ratio, table } from "./measure.ts";
 
 const SELF = fileURLToPath(import.meta.url);
 const ROLE_FLAG = "--bench-role=upstream";
@@ -29,11 +30,6 @@ const TOKEN = `bench-${process.pid}`;
 const ROUNDS = 4;
 /** Stops a run that takes longer than this, whatever the settings. */
 const TIME_CAP_MS = 120_000;
-
-const BODY = {
-  messages: [{ role: "user" as const, content: "How are chunks ranked and fused?" }],
-  ai_search_options: { instance_ids: ["gateway-docs", "ai-search-concepts"] },
-};
 
 interface Settings {
   iterations: number;
@@ -90,125 +86,7 @@ async function stopUpstream(child: ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
-// ---- the three ways of asking -----------------------------------------------------------
-
-/** One JSON completion; resolves with the answer text (or its length for the raw floor). */
-type JsonAsk = () => Promise<unknown>;
-/** One streamed completion; resolves with ms to the first delta, measured from `start`. */
-type StreamAsk = (start: number) => Promise<number>;
-
-interface Target {
-  name: string;
-  json: JsonAsk;
-  stream: StreamAsk;
-}
-
-function targets(baseUrl: string, pool: Pool, client: AiSearchClient): Target[] {
-  const url = new URL(
-    `${baseUrl}/accounts/${ACCOUNT}/ai-search/namespaces/default/chat/completions`,
-  );
-  const headers = {
-    authorization: `Bearer ${TOKEN}`,
-    "content-type": "application/json",
-    accept: "application/json",
-  };
-  const jsonBody = JSON.stringify(BODY);
-  const streamBody = JSON.stringify({ ...BODY, stream: true });
-  const sseHeaders = { ...headers, accept: "text/event-stream" };
-  // The two baselines send exactly these requests; only what they do with the answer differs.
-  const postJson = () =>
-    pool.request({ path: url.pathname, method: "POST", headers, body: jsonBody });
-  const postStream = () =>
-    pool.request({ path: url.pathname, method: "POST", headers: sseHeaders, body: streamBody });
-  return [
-    {
-      name: "raw undici",
-      json: async () => {
-        const res = await postJson();
-        return (await res.body.text()).length;
-      },
-      stream: async (start) => {
-        const res = await postStream();
-        let first = 0;
-        for await (const part of res.body) {
-          if (!first && (part as Buffer).includes('"delta":{"content"'))
-            first = performance.now() - start;
-        }
-        return first;
-      },
-    },
-    {
-      // The least a correct client must do: parse the JSON / the SSE frames, nothing else.
-      name: "undici + parse",
-      json: async () => {
-        const res = await postJson();
-        return (JSON.parse(await res.body.text()) as { choices: unknown[] }).choices.length;
-      },
-      stream: async (start) => {
-        const res = await postStream();
-        let first = 0;
-        const parser = createParser({
-          onEvent: (event) => {
-            if (event.data === "[DONE]") return;
-            const data = JSON.parse(event.data);
-            if (!first && event.event === undefined && data.choices?.[0]?.delta?.content) {
-              first = performance.now() - start;
-            }
-          },
-        });
-        const decoder = new TextDecoder();
-        for await (const part of res.body)
-          parser.feed(decoder.decode(part as Buffer, { stream: true }));
-        return first;
-      },
-    },
-    {
-      name: "fetch",
-      json: async () => {
-        const res = await fetch(url, { method: "POST", headers, body: jsonBody });
-        return ((await res.json()) as { choices: unknown[] }).choices.length;
-      },
-      stream: async (start) => {
-        const res = await fetch(url, { method: "POST", headers: sseHeaders, body: streamBody });
-        const decoder = new TextDecoder();
-        let first = 0;
-        for await (const part of res.body as unknown as AsyncIterable<Uint8Array>) {
-          if (!first && decoder.decode(part, { stream: true }).includes('"delta":{"content"')) {
-            first = performance.now() - start;
-          }
-        }
-        return first;
-      },
-    },
-    {
-      name: "AiSearchClient",
-      json: async () => (await client.chatCompletions("default", BODY)).choices.length,
-      stream: async (start) => {
-        let first = 0;
-        const stream = await client.streamChatCompletions("default", BODY);
-        for await (const event of stream) {
-          if (!first && event.type === "delta") first = performance.now() - start;
-        }
-        return first;
-      },
-    },
-  ];
-}
-
 // ---- measurement ------------------------------------------------------------------------
-
-interface Stats {
-  p50: number;
-  p99: number;
-  mean: number;
-}
-
-function stats(samples: number[]): Stats {
-  const sorted = [...samples].sort((a, b) => a - b);
-  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
-  const mean = sorted.reduce((a, b) => a + b, 0) / Math.max(1, sorted.length);
-  return { p50: at(0.5), p99: at(0.99), mean };
-}
 
 interface Sequential {
   total: number[];
@@ -273,14 +151,9 @@ async function concurrent(
   };
 }
 
-function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows
-    .map((r) => r.map((c, i) => (i ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join("  "))
-    .join("\n");
-}
 const ms = (v: number) => v.toFixed(2);
-const ratio = (v: number, base: number) => `${(v / base).toFixed(2)}×`;
+/** A row's figure over the baseline row's. */
+const over = (v: number, base: number) => ratio(v / base);
 
 interface Row {
   /** Sequential round trip (JSON) or time to done (stream), ms. */
@@ -309,7 +182,7 @@ function measureRows(
     const runs = load.get(t.name)!;
     const mean = (pick: (c: Concurrent) => number) =>
       runs.reduce((a, c) => a + pick(c), 0) / Math.max(1, runs.length);
-    const total = stats(seq.get(t.name)!.total);
+    const total = percentiles(seq.get(t.name)!.total);
     const row: Row = {
       p50: total.p50,
       p99: total.p99,
@@ -318,8 +191,9 @@ function measureRows(
     };
     const first = seq.get(t.name)!.firstDelta;
     if (first.length > 0) {
-      row.firstP50 = stats(first).p50;
-      row.firstP99 = stats(first).p99;
+      const { p50, p99 } = percentiles(first);
+      row.firstP50 = p50;
+      row.firstP99 = p99;
     }
     rows[t.name] = row;
   }
@@ -347,7 +221,7 @@ function print(kind: "json" | "stream", rows: Record<string, Row>, base: string)
   const lines = [head];
   for (const [name, r] of Object.entries(rows)) {
     const firstCols = streamed ? [ms(r.firstP50 ?? 0), ms(r.firstP99 ?? 0)] : [];
-    const firstRatio = streamed ? [ratio(r.firstP50 ?? 0, b.firstP50 ?? 1)] : [];
+    const firstRatio = streamed ? [over(r.firstP50 ?? 0, b.firstP50 ?? 1)] : [];
     lines.push([
       name,
       ...firstCols,
@@ -356,9 +230,9 @@ function print(kind: "json" | "stream", rows: Record<string, Row>, base: string)
       r.rps.toFixed(0),
       r.cpuUs.toFixed(0),
       ...firstRatio,
-      ratio(r.p50, b.p50),
-      ratio(r.rps, b.rps),
-      ratio(r.cpuUs, b.cpuUs),
+      over(r.p50, b.p50),
+      over(r.rps, b.rps),
+      over(r.cpuUs, b.cpuUs),
     ]);
   }
   console.log(
@@ -384,7 +258,7 @@ export async function main(argv: readonly string[] = []): Promise<ClientBenchRes
     connections: s.concurrency,
   });
   try {
-    const all = targets(upstream.baseUrl, pool, client);
+    const all = targets(upstream.baseUrl, pool, client, { account: ACCOUNT, token: TOKEN });
     const result: ClientBenchResult = { settings: s, json: {}, stream: {} };
     for (const kind of ["json", "stream"] as const) {
       await sequential(kind, all, s.warmup, deadline);
