@@ -2,62 +2,73 @@
  * Bench modules that run inside a measured server process (the probe, the minimal Yoga
  * server), compiled to JavaScript so that process needs no tsx. tsx is not free to carry: it
  * registers Node's module hooks, which run on a thread of their own with a V8 isolate of their
- * own, and that costs a server 40–57 MiB of RSS (measured on the built gateway, idle and after
- * a load) that no production process pays. Only the servers are compiled; the load generator
- * and the stub upstream (which runs the embedded AI Search's sources) keep running under tsx.
+ * own. On the built gateway that was 50–57 MiB of RSS idle and 31–48 MiB after a load, memory no
+ * production process holds. Only the servers are compiled; the load generators and the stub
+ * upstream (which runs the embedded AI Search's sources) keep running under tsx.
  *
  * Types are only stripped (`transpileModule`, no checking: `npm run check` type-checks bench/),
- * and each module's relative imports are compiled alongside it. The output goes under
- * `node_modules/.cache/`, inside the project, so its package imports resolve as the sources' do.
+ * and the bench modules each output imports are compiled alongside it. The output goes under
+ * `node_modules/.cache/`, inside the project, so its package imports resolve as the sources' do;
+ * Node's search for a `package.json` stops at `node_modules`, so the folder has its own, to load
+ * the output as ES modules.
  */
 
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import ts from "typescript";
 
 const BENCH = path.dirname(fileURLToPath(import.meta.url));
-const OUT = path.join(BENCH, "..", "node_modules", ".cache", "aisearch-bench");
-
-const COMPILER_OPTIONS: ts.CompilerOptions = {
-  module: ts.ModuleKind.ESNext,
-  target: ts.ScriptTarget.ES2023,
-  // `./workload.ts` in a source becomes `./workload.js` in its output.
-  rewriteRelativeImportExtensions: true,
-  verbatimModuleSyntax: true,
-};
+/** Where the compiled modules go; `bench/cpu-profile.ts` maps frames from here to bench/. */
+const COMPILED_DIR = path.join(BENCH, "..", "node_modules", ".cache", "aisearch-bench");
 
 /** Compiled once per bench run: the sources do not change under a running bench. */
 const compiled = new Map<string, string>();
 
 /**
  * The compiled JavaScript for `file` (a path relative to bench/, e.g. `probe.ts`), with the
- * bench modules it imports compiled beside it.
+ * bench modules it imports compiled beside it. TypeScript is loaded only here, on first use: a
+ * bench that starts no JavaScript server never pays for it.
  */
-export function compiledBenchModule(file: string): string {
+export async function compiledBenchModule(file: string): Promise<string> {
   const source = path.resolve(BENCH, file);
-  if (path.relative(BENCH, source).startsWith("..")) {
+  const relative = path.relative(BENCH, source);
+  if (relative.startsWith("..")) {
     throw new Error(`${file}: only bench/ modules are compiled for a server process`);
   }
-  let output = compiled.get(source);
-  if (output) return output;
-  output = path.join(OUT, `${path.relative(BENCH, source).replace(/\.ts$/, "")}.js`);
+  const known = compiled.get(source);
+  if (known) return known;
+  const output = path.join(COMPILED_DIR, relative.replace(/\.ts$/, ".js"));
   // Set before the imports are followed, so an import cycle ends here.
   compiled.set(source, output);
-  const text = readFileSync(source, "utf8");
-  for (const { fileName } of ts.preProcessFile(text, true, true).importedFiles) {
-    if (fileName.startsWith(".") && fileName.endsWith(".ts")) {
-      compiledBenchModule(path.relative(BENCH, path.resolve(path.dirname(source), fileName)));
-    }
-  }
-  const { outputText } = ts.transpileModule(text, {
-    compilerOptions: COMPILER_OPTIONS,
+  const { default: ts } = await import("typescript");
+  const { outputText } = ts.transpileModule(readFileSync(source, "utf8"), {
+    compilerOptions: {
+      module: ts.ModuleKind.ESNext,
+      target: ts.ScriptTarget.ES2023,
+      // `./workload.ts` in a source becomes `./workload.js` in its output.
+      rewriteRelativeImportExtensions: true,
+      verbatimModuleSyntax: true,
+    },
     fileName: source,
   });
-  mkdirSync(path.dirname(output), { recursive: true });
-  // Renamed into place: a second bench starting at the same time never reads half a file.
-  const partial = `${output}.${process.pid}.tmp`;
-  writeFileSync(partial, outputText);
-  renameSync(partial, output);
+  // The output's imports, not the source's: type-only imports are gone from it.
+  for (const { fileName } of ts.preProcessFile(outputText, true, true).importedFiles) {
+    if (!fileName.startsWith(".")) continue;
+    const imported = path.resolve(path.dirname(source), fileName.replace(/\.js$/, ".ts"));
+    if (!fileName.endsWith(".js") || !existsSync(imported)) {
+      throw new Error(`${file}: imports ${fileName}, which is not a bench/ TypeScript module`);
+    }
+    await compiledBenchModule(path.relative(BENCH, imported));
+  }
+  writeAtomically(path.join(COMPILED_DIR, "package.json"), '{ "type": "module" }\n');
+  writeAtomically(output, outputText);
   return output;
+}
+
+/** Renamed into place: a second bench starting at the same time never reads half a file. */
+function writeAtomically(file: string, text: string): void {
+  mkdirSync(path.dirname(file), { recursive: true });
+  const partial = `${file}.${process.pid}.tmp`;
+  writeFileSync(partial, text);
+  renameSync(partial, file);
 }

@@ -29,6 +29,8 @@ export interface Profile {
 /** Where a frame's code lives: a package, our source folder, Node itself, or V8's bookkeeping. */
 export function ownerOf(url: string, functionName: string): string {
   if (url === "") return functionName.startsWith("(") ? functionName : "(native)";
+  // The bench's own modules compiled for a server process (the probe, the minimal Yoga server).
+  if (url.includes("/node_modules/.cache/aisearch-bench/")) return "bench";
   const modules = url.lastIndexOf("/node_modules/");
   if (modules !== -1) {
     const [scope, name] = url.slice(modules + "/node_modules/".length).split("/");

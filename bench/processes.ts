@@ -21,7 +21,7 @@ import type { ProbeReply, ProbeRequest, ProbeStats } from "./probe.ts";
 
 const run = promisify(execFile);
 const PROBE_SOURCE = pathToFileURL(fileURLToPath(new URL("./probe.ts", import.meta.url))).href;
-/** How long a server may take to start: tsx compiles bench servers on the fly, and the machine is shared. */
+/** How long a server may take to start: tsx compiles a TypeScript entry on the fly, and the machine is shared. */
 const START_TIMEOUT_MS = 90_000;
 
 export interface ServerProcess {
@@ -91,27 +91,28 @@ function ask(child: ChildProcess, name: string, request: ProbeRequest): Promise<
  * `--expose-gc`). A TypeScript one (the stub upstream, an older tree's source entry) runs
  * under the bench's own loader (tsx), then the probe's source.
  */
-function execArgv(options: StartOptions): string[] {
+async function execArgv(options: StartOptions): Promise<string[]> {
   const flags = options.nodeFlags ?? [];
   if (/\.m?js$/.test(options.entry)) {
-    const probe = pathToFileURL(compiledBenchModule("probe.ts")).href;
+    const probe = pathToFileURL(await compiledBenchModule("probe.ts")).href;
     return [...withoutLoaders(process.execArgv), ...flags, "--import", probe];
   }
   return [...process.execArgv, ...flags, "--import", PROBE_SOURCE];
 }
 
-const LOADER = /^--(import|require|loader|experimental-loader)(=|$)/;
+const PRELOAD = "(-r|--import|--require|--loader|--experimental-loader)";
+/** A preload flag, alone (its module is the next word) or as `--flag=module`. */
+const LOADER = new RegExp(`^${PRELOAD}(=|$)`);
+const LOADER_ALONE = new RegExp(`^${PRELOAD}$`);
 
-/** Node flags without the modules they preload: `--import tsx`, `--require=…`. */
+/** Node flags without the modules they preload: `--import tsx`, `--require=…`, `-r …`. */
 function withoutLoaders(words: string[]): string[] {
-  return words.filter(
-    (word, i) =>
-      !LOADER.test(word) &&
-      !/^--(import|require|loader|experimental-loader)$/.test(words[i - 1] ?? ""),
-  );
+  return words.filter((word, i) => !LOADER.test(word) && !LOADER_ALONE.test(words[i - 1] ?? ""));
 }
 
 export async function startProcess(options: StartOptions): Promise<ServerProcess> {
+  // Before the log file: compiling the probe can fail, leaving nothing to clean up.
+  const args = await execArgv(options);
   // Stdout (the gateway's log lines) goes to a file: written like any log sink, counted by its
   // size, and never broken. A pipe read by the bench breaks when the bench dies, and a logger
   // writing synchronously to a broken pipe can spin on EPIPE instead of shutting down. The file
@@ -121,7 +122,7 @@ export async function startProcess(options: StartOptions): Promise<ServerProcess
   const child = fork(options.entry, [], {
     cwd: options.cwd,
     env: options.env,
-    execArgv: execArgv(options),
+    execArgv: args,
     stdio: ["ignore", stdout, "pipe", "ipc"],
   });
   rmSync(logDir, { recursive: true, force: true });
@@ -226,8 +227,8 @@ export function readyWhenServing(url: string): (child: ChildProcess) => Promise<
 /**
  * What a tree runs in production: its build (`npm run build`: tsc into `dist/`) started as the
  * image's `CMD` starts it, `node <flags> dist/main.js`, with the V8/Node flags of its `start`
- * script (`--max-semi-space-size=32`). `--import`/`--require` are left out: the bench loads tsx
- * (which leaves compiled `.js` as it is) and its probe itself.
+ * script (`--max-semi-space-size=32`). Its `--import`/`--require` preloads are left out: the
+ * bench loads its probe itself, and a built entry needs no tsx (see {@link execArgv}).
  *
  * Not the `start` script's tsx: tsx compiles with esbuild's `keepNames`, which wraps every
  * function in a `__name` call redefining its `name`, so each closure gets its own property store

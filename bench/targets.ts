@@ -61,11 +61,11 @@ export function startUpstream(credentials: Credentials, o: UpstreamOptions) {
   });
 }
 
-export function startMinimalYoga(credentials: Credentials, upstream: ServerProcess) {
+export async function startMinimalYoga(credentials: Credentials, upstream: ServerProcess) {
   return startProcess({
     name: "minimal Yoga",
     // Compiled like the gateway's build, so neither carries tsx (see compiled.ts).
-    entry: compiledBenchModule("minimal-yoga.ts"),
+    entry: await compiledBenchModule("minimal-yoga.ts"),
     env: {
       ...baseEnv(),
       NODE_ENV: "production",
