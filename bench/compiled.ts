@@ -23,6 +23,8 @@ const COMPILED_DIR = path.join(BENCH, "..", "node_modules", ".cache", "aisearch-
 
 /** Compiled once per bench run: the sources do not change under a running bench. */
 const compiled = new Map<string, string>();
+/** The output folder's `package.json`, written once per bench run rather than per module. */
+let packageWritten = false;
 
 /**
  * The compiled JavaScript for `file` (a path relative to bench/, e.g. `probe.ts`), with the
@@ -60,7 +62,10 @@ export async function compiledBenchModule(file: string): Promise<string> {
     }
     await compiledBenchModule(path.relative(BENCH, imported));
   }
-  writeAtomically(path.join(COMPILED_DIR, "package.json"), '{ "type": "module" }\n');
+  if (!packageWritten) {
+    writeAtomically(path.join(COMPILED_DIR, "package.json"), '{ "type": "module" }\n');
+    packageWritten = true;
+  }
   writeAtomically(output, outputText);
   return output;
 }

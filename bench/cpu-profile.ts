@@ -67,7 +67,7 @@ export function selfTimes(profile: Profile): Map<number, number> {
 
 /** A frame as the tables name it: function, file and line. */
 export function frameName({ functionName, url, lineNumber }: ProfileNode["callFrame"]): string {
-  const line = lineNumber > 0 ? `:${lineNumber + 1}` : ""; // tsx-compiled files (bench servers) report line 0
+  const line = lineNumber > 0 ? `:${lineNumber + 1}` : ""; // tsx-compiled files (the stub upstream) report line 0
   return `${functionName || "(anonymous)"}${url ? ` ${path.basename(url)}${line}` : ""}`;
 }
 
