@@ -21,28 +21,39 @@ const BENCH = path.dirname(fileURLToPath(import.meta.url));
 /** Where the compiled modules go; `bench/cpu-profile.ts` maps frames from here to bench/. */
 const COMPILED_DIR = path.join(BENCH, "..", "node_modules", ".cache", "aisearch-bench");
 
-/** Compiled once per bench run: the sources do not change under a running bench. */
+type TypeScript = typeof import("typescript");
+
+/** TypeScript, loaded on first use: a bench that starts no JavaScript server never pays for it. */
+let typescript: Promise<TypeScript> | undefined;
+/**
+ * Compiled once per bench run (the sources do not change under a running bench), source →
+ * output. It is filled by a synchronous walk, so a caller never finds a module listed whose
+ * output is not yet written, even when two servers start at once (resume.ts's two gateways).
+ */
 const compiled = new Map<string, string>();
 /** The output folder's `package.json`, written once per bench run rather than per module. */
 let packageWritten = false;
 
 /**
  * The compiled JavaScript for `file` (a path relative to bench/, e.g. `probe.ts`), with the
- * bench modules it imports compiled beside it. TypeScript is loaded only here, on first use: a
- * bench that starts no JavaScript server never pays for it.
+ * bench modules it imports compiled beside it.
  */
 export async function compiledBenchModule(file: string): Promise<string> {
   const source = path.resolve(BENCH, file);
-  const relative = path.relative(BENCH, source);
-  if (relative.startsWith("..")) {
+  if (path.relative(BENCH, source).startsWith("..")) {
     throw new Error(`${file}: only bench/ modules are compiled for a server process`);
   }
+  typescript ??= import("typescript").then((module) => module.default);
+  return compile(await typescript, source);
+}
+
+function compile(ts: TypeScript, source: string): string {
   const known = compiled.get(source);
   if (known) return known;
+  const relative = path.relative(BENCH, source);
   const output = path.join(COMPILED_DIR, relative.replace(/\.ts$/, ".js"));
   // Set before the imports are followed, so an import cycle ends here.
   compiled.set(source, output);
-  const { default: ts } = await import("typescript");
   const { outputText } = ts.transpileModule(readFileSync(source, "utf8"), {
     compilerOptions: {
       module: ts.ModuleKind.ESNext,
@@ -58,9 +69,9 @@ export async function compiledBenchModule(file: string): Promise<string> {
     if (!fileName.startsWith(".")) continue;
     const imported = path.resolve(path.dirname(source), fileName.replace(/\.js$/, ".ts"));
     if (!fileName.endsWith(".js") || !existsSync(imported)) {
-      throw new Error(`${file}: imports ${fileName}, which is not a bench/ TypeScript module`);
+      throw new Error(`${relative}: imports ${fileName}, which is not a bench/ TypeScript module`);
     }
-    await compiledBenchModule(path.relative(BENCH, imported));
+    compile(ts, imported);
   }
   if (!packageWritten) {
     writeAtomically(path.join(COMPILED_DIR, "package.json"), '{ "type": "module" }\n');
