@@ -201,10 +201,17 @@ async function runMode(mode: "memory" | "redis", s: Settings) {
         servers.push(gateway);
         return gateway;
       });
-    const [a, b] = await Promise.all([
+    // Settled, not all: when one fails to start, the other is still starting, and must be in
+    // `servers` before the finally below stops them, or it outlives the bench.
+    const started = await Promise.allSettled([
       start("gateway A"),
       mode === "redis" ? start("gateway B") : undefined,
     ]);
+    const failed = started.find((result) => result.status === "rejected");
+    if (failed) throw failed.reason;
+    const [a, b] = started.map((result) =>
+      result.status === "fulfilled" ? result.value : undefined,
+    );
     const resumeOn = b ?? a!;
     const baseline = redis ? await usedMemory(redis.client) : Number.NaN;
     const upstreamBefore = ((await upstream.stats()).extra?.streams as number | undefined) ?? 0;
