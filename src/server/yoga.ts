@@ -44,6 +44,7 @@ import { useStaticPages } from "./plugins/useStaticPages.ts";
 import { useSubscriptionCaps } from "./plugins/useSubscriptionCaps.ts";
 import { useTrustedDocuments } from "./plugins/useTrustedDocuments.ts";
 import { useUploads } from "./plugins/useUploads.ts";
+import { useValidationCache } from "./plugins/useValidationCache.ts";
 import {
   anonymousClient,
   authenticateHeaders,
@@ -187,6 +188,9 @@ export function createGatewayYoga(
       blockFieldSuggestions: config.env === "production" || !security.introspection,
     }),
     ...(security.introspection ? [] : [useDisableIntrospection()]),
+    // Wraps the validate function, so it sees every rule the plugins above (and Yoga's) add,
+    // wherever it sits; here beside them, as it is about how their rules run.
+    useValidationCache(),
     // Scopes per root field, checked while the context is built; before the caps, so a refused
     // subscription holds no slot. In pass-through mode the caller's own token decides instead.
     ...(passThroughHeader ? [] : [useScopes()]),
@@ -223,6 +227,9 @@ export function createGatewayYoga(
     maxRequestBodySize: false,
     // Yoga's multipart parser holds every file in memory; `useUploads` streams them instead.
     multipart: false,
+    // `useValidationCache` caches validation instead: Yoga's reads every rule's name per
+    // operation for its key. Yoga's parse cache stays.
+    parserAndValidationCache: { validationCache: false },
     // `useErrorMasking` masks instead: Yoga's own masking adds two iterator layers per stream.
     maskedErrors: false,
     logging: false,
