@@ -171,17 +171,23 @@ const PRESENTED_DIGESTS = 1024;
  */
 class DigestCache {
   readonly #digests = new Map<string, Buffer>();
+  /** The value seen last, already last in `#digests`: sent again, it needs no reordering. */
+  #newest: string | undefined;
 
   digest(value: string): Buffer {
     const cached = this.#digests.get(value);
     if (cached) {
       // Most recently seen last: Map iterates in insertion order, so the first is the oldest.
-      this.#digests.delete(value);
-      this.#digests.set(value, cached);
+      if (value !== this.#newest) {
+        this.#digests.delete(value);
+        this.#digests.set(value, cached);
+        this.#newest = value;
+      }
       return cached;
     }
     const digest = sha256(value);
     this.#digests.set(value, digest);
+    this.#newest = value;
     if (this.#digests.size > PRESENTED_DIGESTS) {
       this.#digests.delete(this.#digests.keys().next().value as string);
     }
