@@ -17,6 +17,7 @@ import { ErrorCode } from "../../error-codes.ts";
 import { maskError } from "../errors.ts";
 import { onIteratorEnd } from "../iterate.ts";
 import { requestIdOf } from "../plugins/useRequestId.ts";
+import { requestState } from "../request-state.ts";
 import { webSocketOf } from "../server-context.ts";
 
 export type Transport = "http" | "sse" | "ws";
@@ -125,8 +126,8 @@ export function useOperationObserver(
   const onRefused = hooksOf(sinks, "onRefused");
   const around = hooksOf(sinks, "around");
   const states = new WeakMap<object, State>();
-  const arrivals = new WeakMap<Request, number>();
-  const operated = new WeakSet<Request>();
+  const arrivals = requestState<number>("arrived at");
+  const operated = requestState<true>("operated");
 
   const stateOf = (envelopContext: object): State => {
     const context = envelopContext as Record<string, unknown>;
@@ -134,7 +135,7 @@ export function useOperationObserver(
     if (state) return state;
     // Every transport's operation carries a Fetch `Request` (graphql-ws: a normalised one).
     const request = context.request as Request | undefined;
-    if (request) operated.add(request);
+    if (request) operated.set(request, true);
     state = {
       operation: {
         requestId: requestIdOf(request),

@@ -9,6 +9,7 @@ import {
   type ClientVerifier,
   unauthenticatedResponse,
 } from "../policy/client-auth.ts";
+import { requestState } from "../request-state.ts";
 import { remoteAddressOf } from "../server-context.ts";
 
 export interface ClientAuthOptions {
@@ -22,7 +23,7 @@ export interface ClientAuthOptions {
   publicPaths?: readonly string[];
 }
 
-const clients = new WeakMap<Request, ClientIdentity>();
+const clients = requestState<ClientIdentity>("client");
 
 /**
  * Who sent this request, once {@link useClientAuth} has seen it: the key id, the JWT subject, or

@@ -1,6 +1,7 @@
 import { GraphQLError } from "graphql";
 import type { Plugin } from "graphql-yoga";
 import { ErrorCode } from "../../error-codes.ts";
+import { requestState } from "../request-state.ts";
 import { graphqlErrorBody, jsonResponse } from "../responses.ts";
 import type { Drain } from "../transports/shutdown.ts";
 
@@ -43,7 +44,7 @@ export function useGracefulShutdown(options: GracefulShutdownOptions): Plugin {
   const endpoint = options.graphqlEndpoint ?? "/graphql";
   const refuse = (body: object) => jsonResponse(503, body, { connection: "close" });
   /** Whether each request arrived before the drain began, decided the first time it is seen. */
-  const admitted = new WeakMap<Request, boolean>();
+  const admitted = requestState<boolean>("admitted before the drain");
   const admit = (request: Request) => {
     let verdict = admitted.get(request);
     if (verdict === undefined) {

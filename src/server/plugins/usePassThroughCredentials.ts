@@ -3,6 +3,7 @@ import { createGraphQLError, type Plugin } from "graphql-yoga";
 import { ErrorCode } from "../../error-codes.ts";
 import { authHeaders, type Credentials } from "../../upstream/auth.ts";
 import { unauthenticatedResponse } from "../policy/client-auth.ts";
+import { requestState } from "../request-state.ts";
 
 export interface PassThroughOptions {
   /**
@@ -60,8 +61,8 @@ export function missingCallerToken(header: string): GraphQLError {
   });
 }
 
-// Keyed by the request object: dropped with it, and never shared between two requests.
-const tokens = new WeakMap<Request, Credentials>();
+// On the request object: dropped with it, and never shared between two requests.
+const tokens = requestState<Credentials>("caller credentials");
 
 /** The caller's upstream credentials for this request, when pass-through mode is on. */
 export function callerCredentialsOf(request: Request | undefined): Credentials | undefined {

@@ -5,6 +5,7 @@ import {
   type RateLimitDecision,
   type RateLimitStore,
 } from "../policy/rate-limit-store.ts";
+import { requestState } from "../request-state.ts";
 import { graphqlErrorBody, jsonResponse } from "../responses.ts";
 import { remoteAddressOf } from "../server-context.ts";
 
@@ -74,10 +75,10 @@ export function useRateLimit(options: RateLimitOptions): Plugin {
   const store = options.store ?? memoryRateLimitStore({ limit: options.limit, windowMs });
   const keyOf = options.key ?? byAddress;
   const exempt = new Set(options.exemptPaths ?? ["/healthz", "/readyz", "/metrics"]);
-  const counted = new WeakSet<Request>();
+  const counted = requestState<true>("counted");
 
   const consume = (request: Request, context: unknown) => {
-    counted.add(request);
+    counted.set(request, true);
     // Requests that reach Yoga without a socket (in-process `fetch`) share one allowance.
     const key = keyOf({ request, remoteAddress: remoteAddressOf(context) }) ?? "unknown";
     return store.consume(key);

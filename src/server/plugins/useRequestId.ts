@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { Plugin } from "graphql-yoga";
+import { requestState } from "../request-state.ts";
 
 export interface RequestIdOptions {
   /**
@@ -13,7 +14,7 @@ export interface RequestIdOptions {
 /** Printable, short, no separators a log line or header could be split on. */
 const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
-const ids = new WeakMap<Request, string>();
+const ids = requestState<string>("request id");
 
 /**
  * The id given to this request by {@link useRequestId}. A request it never saw (a graphql-ws
