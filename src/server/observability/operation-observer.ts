@@ -125,7 +125,7 @@ export function useOperationObserver(
   const onEnd = hooksOf(sinks, "onEnd");
   const onRefused = hooksOf(sinks, "onRefused");
   const around = hooksOf(sinks, "around");
-  const states = new WeakMap<object, State>();
+  const states = requestState<State>("observed operation");
   const arrivals = requestState<number>("arrived at");
   const operated = requestState<true>("operated");
 

@@ -1,6 +1,7 @@
 import type { Plugin } from "graphql-yoga";
+import { requestState } from "../request-state.ts";
 
-const started = new WeakSet<object>();
+const started = requestState<true>("execution started");
 
 /**
  * Whether execution (or subscribing) began for the operation of `context`. Everything Yoga
@@ -19,7 +20,7 @@ export function executionStarted(context: object): boolean {
  */
 export function useExecutionStart(): Plugin {
   const mark = <T>(context: unknown, wrapped: () => T): T => {
-    if (typeof context === "object" && context !== null) started.add(context);
+    if (typeof context === "object" && context !== null) started.set(context, true);
     return wrapped();
   };
   return {

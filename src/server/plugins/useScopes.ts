@@ -7,6 +7,7 @@ import {
 } from "graphql";
 import type { Plugin } from "graphql-yoga";
 import { forbidden, NO_SCOPES, requiredScope, type Scope } from "../policy/scopes.ts";
+import { requestState } from "../request-state.ts";
 import { clientOf } from "./useClientAuth.ts";
 
 /** The root fields an operation selects, through fragments; `__typename` and friends need none. */
@@ -47,7 +48,7 @@ function rootFields(document: DocumentNode, operation: OperationDefinitionNode):
  * in validation, which Yoga caches per document, while this answer depends on who asks.
  */
 export function useScopes(): Plugin {
-  const documents = new WeakMap<object, DocumentNode>();
+  const documents = requestState<DocumentNode>("parsed document");
   // Yoga's parse cache hands out one DocumentNode per query text, so an operation's needs are
   // worked out once, not walked again on every request.
   const needs = new WeakMap<DocumentNode, Map<string, [field: string, scope: Scope][]>>();

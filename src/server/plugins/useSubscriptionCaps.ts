@@ -9,6 +9,7 @@ import {
   SubscriptionCounter,
   tooManySubscriptions,
 } from "../policy/subscription-caps.ts";
+import { requestState } from "../request-state.ts";
 import { remoteAddressOf, webSocketOf } from "../server-context.ts";
 import { clientOf } from "./useClientAuth.ts";
 
@@ -77,7 +78,7 @@ export function useSubscriptionCaps(options: SubscriptionCapsOptions = {}): Plug
   const slotFree = options.slotFree ?? new Set<string>();
   const onConnection = new WeakMap<object, number>();
   /** Subscription operations, and whether they take a client slot. */
-  const subscriptions = new WeakMap<object, boolean>();
+  const subscriptions = requestState<boolean>("takes a client slot");
   const held = new WeakMap<object, HeldSlots>();
 
   /** The connection's slot, counted at once so concurrent operations cannot both squeeze in. */
