@@ -45,7 +45,7 @@ function rootFields(document: DocumentNode, operation: OperationDefinitionNode):
  *
  * The check runs while the context is built, after parse and validation, for every transport,
  * like the subscription caps: registered before them, a refused subscription holds no slot. Not
- * in validation, which Yoga caches per document, while this answer depends on who asks.
+ * in validation, whose result is cached per document, while this answer depends on who asks.
  */
 export function useScopes(): Plugin {
   const documents = requestState<DocumentNode>("parsed document");
