@@ -206,6 +206,8 @@ function summarise(rounds: Round[]) {
     range: `${fixed(Math.min(...perRound), 0)}–${fixed(Math.max(...perRound), 0)}`,
     errors: sum((r) => r.errors),
     serverCpuMs: sum((r) => r.serverCpuMs) / done,
+    /** CPU ms per request of each round, in round order, for round-by-round ratios. */
+    cpuPerRound: rounds.map((r) => r.serverCpuMs / r.latencies.length),
     upstreamCpuMs: sum((r) => r.upstreamCpuMs) / done,
     upstreamRequests: sum((r) => r.upstreamRequests) / done,
     logBytes: sum((r) => r.logBytes) / done,
@@ -235,6 +237,18 @@ async function benchLoad(s: Settings, agent: Agent, paths: Path[], upstream: Ser
   }
   printLoad(s, paths, results);
   return Object.fromEntries(results);
+}
+
+/**
+ * `x`'s CPU per request over `base`'s, round by round: the two ran in the same rotation, seconds
+ * apart, so a neighbour's burst on this shared machine weighs on both. The median and the range
+ * say how far one total ratio can be trusted.
+ */
+function pairedCpu(x: Summary, base: Summary): string {
+  const ratios = x.cpuPerRound.map((cpu, i) => cpu / base.cpuPerRound[i]!);
+  if (ratios.length === 0 || ratios.some((r) => !Number.isFinite(r))) return "—";
+  const { p50 } = percentiles(ratios);
+  return `${ratio(p50)} median of ${ratios.length} (${ratio(Math.min(...ratios))}–${ratio(Math.max(...ratios))})`;
 }
 
 function printLoad(s: Settings, paths: Path[], results: Map<string, Summary>) {
@@ -275,10 +289,11 @@ function printLoad(s: Settings, paths: Path[], results: Map<string, Summary>) {
   console.log(
     `issue 8 targets for the defaults: CPU/mutation ≤ 1.00× minimal Yoga's (now ${over(gateway.serverCpuMs, yoga.serverCpuMs)}); RSS after load ≤ 1.50× (now ${over(gateway.rssBytes, yoga.rssBytes)}); req/s ≥ 1.60× GraphQL Mesh's (${mesh ? `now ${over(gateway.rps, mesh.rps)}` : "not measured: --mesh"})`,
   );
+  console.log(`gateway ÷ minimal Yoga, CPU/req round by round: ${pairedCpu(gateway, yoga)}`);
   for (const p of paths.filter((x) => isBaseline(x.key) || x.key === "mesh")) {
     const baseline = results.get(p.key)!;
     console.log(
-      `this tree ÷ ${p.label.replace(/^gateway, /, "")}: req/s ${over(gateway.rps, baseline.rps)}, CPU/req ${over(gateway.serverCpuMs, baseline.serverCpuMs)}, p50 ${over(gateway.p50, baseline.p50)}, p99 ${over(gateway.p99, baseline.p99)}, RSS ${over(gateway.rssBytes, baseline.rssBytes)}`,
+      `this tree ÷ ${p.label.replace(/^gateway, /, "")}: req/s ${over(gateway.rps, baseline.rps)}, CPU/req ${over(gateway.serverCpuMs, baseline.serverCpuMs)}, p50 ${over(gateway.p50, baseline.p50)}, p99 ${over(gateway.p99, baseline.p99)}, RSS ${over(gateway.rssBytes, baseline.rssBytes)}; CPU/req round by round ${pairedCpu(gateway, baseline)}`,
     );
   }
 }
